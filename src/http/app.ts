@@ -1,0 +1,92 @@
+/**
+ * The HTTP face of Deputy. Order matters and is fixed here:
+ *   1. Origin/Host guard (DNS rebinding) for everything
+ *   2. health endpoints and Protected Resource Metadata (public, no token)
+ *   3. bearer authentication for /mcp
+ *   4. the MCP endpoint (batch refusal, scope challenge, sessions, SDK transport)
+ */
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { bearerAuth } from './bearerAuth.ts';
+import type { CallerVerifier } from './callerAuth.ts';
+import { mcpEndpoint } from './mcpEndpoint.ts';
+import { originGuard, type OriginPolicy } from './originGuard.ts';
+import { protectedResourceMetadataUrl, protectedResourceRoutes } from './protectedResource.ts';
+import type { SessionRegistry } from './sessions.ts';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<boolean>;
+}
+
+export interface AppOptions {
+  /** The canonical URL of the MCP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
+  resource: string;
+  authorizationServer: string;
+  scopes: readonly string[];
+  origin: OriginPolicy;
+  verifyCaller: CallerVerifier;
+  mode: 'stateful' | 'stateless';
+  sessions: SessionRegistry;
+  newServer: () => Server;
+  toolScopes: (name: string) => readonly string[] | undefined;
+  maxBodyBytes: number;
+  readiness: readonly ReadinessCheck[];
+}
+
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(originGuard(options.origin));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const results = await Promise.all(
+      options.readiness.map(async ({ name, check }) => [name, await check().catch(() => false)] as const),
+    );
+    const ready = results.every(([, ok]) => ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+  });
+
+  const resourceMetadataUrl = protectedResourceMetadataUrl(options.resource);
+  app.use(
+    protectedResourceRoutes({
+      resource: options.resource,
+      authorizationServers: [options.authorizationServer],
+      scopes: options.scopes,
+      resourceName: 'Deputy',
+    }),
+  );
+
+  app.use('/mcp', bearerAuth({ verify: options.verifyCaller, resourceMetadataUrl, resource: options.resource }));
+  app.use(
+    mcpEndpoint({
+      mode: options.mode,
+      sessions: options.sessions,
+      newServer: options.newServer,
+      toolScopes: options.toolScopes,
+      resourceMetadataUrl,
+      maxBodyBytes: options.maxBodyBytes,
+    }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', error_description: 'No such endpoint; the MCP endpoint is /mcp' });
+  });
+  // Body-parser and unexpected errors: a short JSON answer, never a stack trace.
+  const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, _next) => {
+    if (res.headersSent) return;
+    if (error.type === 'entity.too.large') {
+      res.status(413).json({ jsonrpc: '2.0', error: { code: -32600, message: 'Request body too large' }, id: null });
+    } else if (error.type === 'entity.parse.failed') {
+      res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not valid JSON' }, id: null });
+    } else {
+      res.status(500).json({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null });
+    }
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,60 @@
+/**
+ * The resource-server half of MCP authorization: every request to /mcp carries a bearer token
+ * in the Authorization header (never the query string; OAuth 2.1 §5.1), or it is refused with
+ * 401 and a `WWW-Authenticate` challenge that points at the Protected Resource Metadata
+ * (RFC 9728 §5.1). A session id is not a credential: each request is authenticated anew.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { Caller } from '../tools/caller.ts';
+import type { CallerVerifier } from './callerAuth.ts';
+
+/** `req.auth` is what the SDK transport hands to request handlers as `extra.authInfo`. */
+export interface AuthenticatedRequest extends Request {
+  auth?: AuthInfo;
+  caller?: Caller;
+}
+
+export function callerFromAuthInfo(auth: AuthInfo | undefined): { caller: Caller; token: string } | null {
+  const caller = auth?.extra?.caller as Caller | undefined;
+  return auth && caller ? { caller, token: auth.token } : null;
+}
+
+/** Quotes a value for an auth-param (RFC 9110 §11.2): no quotes or backslashes inside. */
+function quoted(value: string): string {
+  return `"${value.replace(/["\\]/g, '')}"`;
+}
+
+export function challenge(resourceMetadataUrl: string, params: Record<string, string> = {}): string {
+  const parts = [`resource_metadata=${quoted(resourceMetadataUrl)}`];
+  for (const [key, value] of Object.entries(params)) parts.push(`${key}=${quoted(value)}`);
+  return `Bearer ${parts.join(', ')}`;
+}
+
+export function bearerAuth(options: { verify: CallerVerifier; resourceMetadataUrl: string; resource: string }): RequestHandler {
+  const refuse = (res: Response, description?: string) => {
+    // RFC 6750 §3.1: no error code when the request carried no credentials at all.
+    const params: Record<string, string> = description ? { error: 'invalid_token', error_description: description } : {};
+    res.set('WWW-Authenticate', challenge(options.resourceMetadataUrl, params));
+    res.status(401).json({ error: description ? 'invalid_token' : 'unauthorized', error_description: description ?? 'Authentication required' });
+  };
+  return async (req: AuthenticatedRequest, res, next) => {
+    const header = req.headers.authorization;
+    if (!header) return refuse(res);
+    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
+    if (!match) return refuse(res, 'The Authorization header must be "Bearer <token>"');
+    const token = match[1]!;
+    const verified = await options.verify(token);
+    if (!verified.ok) return refuse(res, verified.description);
+    req.caller = verified.caller;
+    req.auth = {
+      token,
+      clientId: verified.caller.clientId,
+      scopes: [...verified.caller.scopes],
+      expiresAt: verified.caller.expiresAt,
+      resource: new URL(options.resource),
+      extra: { caller: verified.caller },
+    };
+    next();
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * `/mcp`: the Streamable HTTP endpoint (MCP transport spec, 2025-11-25).
+ *
+ * Stateful mode (default): `initialize` opens a session bound to the caller's subject; later
+ * requests must carry its `Mcp-Session-Id` and the same subject, or they get 404. Stateless
+ * mode: a fresh server per POST, no session ids, and GET/DELETE answer 405.
+ *
+ * Before anything reaches the SDK: JSON-RPC batches are refused (removed from the protocol in
+ * 2025-06-18), the body is size-capped, and a `tools/call` for a tool the caller's scopes do not
+ * allow is answered 403 `insufficient_scope` so the client can step up (MCP authorization spec,
+ * "Scope Challenge Handling").
+ */
+import express, { type Response, type Router } from 'express';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { challenge, type AuthenticatedRequest } from './bearerAuth.ts';
+import { newSessionId, type SessionRegistry } from './sessions.ts';
+
+export interface McpEndpointOptions {
+  mode: 'stateful' | 'stateless';
+  sessions: SessionRegistry;
+  newServer: () => Server;
+  /** The caller scopes a tool needs, or undefined for an unknown tool. */
+  toolScopes: (name: string) => readonly string[] | undefined;
+  resourceMetadataUrl: string;
+  maxBodyBytes: number;
+}
+
+function jsonRpcError(res: Response, status: number, code: number, message: string): void {
+  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+export function mcpEndpoint(options: McpEndpointOptions): Router {
+  const router = express.Router();
+  const { sessions } = options;
+
+  router.post('/mcp', express.json({ limit: options.maxBodyBytes, type: () => true }), async (req: AuthenticatedRequest, res) => {
+    const body: unknown = req.body;
+    if (Array.isArray(body)) return jsonRpcError(res, 400, -32600, 'JSON-RPC batches are not supported; send one message per request');
+    if (body === null || typeof body !== 'object') return jsonRpcError(res, 400, -32600, 'Expected one JSON-RPC message');
+    const caller = req.caller!;
+
+    const message = body as { method?: unknown; params?: { name?: unknown } };
+    if (message.method === 'tools/call' && typeof message.params?.name === 'string') {
+      const needed = options.toolScopes(message.params.name);
+      const missing = needed?.filter((scope) => !caller.scopes.includes(scope)) ?? [];
+      if (needed && missing.length > 0) {
+        res.set(
+          'WWW-Authenticate',
+          challenge(options.resourceMetadataUrl, {
+            error: 'insufficient_scope',
+            scope: [...new Set([...caller.scopes, ...needed])].join(' '),
+            error_description: `This tool needs the scope ${missing.join(' ')}`,
+          }),
+        );
+        res.status(403).json({ error: 'insufficient_scope', error_description: `This tool needs the scope ${missing.join(' ')}` });
+        return;
+      }
+    }
+
+    if (options.mode === 'stateless') return serveStateless(req, res, body);
+
+    const sessionId = req.get('mcp-session-id');
+    if (sessionId) {
+      const session = sessions.find(sessionId, caller.subject);
+      if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
+      return session.transport.handleRequest(req, res, body);
+    }
+    if (!isInitializeRequest(body)) return jsonRpcError(res, 400, -32000, 'No session: send initialize first, or include Mcp-Session-Id');
+    if (!sessions.hasRoom()) return jsonRpcError(res, 503, -32000, 'Too many open sessions; try again later');
+
+    const server = options.newServer();
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: newSessionId,
+      onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, transport, server, lastSeenAt: Date.now() }),
+      onsessionclosed: (id) => sessions.forget(id),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.forget(transport.sessionId);
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+    if (!transport.sessionId) await server.close(); // initialize was refused; nothing to keep
+  });
+
+  async function serveStateless(req: AuthenticatedRequest, res: Response, body: unknown): Promise<void> {
+    const server = options.newServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  const sessionRequest = async (req: AuthenticatedRequest, res: Response) => {
+    if (options.mode === 'stateless') {
+      res.set('Allow', 'POST');
+      return jsonRpcError(res, 405, -32000, 'Method not allowed in stateless mode');
+    }
+    const sessionId = req.get('mcp-session-id');
+    if (!sessionId) return jsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required');
+    const session = sessions.find(sessionId, req.caller!.subject);
+    if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
+    await session.transport.handleRequest(req, res);
+  };
+  router.get('/mcp', sessionRequest);
+  router.delete('/mcp', sessionRequest);
+
+  return router;
+}

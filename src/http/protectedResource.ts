@@ -1,0 +1,42 @@
+/**
+ * OAuth 2.0 Protected Resource Metadata (RFC 9728): how an MCP client discovers which
+ * authorization server issues tokens for this server and which scopes exist. Served at the
+ * well-known URI for the `/mcp` resource (§3.1: path inserted after the well-known prefix) and
+ * at the root variant, which older clients fetch.
+ */
+import express, { type Router } from 'express';
+
+export interface ProtectedResourceOptions {
+  /** The resource identifier: the canonical URL of the MCP endpoint. */
+  resource: string;
+  authorizationServers: readonly string[];
+  /** Only the scopes Deputy's tools use. */
+  scopes: readonly string[];
+  resourceName: string;
+  documentationUrl?: string;
+}
+
+export function protectedResourceMetadataUrl(resource: string): string {
+  const url = new URL(resource);
+  const path = url.pathname === '/' ? '' : url.pathname;
+  return `${url.origin}/.well-known/oauth-protected-resource${path}`;
+}
+
+export function protectedResourceRoutes(options: ProtectedResourceOptions): Router {
+  const router = express.Router();
+  const document = {
+    resource: options.resource,
+    authorization_servers: [...options.authorizationServers],
+    scopes_supported: [...options.scopes],
+    bearer_methods_supported: ['header'],
+    resource_name: options.resourceName,
+    ...(options.documentationUrl ? { resource_documentation: options.documentationUrl } : {}),
+  };
+  const path = new URL(options.resource).pathname;
+  const paths = ['/.well-known/oauth-protected-resource', ...(path === '/' ? [] : [`/.well-known/oauth-protected-resource${path}`])];
+  router.get(paths, (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300');
+    res.json(document);
+  });
+  return router;
+}

@@ -1,0 +1,88 @@
+/**
+ * Live MCP sessions, each bound to the subject that opened it. A session id is a random
+ * 256-bit value (MCP transport spec: "globally unique and cryptographically secure"), but it
+ * is never a credential: a request with another subject's session id gets 404, exactly as if
+ * the session did not exist, so ids cannot be probed.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+
+export interface Session {
+  id: string;
+  subject: string;
+  transport: StreamableHTTPServerTransport;
+  server: Server;
+  lastSeenAt: number;
+}
+
+export interface SessionLimits {
+  maxSessions: number;
+  idleTimeoutMs: number;
+}
+
+export function newSessionId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly limits: SessionLimits,
+    private readonly now: () => number = Date.now,
+    private readonly onClosed: (session: Session) => void = () => {},
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, limits.idleTimeoutMs / 4)));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  hasRoom(): boolean {
+    return this.sessions.size < this.limits.maxSessions;
+  }
+
+  add(session: Session): void {
+    this.sessions.set(session.id, session);
+  }
+
+  /** The session, only for the subject that opened it; the idle clock restarts. */
+  find(id: string, subject: string): Session | undefined {
+    const session = this.sessions.get(id);
+    if (!session || session.subject !== subject) return undefined;
+    session.lastSeenAt = this.now();
+    return session;
+  }
+
+  /** Forget a session the transport already closed (DELETE or error). */
+  forget(id: string): void {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(id);
+    this.onClosed(session);
+  }
+
+  async close(id: string): Promise<void> {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.forget(id);
+    await session.transport.close().catch(() => {});
+    await session.server.close().catch(() => {});
+  }
+
+  sweep(): void {
+    const cutoff = this.now() - this.limits.idleTimeoutMs;
+    for (const session of [...this.sessions.values()]) {
+      if (session.lastSeenAt < cutoff) void this.close(session.id);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.sessions.keys()].map((id) => this.close(id)));
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The audit trail (DESIGN decision 9): one JSON line per tool-call outcome, written by its own
+ * pino logger to its own destination so operators can ship it apart from application logs.
+ *
+ * Arguments are logged field by field with the configured fields replaced by `[REDACTED]`,
+ * plus a sha256 of the canonical arguments so a redacted call can still be matched to a
+ * complaint ("did the agent add *this* note?") without storing the text.
+ */
+import { createHash } from 'node:crypto';
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+export type AuditOutcome = 'ok' | 'tool_error' | 'denied' | 'invalid_input' | 'approval_declined' | 'budget_exceeded';
+
+export interface AuditEvent {
+  correlationId: string;
+  caller: { subject: string; clientId: string };
+  sessionId: string | null;
+  tool: string;
+  risk: string;
+  arguments: unknown;
+  approval: 'not_required' | 'accepted' | 'declined' | 'cancelled' | 'unsupported' | 'not_reached';
+  backend: { status: number | null; durationMs: number | null; errorCode: string | null } | null;
+  result: { bytes: number; items: number | null; redactions: number; truncated: boolean } | null;
+  outcome: AuditOutcome;
+  durationMs: number;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): void;
+  flush(): Promise<void>;
+}
+
+export interface AuditOptions {
+  /** Where lines go: a pino destination (file path via `pino.destination`, stdout, or a test stream). */
+  destination: DestinationStream;
+  /** Argument names whose values never reach the audit trail. */
+  redactArguments: readonly string[];
+}
+
+export function createAuditLog(options: AuditOptions): AuditLog {
+  const logger: Logger = pino(
+    {
+      base: null,
+      messageKey: 'event',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: () => ({}) },
+    },
+    options.destination,
+  );
+  const redacted = new Set(options.redactArguments);
+  return {
+    record(event) {
+      logger.info(
+        {
+          ...event,
+          arguments: redactArguments(event.arguments, redacted),
+          argumentsSha256: sha256Canonical(event.arguments),
+        },
+        'tool_call',
+      );
+    },
+    flush: () => new Promise((resolve) => logger.flush(() => resolve())),
+  };
+}
+
+function redactArguments(args: unknown, redacted: ReadonlySet<string>): unknown {
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) return args;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args)) out[key] = redacted.has(key) ? '[REDACTED]' : value;
+  return out;
+}
+
+/** JSON with sorted keys, so the same arguments always hash the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value)
+    .filter(([, child]) => child !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, child]) => `${JSON.stringify(key)}:${canonicalJson(child)}`).join(',')}}`;
+}
+
+export function sha256Canonical(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}

@@ -1,0 +1,10 @@
+/** Who is calling a tool: the verified identity from the caller's bearer token. */
+export interface Caller {
+  /** `sub`: the user (or client) the agent acts for. Sessions are bound to it. */
+  subject: string;
+  /** `client_id` (RFC 9068) or `azp`: the agent's OAuth client. */
+  clientId: string;
+  scopes: readonly string[];
+  /** Seconds since the epoch. */
+  expiresAt: number;
+}
