@@ -43,7 +43,7 @@ export function createAuditLog(options: AuditOptions): AuditLog {
       base: null,
       messageKey: 'event',
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: () => ({}) },
+      formatters: { level: (label) => ({ level: label }) },
     },
     options.destination,
   );

@@ -1,0 +1,73 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { describeArguments, renderApprovalMessage, requestApproval, type Elicitor } from '../../src/tools/approval.ts';
+import { canonicalJson, createAuditLog, sha256Canonical, type AuditEvent } from '../../src/tools/audit.ts';
+
+describe('approval message', () => {
+  it('fills argument and lookup placeholders', () => {
+    const text = renderApprovalMessage("Publish draft '{filename}' (title '{lookup.title}') to the live site?", { filename: 'q3.md' }, { title: 'Q3 pricing' });
+    expect(text).toBe("Publish draft 'q3.md' (title 'Q3 pricing') to the live site?");
+  });
+
+  it('shows values as data: no control characters, long values cut', () => {
+    const text = renderApprovalMessage('Note: {body}', { body: `line1\nline2\u202e${'x'.repeat(400)}` }, {});
+    expect(text).not.toMatch(/[\n\u202e]/);
+    expect(text).toContain('(412 characters)');
+  });
+
+  it('lists every argument in a stable order', () => {
+    expect(describeArguments({ b: 1, a: 'x' })).toBe('Arguments:\n  a: x\n  b: 1');
+  });
+
+  const elicitor = (action: 'accept' | 'decline' | 'cancel', confirm?: boolean): Elicitor => ({
+    supported: true,
+    elicit: async () => ({ action, ...(confirm === undefined ? {} : { content: { confirm } }) }),
+  });
+  const ask = (e: Elicitor) => requestApproval({ toolTitle: 'Publish', message: 'Publish?', args: {}, elicitor: e, signal: new AbortController().signal });
+
+  it('is accepted only with confirm: true', async () => {
+    expect(await ask(elicitor('accept', true))).toBe('accepted');
+    expect(await ask(elicitor('accept', false))).toBe('declined');
+    expect(await ask(elicitor('decline'))).toBe('declined');
+    expect(await ask(elicitor('cancel'))).toBe('cancelled');
+    expect(await ask({ supported: false, elicit: async () => ({ action: 'accept', content: { confirm: true } }) })).toBe('unsupported');
+  });
+});
+
+describe('audit log', () => {
+  it('writes one JSON line with redacted arguments and their hash', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const audit = createAuditLog({ destination, redactArguments: ['body'] });
+    const event: AuditEvent = {
+      correlationId: 'c1',
+      caller: { subject: 'alice', clientId: 'agent' },
+      sessionId: 's1',
+      tool: 'addTicketNote',
+      risk: 'write',
+      arguments: { ticketId: 'tkt_000001', body: 'private words' },
+      approval: 'accepted',
+      backend: { status: 201, durationMs: 3, errorCode: null },
+      result: { bytes: 10, items: null, redactions: 0, truncated: false },
+      outcome: 'ok',
+      durationMs: 5,
+    };
+    audit.record(event);
+    await audit.flush();
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!);
+    expect(line).toMatchObject({ event: 'tool_call', tool: 'addTicketNote', arguments: { ticketId: 'tkt_000001', body: '[REDACTED]' } });
+    expect(line.argumentsSha256).toBe(sha256Canonical({ body: 'private words', ticketId: 'tkt_000001' }));
+    expect(lines[0]).not.toContain('private words');
+    expect(typeof line.time).toBe('string');
+  });
+
+  it('canonical JSON sorts keys at every depth', () => {
+    expect(canonicalJson({ b: { d: 1, c: [2, { f: 1, e: 0 }] }, a: null })).toBe('{"a":null,"b":{"c":[2,{"e":0,"f":1}],"d":1}}');
+  });
+});

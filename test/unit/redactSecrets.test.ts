@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { redactSecrets, redactString } from '../../src/tools/redactSecrets.ts';
+
+describe('redactString', () => {
+  it.each([
+    ['a JWT', 'token eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2lnbmF0dXJl here'],
+    ['a Stripe key', 'use sk_live_4eC39HqLyjWDarjtT1zdp7dc'],
+    ['a GitHub token', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'],
+    ['an AWS key id', 'AKIAIOSFODNN7EXAMPLE'],
+    ['an Acme key', 'my key is acme_live_9f8e7d6c5b4a3210ffee'],
+    ['a bearer header', 'Authorization: Bearer abcdefghijklmnopqrstuvwx'],
+    ['a private key', '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----'],
+  ])('removes %s', (_name, text) => {
+    const { text: out, redactions } = redactString(text);
+    expect(redactions).toBeGreaterThan(0);
+    expect(out).toContain('[REDACTED]');
+  });
+
+  it('keeps the label of password=value pairs', () => {
+    expect(redactString('login with password=hunter22 please').text).toBe('login with password=[REDACTED] please');
+  });
+
+  it.each([
+    ['a draft filename', 'q3-pricing-update.md'],
+    ['a customer id', 'cus_A1b2C3d4E5f6'],
+    ['a cursor', 'eyJvZmZzZXQiOjIwfQ'],
+    ['prose', 'The password reset flow is broken for SSO users.'],
+  ])('leaves %s alone', (_name, text) => {
+    expect(redactString(text)).toEqual({ text, redactions: 0 });
+  });
+});
+
+describe('redactSecrets', () => {
+  it('walks objects and arrays and counts', () => {
+    const { value, redactions } = redactSecrets({ notes: ['ok', 'key sk_test_4eC39HqLyjWDarjtT1zdp7dc'], n: 3 });
+    expect(value).toEqual({ notes: ['ok', 'key [REDACTED]'], n: 3 });
+    expect(redactions).toBe(1);
+  });
+});
