@@ -1,0 +1,214 @@
+/**
+ * Operation binding + tool arguments → one HTTP request, refusing anything that could reach a
+ * different resource than the binding names: path values that traverse, header values that
+ * split, and any URL whose origin is not the configured backend's (the egress allowlist).
+ * Pure: no I/O, so every rule is unit-tested directly.
+ */
+import { backendError } from './backendError.ts';
+import type { ArgLocation, OperationBinding } from './operation.ts';
+
+export interface BackendTarget {
+  /** The only origin requests may go to, e.g. `https://admin.example.com`. */
+  origin: string;
+  /** Path prefix of the base URL without a trailing slash, e.g. `/api/v2`, or ''. */
+  basePath: string;
+}
+
+export interface BuiltRequest {
+  method: OperationBinding['method'];
+  /** Path and query for the request line, e.g. `/drafts/a.md?limit=5`. Never logged. */
+  path: string;
+  /** Request headers from arguments and fixed values (lower-case names). */
+  headers: Record<string, string>;
+  body: string | null;
+  contentType: string | null;
+}
+
+export function parseBaseUrl(baseUrl: string): BackendTarget {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new TypeError('backend baseUrl is not an absolute URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('backend baseUrl must be http(s)');
+  if (url.username || url.password) throw new TypeError('backend baseUrl must not carry credentials');
+  if (url.search || url.hash) throw new TypeError('backend baseUrl must not have a query or fragment');
+  return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
+}
+
+type Scalar = string | number | boolean;
+
+/**
+ * Headers a binding may never set from an argument or fixed value: Deputy owns credentials,
+ * framing, tracing and idempotency.
+ */
+const RESERVED_HEADERS = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'host', 'content-length', 'content-type',
+  'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'expect',
+  'traceparent', 'tracestate', 'idempotency-key', 'user-agent', 'accept', 'forwarded',
+  'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto',
+]);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // RFC 9110 §5.6.2 token
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function invalid(operationId: string, argument: string, reason: string) {
+  return backendError('INVALID_ARGUMENT', operationId, { argument, reason });
+}
+
+/** Percent-decode until stable (max 4 rounds): `%252e%252e` is `..` after two decodes. */
+function decodeFully(value: string): string {
+  let current = value;
+  for (let i = 0; i < 4 && current.includes('%'); i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(current);
+    } catch {
+      return current; // malformed escapes stay as they are; they get encoded as literal text
+    }
+    if (next === current) break;
+    current = next;
+  }
+  return current;
+}
+
+/**
+ * Why a path segment value is unsafe, or null. Checked on the raw value, its fully
+ * percent-decoded form and the NFKC form of both (a server that normalizes would turn
+ * `．．／` into `../`).
+ */
+export function unsafePathValue(value: string): string | null {
+  if (value.length === 0) return 'is empty';
+  const decoded = decodeFully(value);
+  const forms = new Set([value, decoded, value.normalize('NFKC'), decoded.normalize('NFKC')]);
+  for (const form of forms) {
+    if (form === '.' || form === '..' || form.trim() === '') return 'is a dot segment or blank';
+    if (form.includes('/') || form.includes('\\')) return 'contains a path separator';
+    if (form.includes('..')) return "contains '..'";
+    if (CONTROL.test(form)) return 'contains a control character';
+  }
+  return null;
+}
+
+function scalar(operationId: string, argument: string, value: unknown): Scalar {
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  throw invalid(operationId, argument, 'must be a string, a finite number or a boolean');
+}
+
+interface Collected {
+  path: Map<string, { argument: string; value: unknown }>;
+  query: Map<string, { argument: string; value: unknown }>;
+  header: Map<string, { argument: string; value: unknown }>;
+  body: Map<string, { argument: string; value: unknown }>;
+}
+
+/** Arguments first, then fixed values (the owners' constants win over anything the model set). */
+function collect(binding: OperationBinding, args: Readonly<Record<string, unknown>>): Collected {
+  const out: Collected = { path: new Map(), query: new Map(), header: new Map(), body: new Map() };
+  for (const a of binding.args) {
+    if (!Object.hasOwn(args, a.arg)) continue;
+    const value = args[a.arg];
+    if (value === undefined) continue;
+    out[a.in].set(a.in === 'header' ? a.name.toLowerCase() : a.name, { argument: a.arg, value });
+  }
+  for (const f of binding.fixed) {
+    out[f.in as ArgLocation].set(f.in === 'header' ? f.name.toLowerCase() : f.name, { argument: `(fixed ${f.in} ${f.name})`, value: f.value });
+  }
+  return out;
+}
+
+function fillPath(binding: OperationBinding, params: Collected['path']): string {
+  const used = new Set<string>();
+  const filled = binding.path.replace(/\{([^{}]+)\}/g, (_m, name: string) => {
+    const entry = params.get(name);
+    if (entry === undefined || entry.value === null) {
+      throw invalid(binding.operationId, entry?.argument ?? name, 'is required in the path');
+    }
+    const value = String(scalar(binding.operationId, entry.argument, entry.value));
+    const why = unsafePathValue(value);
+    if (why) throw invalid(binding.operationId, entry.argument, `path value ${why}`);
+    used.add(name);
+    return encodeURIComponent(value);
+  });
+  if (/[{}]/.test(filled)) throw invalid(binding.operationId, '(path)', 'path template is malformed');
+  for (const [name, entry] of params) {
+    if (!used.has(name)) throw invalid(binding.operationId, entry.argument, 'names no parameter of the path template');
+  }
+  return filled;
+}
+
+function appendParam(target: URLSearchParams, operationId: string, name: string, argument: string, value: unknown): void {
+  if (value === null) return; // null means "not set" for query and form parameters
+  if (Array.isArray(value)) {
+    // OpenAPI's default for arrays (style form, explode true): one pair per item.
+    for (const item of value) target.append(name, String(scalar(operationId, argument, item)));
+    return;
+  }
+  target.append(name, String(scalar(operationId, argument, value)));
+}
+
+function buildHeaders(operationId: string, entries: Collected['header']): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, { argument, value }] of entries) {
+    if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name)) {
+      throw invalid(operationId, argument, `header '${name}' may not be set by a tool`);
+    }
+    if (value === null) continue;
+    const text = String(scalar(operationId, argument, value));
+    // RFC 9110 §5.5: no CR/LF/NUL or other controls (tab allowed) — no header splitting.
+    if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(text)) throw invalid(operationId, argument, 'header value contains a control character');
+    headers[name] = text;
+  }
+  return headers;
+}
+
+function buildBody(binding: OperationBinding, entries: Collected['body']): { body: string | null; contentType: string | null } {
+  if (binding.body === null) {
+    const first = entries.values().next();
+    if (!first.done) throw invalid(binding.operationId, first.value.argument, 'this operation takes no request body');
+    return { body: null, contentType: null };
+  }
+  if (entries.size === 0 && !binding.body.required) return { body: null, contentType: null };
+  if (binding.body.contentType === 'application/json') {
+    const object: Record<string, unknown> = {};
+    for (const [name, { value }] of entries) object[name] = value;
+    return { body: JSON.stringify(object), contentType: 'application/json' };
+  }
+  const form = new URLSearchParams();
+  for (const [name, { argument, value }] of entries) appendParam(form, binding.operationId, name, argument, value);
+  return { body: form.toString(), contentType: 'application/x-www-form-urlencoded' };
+}
+
+/**
+ * The egress allowlist: the request URL must resolve to exactly the configured origin and
+ * under its base path, and the URL parser must not have rewritten the path (dot segments).
+ */
+function checkEgress(operationId: string, target: BackendTarget, templatePath: string, filledPath: string, query: string): string {
+  const deny = (reason: string) => backendError('BACKEND_EGRESS_DENIED', operationId, { reason });
+  if (!templatePath.startsWith('/') || templatePath.startsWith('//')) throw deny('the operation path is not origin-relative');
+  let template: URL;
+  try {
+    template = new URL(templatePath, target.origin);
+  } catch {
+    throw deny('the operation path is not a valid URL path');
+  }
+  if (template.origin !== target.origin) throw deny('the operation path points at another origin');
+  const wanted = target.basePath + filledPath;
+  const url = new URL(wanted + (query ? `?${query}` : ''), target.origin);
+  if (url.origin !== target.origin) throw deny('the request URL points at another origin');
+  if (url.pathname !== wanted) throw deny('the request path would be rewritten by URL normalization');
+  return url.pathname + url.search;
+}
+
+export function buildRequest(target: BackendTarget, binding: OperationBinding, args: Readonly<Record<string, unknown>>): BuiltRequest {
+  const collected = collect(binding, args);
+  const filledPath = fillPath(binding, collected.path);
+  const query = new URLSearchParams();
+  for (const [name, { argument, value }] of collected.query) appendParam(query, binding.operationId, name, argument, value);
+  const headers = buildHeaders(binding.operationId, collected.header);
+  const { body, contentType } = buildBody(binding, collected.body);
+  const path = checkEgress(binding.operationId, target, binding.path, filledPath, query.toString());
+  return { method: binding.method, path, headers, body, contentType };
+}

@@ -1,0 +1,20 @@
+/** The backend boundary: everything tools/ may use from backend/. */
+export { BACKEND_INTERCEPTORS, createBackendClient, retryDelayMs, egressGuard, codeForNetworkError } from './backendClient.ts';
+export type { BackendClient, BackendClientOptions, BackendResponse, CallContext, RetryOptions, RetryDecisionInput } from './backendClient.ts';
+export { BackendError, BACKEND_ERROR_CODES, codeForStatus, describeCode, errorFromResponse, isBackendError } from './backendError.ts';
+export type { BackendErrorCode, ProblemSummary } from './backendError.ts';
+export { buildRequest, parseBaseUrl, unsafePathValue } from './buildRequest.ts';
+export type { BackendTarget, BuiltRequest } from './buildRequest.ts';
+export type { ArgBinding, ArgLocation, FixedValue, HttpMethod, OperationBinding } from './operation.ts';
+export { parseRateLimit, parseRetryAfter, retryAfterSeconds } from './responseHeaders.ts';
+export type { RateLimitInfo } from './responseHeaders.ts';
+export { scopeKey, sameScopes } from './tokenProvider.ts';
+export type { CallerIdentity, OperationScopes, TokenProvider, TokenRequest } from './tokenProvider.ts';
+export { StaticTokenProvider, StaticTokenFileError } from './staticTokens.ts';
+export type { StaticTokenCoverage } from './staticTokens.ts';
+export { ClientCredentialsProvider } from './clientCredentials.ts';
+export type { ClientCredentialsOptions } from './clientCredentials.ts';
+export { TokenExchangeProvider } from './tokenExchange.ts';
+export type { TokenExchangeOptions } from './tokenExchange.ts';
+export { checkTokenPrivileges, findOverPrivilegedTokens } from './tokenPrivileges.ts';
+export type { IntrospectionConfig, OverPrivilegeFinding, PrivilegeReport } from './tokenPrivileges.ts';
