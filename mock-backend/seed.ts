@@ -33,7 +33,7 @@ export const FIXTURES = {
   activeCustomer: 'cus_Northwind001',
   /** Pebble & Twig Studio: cancelled free account with SEPA debit — can be deleted. */
   cancelledCustomer: 'cus_PebbleTwig01',
-  /** Northwind's open ticket (takes notes) and closed ticket (refuses them, 409). */
+  /** Northwind's open ticket (takes notes) and closed ticket (refuses them, 409). Pebble & Twig has tkt_100004. */
   openTicket: 'tkt_100001',
   closedTicket: 'tkt_100002',
 } as const;
@@ -283,7 +283,8 @@ function seedCustomers(rng: Rng): Customer[] {
     const last = rng.pick(LAST_NAMES);
     const domain = `${slugify(name.replace(locale.suffix, ''))}.example`;
     const status = rng.pick<CustomerStatus>(['active', 'active', 'active', 'trial', 'past_due', 'cancelled']);
-    const plan: Plan = status === 'trial' ? rng.pick<Plan>(['starter', 'pro']) : rng.pick<Plan>(['free', 'starter', 'starter', 'pro', 'pro', 'enterprise']);
+    // Trials and overdue accounts are always on a paid plan.
+    const plan: Plan = status === 'trial' || status === 'past_due' ? rng.pick<Plan>(['starter', 'pro']) : rng.pick<Plan>(['free', 'starter', 'starter', 'pro', 'pro', 'enterprise']);
     const [minSeats, maxSeats] = SEATS_BY_PLAN[plan];
     const createdDays = rng.int(30, 1400);
     const cityInfo = rng.pick(locale.cities);
@@ -387,6 +388,7 @@ function seedTickets(rng: Rng, customers: Customer[]): { tickets: Ticket[]; note
   addTicket(northwind!, 'open', TICKET_TOPICS[0]!, 'high'); // FIXTURES.openTicket
   addTicket(northwind!, 'closed', TICKET_TOPICS[1]!, 'normal'); // FIXTURES.closedTicket
   addTicket(northwind!, 'pending', TICKET_TOPICS[6]!, 'normal');
+  addTicket(customers[1]!, 'solved', TICKET_TOPICS[5]!, 'low'); // Pebble & Twig's data export request
   for (const customer of customers.slice(1)) {
     if (!rng.chance(0.7)) continue;
     const count = rng.int(1, 4);
