@@ -32,7 +32,8 @@ export function parseRetryAfter(raw: string | undefined, now: number = Date.now(
   if (seconds !== undefined) return seconds;
   // IMF-fixdate and the two obsolete formats all contain a weekday name and a GMT time.
   if (!/^[A-Za-z]{3,9},? .*\d{2}:\d{2}:\d{2}/.test(raw.trim())) return undefined;
-  const at = Date.parse(raw);
+  // asctime() dates carry no zone but are GMT by definition (RFC 9110 §5.6.7).
+  const at = Date.parse(/\bGMT\b/.test(raw) ? raw : `${raw.trim()} GMT`);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, Math.ceil((at - now) / 1000));
 }
