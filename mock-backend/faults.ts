@@ -152,7 +152,8 @@ export class FaultInjector {
         parts.push(item);
         size += item.length + 1;
       }
-      const pad = Math.max(0, bytes - size - (parts.length > 0 ? 1 : 0) - '{"filler":""}'.length);
+      // `size` already counts a separator after each item, which is the one before this last item.
+      const pad = Math.max(0, bytes - size - '{"filler":""}'.length);
       parts.push(`{"filler":"${'x'.repeat(pad)}"}`);
       body = Buffer.from(head + parts.join(',') + tail);
       this.oversizedBodies.clear();
