@@ -1,0 +1,130 @@
+// `generate` and `lint` commands (dispatched by src/main.ts): the only part of codegen that
+// touches files and the terminal. Errors are printed one per line in the documented format.
+
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { relative, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { blastRadiusReport } from './blastRadius.ts';
+import { compileTools, type CompileResult } from './compile.ts';
+import { emitAll, type SourceLabels } from './emit.ts';
+import { formatError, formatWarning, type GenerationError } from './errors.ts';
+import { loadSpec } from './loadSpec.ts';
+import { isObject, type JsonObject } from './schemaView.ts';
+
+export const DEFAULTS = { spec: 'openapi/admin-api.yaml', tools: 'openapi/tools.yaml', out: 'src/generated' } as const;
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const consoleIo: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+
+/** A path as shown to people and written into headers: relative to cwd, forward slashes. */
+function label(p: string): string {
+  const rel = relative(process.cwd(), resolve(p));
+  return (rel === '' ? '.' : rel).split(sep).join('/');
+}
+
+interface Loaded {
+  spec: JsonObject;
+  result: CompileResult;
+  labels: SourceLabels;
+}
+
+async function loadAndCompile(specPath: string, toolsPath: string, io: Io): Promise<Loaded | null> {
+  const labels = { spec: label(specPath), manifest: label(toolsPath) };
+  const print = (errors: GenerationError[]) => {
+    for (const e of errors) io.err(formatError(e, labels.manifest));
+  };
+  const loaded = await loadSpec(specPath);
+  if (!loaded.ok) {
+    print(loaded.errors.map((e) => ({ ...e, specPath: e.specPath === null ? labels.spec : `${labels.spec} ${e.specPath}` })));
+    return null;
+  }
+  let manifest: unknown;
+  try {
+    manifest = parseYaml(await readFile(toolsPath, 'utf8'));
+  } catch (err) {
+    const message = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `the manifest ${labels.manifest} does not exist` : `the manifest is not valid YAML: ${(err as Error).message.split('\n')[0]}`;
+    print([{ code: 'MANIFEST_INVALID', tool: null, manifestPath: null, specPath: null, message, fix: 'pass an existing tools.yaml with --tools' }]);
+    return null;
+  }
+  const result = compileTools({ spec: loaded.document, manifest });
+  for (const w of result.warnings) io.err(formatWarning(w, labels.manifest));
+  print(result.errors);
+  return { spec: loaded.document, result, labels };
+}
+
+function summarizeErrors(result: CompileResult, io: Io): void {
+  const n = result.errors.length;
+  io.err(`${n} error${n === 1 ? '' : 's'}: nothing generated`);
+}
+
+export async function runGenerate(argv: string[], io: Io = consoleIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      spec: { type: 'string', default: DEFAULTS.spec },
+      tools: { type: 'string', default: DEFAULTS.tools },
+      out: { type: 'string', default: DEFAULTS.out },
+      check: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const loaded = await loadAndCompile(values.spec, values.tools, io);
+  if (loaded === null) return 1;
+  if (loaded.result.errors.length > 0) {
+    summarizeErrors(loaded.result, io);
+    return 1;
+  }
+  const files = await emitAll(loaded.spec, loaded.result.tools, loaded.labels);
+  const outDir = values.out;
+  if (values.check) {
+    const stale: string[] = [];
+    for (const [name, content] of files) {
+      const path = `${label(outDir)}/${name}`;
+      let onDisk: string | null = null;
+      try {
+        onDisk = await readFile(resolve(outDir, name), 'utf8');
+      } catch {
+        onDisk = null;
+      }
+      if (onDisk === null) stale.push(`missing: ${path}`);
+      else if (onDisk !== content) stale.push(`stale: ${path}`);
+    }
+    if (stale.length > 0) {
+      for (const s of stale) io.err(s);
+      io.err(`generated code is out of date with ${loaded.labels.spec} + ${loaded.labels.manifest} — fix: run \`npm run generate\` and commit the result`);
+      return 1;
+    }
+    io.out(`generated code is current (${loaded.result.tools.length} tools)`);
+    return 0;
+  }
+  await mkdir(outDir, { recursive: true });
+  for (const [name, content] of files) await writeFile(resolve(outDir, name), content);
+  io.out(`generated ${loaded.result.tools.length} tools → ${[...files.keys()].map((n) => `${label(outDir)}/${n}`).join(', ')}`);
+  return 0;
+}
+
+export async function runLint(argv: string[], io: Io = consoleIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      spec: { type: 'string', default: DEFAULTS.spec },
+      tools: { type: 'string', default: DEFAULTS.tools },
+    },
+    strict: true,
+  });
+  const loaded = await loadAndCompile(values.spec, values.tools, io);
+  if (loaded === null) return 1;
+  const info = isObject(loaded.spec.info) ? loaded.spec.info : {};
+  const title = `Blast radius: ${loaded.result.tools.length} tools over ${String(info.title ?? 'the API')} ${String(info.version ?? '')} (${loaded.labels.spec} + ${loaded.labels.manifest})`;
+  io.out(blastRadiusReport(loaded.result, title).trimEnd());
+  if (loaded.result.errors.length > 0) {
+    io.err(`${loaded.result.errors.length} error(s)`);
+    return 1;
+  }
+  return 0;
+}

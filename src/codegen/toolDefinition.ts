@@ -1,0 +1,137 @@
+// The shape of one generated tool. Everything below the marker is copied verbatim into
+// src/generated/tools.ts by the emitter, so the generated module declares exactly these types
+// and imports nothing; the compiler (compile.ts) builds values of the same types.
+// --- emitted verbatim below this line ---
+
+/** How much a tool can change: drives annotations, approval and audit level (DESIGN decision 5). */
+export type Risk = 'read' | 'write' | 'destructive';
+
+/** Where an argument goes in the backend request. */
+export type ArgLocation = 'path' | 'query' | 'header' | 'body';
+
+/** HTTP methods a tool may bind to. */
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A self-contained JSON Schema (2020-12 subset, no `$ref`) whose root is an object. */
+export interface JsonSchemaObject {
+  /** Always 'object': MCP requires object input and output schemas. */
+  type: 'object';
+  /** Any other JSON Schema keyword. */
+  [keyword: string]: unknown;
+}
+
+/** One model-settable argument and where it is sent. */
+export interface ArgBinding {
+  /** Property name in inputSchema. */
+  arg: string;
+  /** Request part the value goes to. */
+  in: ArgLocation;
+  /** Spec parameter name, or top-level body property name. */
+  name: string;
+}
+
+/** A value the server always sends; the model can neither see nor set it. */
+export interface FixedValue {
+  /** Request part the value goes to. */
+  in: ArgLocation;
+  /** Spec parameter name, or top-level body property name. */
+  name: string;
+  /** The value, validated against the spec's schema at generation time. */
+  value: string | number | boolean | null;
+}
+
+/** Everything needed to build the backend request for one operation. */
+export interface OperationBinding {
+  /** The spec's operationId. */
+  operationId: string;
+  /** HTTP method, upper case. */
+  method: HttpMethod;
+  /** Path template, e.g. '/drafts/{filename}/publish'; path args are percent-encoded into it. */
+  path: string;
+  /** Model-settable arguments, in inputSchema order. */
+  args: ArgBinding[];
+  /** Values always sent, never model-settable. */
+  fixed: FixedValue[];
+  /** Request body: sent as an object of the body args and fixed body values; null = no body. */
+  body: null | { contentType: 'application/json' | 'application/x-www-form-urlencoded'; required: boolean };
+  /** Explicit 2xx statuses the spec declares; empty means any 2xx (the spec used 2XX/default). */
+  successStatuses: number[];
+  /** The spec's Idempotency-Key header parameter name, if declared; the runtime sets a fresh key per call. */
+  idempotencyKeyHeader: string | null;
+}
+
+/** The allowlist projection of a backend response (DESIGN decision 7). */
+export interface OutputProjection {
+  /** Leaf paths the model may see, e.g. 'items[].filename'; everything else is dropped. */
+  pick: string[];
+  /** Array path → maximum items kept, e.g. 'items' → 50; every array in pick has one. */
+  listCaps: Record<string, number>;
+  /** Upper bound on the serialized projection, in bytes. */
+  maxBytes: number;
+  /** Picked paths holding free text from the backend: data, never instructions. */
+  untrusted: string[];
+  /** The response body is a JSON array: it is projected as { items: [...] } (structuredContent must be an object). */
+  rootArray: boolean;
+}
+
+/** A read the server makes before asking a human, to show them what the target really is. */
+export interface ApprovalLookup {
+  /** The read operation to call; its args refer to this tool's arguments. */
+  operation: OperationBinding;
+  /** Scopes of that operation's `security` requirement. */
+  backendScopes: string[];
+  /** Scalar fields of its response usable in the message as {lookup.<field>}. */
+  pick: string[];
+}
+
+/** What a human must confirm before the call runs (DESIGN decision 6). */
+export interface ApprovalSpec {
+  /** Message template: {arg} is an argument value, {lookup.field} a looked-up field. */
+  message: string;
+  /** Optional read whose picked fields fill {lookup.*} placeholders. */
+  lookup: ApprovalLookup | null;
+}
+
+/** MCP tool annotations, all four hints always set, derived from risk and method. */
+export interface ToolAnnotations {
+  /** Same as the tool title. */
+  title: string;
+  /** True only for risk 'read'. */
+  readOnlyHint: boolean;
+  /** True only for risk 'destructive'. */
+  destructiveHint: boolean;
+  /** Read tools; write PUT; destructive DELETE/PUT. */
+  idempotentHint: boolean;
+  /** Always false: a tool reaches one known backend. */
+  openWorldHint: false;
+}
+
+/** One tool: static data, no behaviour. */
+export interface ToolDefinition {
+  /** camelCase, unique, at most 64 characters. */
+  name: string;
+  /** Short human-readable name. */
+  title: string;
+  /** Written for a model: what it does, when to use it, what it returns. */
+  description: string;
+  /** Risk tier from the manifest. */
+  risk: Risk;
+  /** MCP annotations derived from risk and method. */
+  annotations: ToolAnnotations;
+  /** Scopes of the operation's `security` requirement: what the backend token must hold. */
+  backendScopes: string[];
+  /** Scopes the caller's token needs to see and call the tool (default: backendScopes). */
+  callerScopes: string[];
+  /** How to call the backend. */
+  operation: OperationBinding;
+  /** Strict input schema: no extra properties, every string and array bounded. */
+  inputSchema: JsonSchemaObject;
+  /** Schema of the projected output (structuredContent). */
+  outputSchema: JsonSchemaObject;
+  /** How to project the backend response. */
+  output: OutputProjection;
+  /** Required for write and destructive tools; null for read tools. */
+  approval: ApprovalSpec | null;
+  /** Backend call timeout in milliseconds. */
+  timeoutMs: number;
+}

@@ -1,0 +1,33 @@
+// Composition root: `tsx src/main.ts <command> [flags]`. A thin dispatcher — each command lives in
+// its own module, loaded only when asked for, and owns its flags. Add commands to COMMANDS.
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> = {
+  generate: {
+    about: 'generate [--spec PATH] [--tools PATH] [--out DIR] [--check]   write src/generated/ from the spec + manifest',
+    load: async () => (await import('./codegen/cli.ts')).runGenerate,
+  },
+  lint: {
+    about: 'lint [--spec PATH] [--tools PATH]                              print the tools\' blast-radius report',
+    load: async () => (await import('./codegen/cli.ts')).runLint,
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`usage: main.ts <command>\n${Object.values(COMMANDS).map((c) => `  ${c.about}`).join('\n')}\n`);
+    return 2;
+  }
+  try {
+    return await (await command.load())(rest);
+  } catch (err) {
+    // Bad flags and the like: one line, no stack trace.
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
