@@ -6,11 +6,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
+import { Pool } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   BACKEND_INTERCEPTORS,
   BackendError,
   createBackendClient,
+  egressGuard,
   retryDelayMs,
   type BackendClient,
   type BackendClientOptions,
@@ -195,6 +197,27 @@ describe('backend client: the request', () => {
   it('composes retry outside the egress guard', () => {
     expect(BACKEND_INTERCEPTORS).toEqual(['retry', 'egressGuard']);
   });
+
+  it('the egress guard refuses dispatches to another origin or a non-origin-relative path', async () => {
+    const pool = new Pool(baseUrl);
+    const guarded = pool.compose(egressGuard(new URL(baseUrl).origin));
+    try {
+      for (const opts of [
+        { path: '//evil.example/x', method: 'GET' as const },
+        { path: 'http://evil.example/x', method: 'GET' as const },
+        { path: '/x', method: 'GET' as const, origin: 'http://evil.example' },
+      ]) {
+        expect(() => guarded.dispatch(opts, {})).toThrow(BackendError);
+      }
+      route = (_req, res) => json(res, 200, {});
+      const ok = await guarded.request({ path: '/fine', method: 'GET' });
+      await ok.body.dump();
+      expect(ok.statusCode).toBe(200);
+      expect(seen.map((s) => s.url)).toEqual(['/fine']);
+    } finally {
+      await pool.close();
+    }
+  });
 });
 
 describe('backend client: responses', () => {
@@ -329,6 +352,20 @@ describe('backend client: timeouts and cancellation', () => {
       client(new FakeTokens(), { headersTimeoutMs: 100, retry: { maxRetries: 0, maxRetryAfterSeconds: 1 } }).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 5_000 }),
     );
     expect(err).toMatchObject({ code: 'BACKEND_TIMEOUT', causeCode: 'UND_ERR_HEADERS_TIMEOUT' });
+  });
+
+  it('never sends a request that was still queued in the pool when the deadline passed', async () => {
+    const held: ServerResponse[] = [];
+    route = (_req, res) => held.push(res);
+    const c = client(new FakeTokens(), { connections: 1 });
+    const first = c.call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 2_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    const err = await failure(c.call(getDraft, { filename: 'b.md' }, { scopes: ['drafts:read'], timeoutMs: 100 }));
+    expect(err.code).toBe('BACKEND_TIMEOUT');
+    json(held[0]!, 200, { ok: true });
+    await first;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen.map((s) => s.url)).toEqual(['/drafts/a.md']);
   });
 
   it('maps a caller abort to BACKEND_ABORTED', async () => {
