@@ -27,6 +27,8 @@ const clientSchema = z.strictObject({
   scopes: z.array(scopeName),
   defaultScopes: z.array(scopeName).optional(),
   resources: z.array(z.union([z.literal(LOOPBACK_RESOURCES), z.url()])).default([]),
+  /** May call the introspection endpoint (RFC 7662), which reveals who holds which token. */
+  introspect: z.boolean().default(false),
 });
 
 const userSchema = z.strictObject({

@@ -2,8 +2,18 @@
  * POST /oauth/token: client authentication, then one function per grant. Each grant decides
  * subject, audience and scopes; minting is shared. Every refusal is an OAuthError whose
  * description names the rule broken, never a credential.
+ *
+ * Confidential clients (the fixtures) authenticate with a secret; registered public clients
+ * (RFC 7591) send only `client_id` and may use only `authorization_code` and `refresh_token`.
  */
 import type { AccessTokenIssuer, ActorClaim, MintAccessTokenInput } from './accessTokens.ts';
+import {
+  GRANT_AUTHORIZATION_CODE,
+  GRANT_REFRESH_TOKEN,
+  PUBLIC_CLIENT_GRANTS,
+  type ClientRegistry,
+  type PublicClient,
+} from './clients.ts';
 import { authenticateClient, checkUserPassword } from './credentials.ts';
 import {
   GRANT_CLIENT_CREDENTIALS,
@@ -14,7 +24,9 @@ import {
   type ClientFixture,
   type GrantType,
 } from './fixtures.ts';
-import { NO_STORE, OAuthError } from './oauthErrors.ts';
+import { verifyPkce, type Grant, type GrantStore } from './grantStore.ts';
+import { errorResponse, NO_STORE, OAuthError, readForm } from './oauthErrors.ts';
+import { isLoopbackHttpUrl, sameResource } from './urls.ts';
 
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
@@ -28,6 +40,8 @@ export interface TokenEndpointContext {
   tokens: AccessTokenIssuer;
   backendAudience: string;
   scopesSupported: ReadonlySet<string>;
+  clients: ClientRegistry;
+  grants: GrantStore;
 }
 
 interface TokenResponse {
@@ -36,39 +50,39 @@ interface TokenResponse {
   expires_in: number;
   scope: string;
   issued_token_type?: string;
+  refresh_token?: string;
 }
+
+const isPublicClientGrant = (g: string | null): boolean => g !== null && (PUBLIC_CLIENT_GRANTS as readonly string[]).includes(g);
 
 export async function handleTokenRequest(ctx: TokenEndpointContext, request: Request): Promise<Response> {
   try {
-    const form = await readForm(request);
-    const client = authenticateClient(ctx.fixtures.clients, request.headers.get('authorization'), form);
+    const form = await readForm(request, 'token request (RFC 6749 §3.2)', REPEATABLE);
     const grantType = form.get('grant_type');
-    if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required');
-    const body = await grant(ctx, client, grantType, form);
+    const authorization = request.headers.get('authorization');
+    let body: TokenResponse;
+    if (isPublicClientGrant(grantType) && authorization === null && !form.has('client_secret')) {
+      // RFC 6749 §3.2.1: a public client identifies itself with client_id only.
+      const client = ctx.clients.get(form.get('client_id'));
+      if (!client) {
+        throw new OAuthError('invalid_client', form.get('client_id') ? 'unknown client_id (registrations are forgotten when the mock restarts; register again)' : 'client_id is required for public clients');
+      }
+      body = await publicGrant(ctx, client, grantType!, form);
+    } else {
+      const client = authenticateClient(ctx.fixtures.clients, authorization, form);
+      if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required');
+      body = await grant(ctx, client, grantType, form);
+    }
     return Response.json(body, { headers: NO_STORE });
   } catch (err) {
-    if (err instanceof OAuthError) return err.toResponse();
-    // An unexpected failure: report it without details (they could carry request data).
-    console.error('[mock-backend auth] token endpoint failed:', err instanceof Error ? err.name : typeof err);
-    return new OAuthError('server_error', 'the token endpoint failed unexpectedly').toResponse();
+    return errorResponse(err, 'token endpoint');
   }
-}
-
-async function readForm(request: Request): Promise<URLSearchParams> {
-  const type = request.headers.get('content-type') ?? '';
-  if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
-    throw new OAuthError('invalid_request', 'the token request must be application/x-www-form-urlencoded (RFC 6749 §3.2)');
-  }
-  const form = new URLSearchParams(await request.text());
-  const seen = new Set<string>();
-  for (const key of form.keys()) {
-    if (seen.has(key) && !REPEATABLE.has(key)) throw new OAuthError('invalid_request', `parameter '${key}' is repeated`);
-    seen.add(key);
-  }
-  return form;
 }
 
 async function grant(ctx: TokenEndpointContext, client: ClientFixture, grantType: string, form: URLSearchParams): Promise<TokenResponse> {
+  if (isPublicClientGrant(grantType)) {
+    throw new OAuthError('unauthorized_client', `the ${grantType} grant is for registered public clients (POST /oauth/register), not for client '${client.id}'`);
+  }
   const grants: Record<GrantType, () => Promise<TokenResponse>> = {
     [GRANT_CLIENT_CREDENTIALS]: () => clientCredentials(ctx, client, form),
     [GRANT_TOKEN_EXCHANGE]: () => tokenExchange(ctx, client, form),
@@ -199,13 +213,72 @@ function backendOrClientResource(ctx: TokenEndpointContext, client: ClientFixtur
   return resource;
 }
 
-/** Two resource URLs name the same thing once normalised (`http://h:1` ≡ `http://h:1/`). */
-function sameResource(a: string, b: string): boolean {
-  return URL.canParse(a) && URL.canParse(b) && new URL(a).href === new URL(b).href;
+async function publicGrant(ctx: TokenEndpointContext, client: PublicClient, grantType: string, form: URLSearchParams): Promise<TokenResponse> {
+  if (!client.grants.includes(grantType as PublicClient['grants'][number])) {
+    throw new OAuthError('unauthorized_client', `the client did not register the ${grantType} grant`);
+  }
+  return grantType === GRANT_AUTHORIZATION_CODE ? authorizationCode(ctx, client, form) : refreshToken(ctx, client, form);
 }
 
-function isLoopbackHttpUrl(url: URL): boolean {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-  if (url.username || url.password) return false;
-  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
+/**
+ * RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.5): the code is single-use and bound to the client,
+ * the redirect URI, the challenge, the resource and the scopes granted at login. The token is
+ * the user's, for the resource (`aud`), carrying exactly those scopes.
+ */
+async function authorizationCode(ctx: TokenEndpointContext, client: PublicClient, form: URLSearchParams): Promise<TokenResponse> {
+  const code = form.get('code');
+  const verifier = form.get('code_verifier');
+  if (!code) throw new OAuthError('invalid_request', 'code is required');
+  if (!verifier) throw new OAuthError('invalid_request', 'code_verifier is required (PKCE)');
+  const resources = form.getAll('resource');
+  if (resources.length > 1) throw new OAuthError('invalid_target', 'request one resource per token');
+
+  const redeemed = ctx.grants.redeemCode(code);
+  if (!redeemed.ok) throw new OAuthError('invalid_grant', redeemed.description);
+  const granted = redeemed.value;
+  if (granted.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'authorization code was issued to another client');
+  const redirectUri = form.get('redirect_uri');
+  if (granted.redirectUriWasGiven && redirectUri === null) throw new OAuthError('invalid_grant', 'redirect_uri is required: the authorization request had one');
+  if (redirectUri !== null && redirectUri !== granted.redirectUri) {
+    throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+  }
+  if (!verifyPkce(verifier, granted.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+  const [resource] = resources;
+  if (resource !== undefined && !sameResource(resource, granted.resource)) {
+    throw new OAuthError('invalid_target', 'resource does not match the authorization request');
+  }
+  return mintForUser(ctx, client, granted, granted.family);
+}
+
+/** OAuth 2.1 §4.3: same user, resource and (at most the) scopes; the refresh token rotates. */
+async function refreshToken(ctx: TokenEndpointContext, client: PublicClient, form: URLSearchParams): Promise<TokenResponse> {
+  const presented = form.get('refresh_token');
+  if (!presented) throw new OAuthError('invalid_request', 'refresh_token is required');
+  const resources = form.getAll('resource');
+  if (resources.length > 1) throw new OAuthError('invalid_target', 'request one resource per token');
+  const requested = parseScope(ctx, form);
+  let scopes: string[] = [];
+  const redeemed = ctx.grants.redeemRefreshToken(presented, client.clientId, (granted) => {
+    const [resource] = resources;
+    if (resource !== undefined && !sameResource(resource, granted.resource)) {
+      throw new OAuthError('invalid_target', 'resource does not match the original authorization');
+    }
+    scopes = requested ? requireAllowed(requested, granted.scopes, 'the original authorization') : granted.scopes;
+  });
+  if (!redeemed.ok) throw new OAuthError('invalid_grant', redeemed.description);
+  const granted = redeemed.value;
+  const user = ctx.fixtures.users.find((u) => u.username === granted.subject);
+  if (!user) throw new OAuthError('invalid_grant', 'the user no longer exists');
+  return mintForUser(ctx, client, { ...granted, scopes: scopes.filter((s) => user.scopes.includes(s)) }, granted.family);
+}
+
+async function mintForUser(ctx: TokenEndpointContext, client: PublicClient, granted: Grant, family: string): Promise<TokenResponse> {
+  if (granted.scopes.length === 0) throw new OAuthError('invalid_scope', 'no scope left to grant');
+  const response = await mint(ctx, { subject: granted.subject, clientId: client.clientId, audience: granted.resource, scopes: granted.scopes });
+  if (!client.grants.includes(GRANT_REFRESH_TOKEN)) return response;
+  const refresh = ctx.grants.issueRefreshToken(
+    { clientId: client.clientId, subject: granted.subject, scopes: granted.scopes, resource: granted.resource },
+    family,
+  );
+  return { ...response, refresh_token: refresh };
 }

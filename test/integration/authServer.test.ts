@@ -99,12 +99,19 @@ describe('discovery', () => {
     const metadata = (await response.json()) as { scopes_supported: string[] };
     expect(metadata).toEqual({
       issuer: as.base,
+      authorization_endpoint: `${as.base}/oauth/authorize`,
       token_endpoint: `${as.base}/oauth/token`,
+      registration_endpoint: `${as.base}/oauth/register`,
+      introspection_endpoint: `${as.base}/oauth/introspect`,
       jwks_uri: `${as.base}/.well-known/jwks.json`,
       scopes_supported: specScopes(await readYaml(DEFAULT_SPEC_PATH)),
-      response_types_supported: [],
-      grant_types_supported: ['client_credentials', TOKEN_EXCHANGE, 'password'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      grant_types_supported: ['client_credentials', TOKEN_EXCHANGE, 'password', 'authorization_code', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
     });
     expect(metadata.scopes_supported).toHaveLength(13);
   });
@@ -190,7 +197,9 @@ describe('client_credentials', () => {
   });
 
   it('refuses unknown grant types, grants the client lacks, and repeated parameters', async () => {
-    expectOAuthError(await requestToken({ grant_type: 'authorization_code', code: 'x' }, DEPUTY), 400, 'unsupported_grant_type');
+    expectOAuthError(await requestToken({ grant_type: 'urn:example:unknown', code: 'x' }, DEPUTY), 400, 'unsupported_grant_type');
+    // The code and refresh grants are for registered public clients (authServerFlows.test.ts).
+    expectOAuthError(await requestToken({ grant_type: 'authorization_code', code: 'x' }, DEPUTY), 400, 'unauthorized_client', /public clients/);
     expectOAuthError(await requestToken({ grant_type: 'client_credentials', scope: 'drafts:read' }, AGENT), 400, 'unauthorized_client');
     expectOAuthError(await requestToken({ grant_type: 'client_credentials', scope: ['drafts:read', 'admin:sql'] }, DEPUTY), 400, 'invalid_request', /repeated/);
   });
