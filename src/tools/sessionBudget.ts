@@ -22,6 +22,12 @@ export class SessionBudget {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Nothing in flight and nothing started in the last minute: safe to forget. */
+  idle(): boolean {
+    const last = this.starts[this.starts.length - 1];
+    return this.inFlight === 0 && (last === undefined || last <= this.now() - 60_000);
+  }
+
   tryStart(): BudgetDecision {
     const now = this.now();
     while (this.starts.length > 0 && this.starts[0]! <= now - 60_000) this.starts.shift();

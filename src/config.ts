@@ -1,0 +1,149 @@
+/**
+ * Configuration, read once at the edge (main.ts) from the environment and parsed with zod into
+ * a typed, frozen `Config`. Nothing below main.ts reads `process.env`.
+ * Every variable, its default and its meaning is listed in the README's configuration table.
+ */
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+const EnvSchema = z.object({
+  PORT: port.default(3000),
+  DEPUTY_HOST: z.string().default('127.0.0.1'),
+  /** Public base URL (scheme://host[:port]) clients use; the resource is `${publicUrl}/mcp`. */
+  DEPUTY_PUBLIC_URL: z.url().optional(),
+  DEPUTY_ALLOWED_ORIGINS: list.optional(),
+  DEPUTY_ALLOWED_HOSTS: list.optional(),
+  DEPUTY_MODE: z.enum(['stateful', 'stateless']).default('stateful'),
+  DEPUTY_MAX_SESSIONS: positiveInt.default(1000),
+  DEPUTY_SESSION_IDLE_SECONDS: positiveInt.default(900),
+  DEPUTY_MAX_BODY_BYTES: positiveInt.default(262_144),
+  DEPUTY_SESSION_MAX_IN_FLIGHT: positiveInt.default(8),
+  DEPUTY_SESSION_CALLS_PER_MINUTE: positiveInt.default(120),
+
+  DEPUTY_AUTH_ISSUER: z.url().optional(),
+  DEPUTY_AUTH_JWKS_URL: z.url().optional(),
+  DEPUTY_AUTH_ALGORITHMS: list.default(['ES256', 'RS256']),
+
+  DEPUTY_BACKEND_URL: z.url().optional(),
+  DEPUTY_TOKEN_PROVIDER: z.enum(['static', 'client_credentials', 'token_exchange']).default('client_credentials'),
+  DEPUTY_TOKEN_FILE: z.string().optional(),
+  DEPUTY_OAUTH_TOKEN_URL: z.url().optional(),
+  DEPUTY_OAUTH_CLIENT_ID: z.string().optional(),
+  DEPUTY_OAUTH_CLIENT_SECRET: z.string().optional(),
+  DEPUTY_BACKEND_TIMEOUT_MS: positiveInt.default(10_000),
+  DEPUTY_BACKEND_MAX_RESPONSE_BYTES: positiveInt.default(1_048_576),
+  DEPUTY_BACKEND_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  DEPUTY_BACKEND_MAX_RETRY_AFTER_SECONDS: z.coerce.number().int().min(0).default(2),
+
+  /** `stderr`, `stdout`, or a file path (appended). */
+  DEPUTY_AUDIT_LOG: z.string().default('stderr'),
+  DEPUTY_AUDIT_REDACT_ARGS: list.default(['body']),
+  DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string;
+  resource: string;
+  allowedOrigins: string[];
+  allowedHosts: string[];
+  mode: 'stateful' | 'stateless';
+  sessions: { max: number; idleTimeoutMs: number; maxInFlight: number; callsPerMinute: number };
+  maxBodyBytes: number;
+  auth: { issuer: string; jwksUrl: string; algorithms: string[] };
+  backend: {
+    url: string;
+    timeoutMs: number;
+    maxResponseBytes: number;
+    maxRetries: number;
+    maxRetryAfterSeconds: number;
+  };
+  tokens:
+    | { provider: 'static'; file: string }
+    | { provider: 'client_credentials' | 'token_exchange'; tokenUrl: string; clientId: string; clientSecret: string };
+  audit: { destination: string; redactArguments: string[] };
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  const missing = (name: string) => new ConfigError(`${name} is required (see the configuration table in README.md)`);
+
+  const displayHost = e.DEPUTY_HOST === '0.0.0.0' || e.DEPUTY_HOST === '::' ? '127.0.0.1' : e.DEPUTY_HOST;
+  const publicUrl = (e.DEPUTY_PUBLIC_URL ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${e.PORT}`).replace(/\/$/, '');
+  const publicOrigin = new URL(publicUrl).origin;
+  const loopbackOrigins = LOOPBACK.has(e.DEPUTY_HOST)
+    ? [`http://127.0.0.1:${e.PORT}`, `http://localhost:${e.PORT}`, `http://[::1]:${e.PORT}`]
+    : [];
+  const loopbackHosts = LOOPBACK.has(e.DEPUTY_HOST) ? [`127.0.0.1:${e.PORT}`, `localhost:${e.PORT}`, `[::1]:${e.PORT}`] : [];
+
+  if (!e.DEPUTY_AUTH_ISSUER) throw missing('DEPUTY_AUTH_ISSUER');
+  if (!e.DEPUTY_BACKEND_URL) throw missing('DEPUTY_BACKEND_URL');
+
+  let tokens: Config['tokens'];
+  if (e.DEPUTY_TOKEN_PROVIDER === 'static') {
+    if (!e.DEPUTY_TOKEN_FILE) throw missing('DEPUTY_TOKEN_FILE');
+    tokens = { provider: 'static', file: e.DEPUTY_TOKEN_FILE };
+  } else {
+    if (!e.DEPUTY_OAUTH_CLIENT_ID) throw missing('DEPUTY_OAUTH_CLIENT_ID');
+    if (!e.DEPUTY_OAUTH_CLIENT_SECRET) throw missing('DEPUTY_OAUTH_CLIENT_SECRET');
+    tokens = {
+      provider: e.DEPUTY_TOKEN_PROVIDER,
+      tokenUrl: e.DEPUTY_OAUTH_TOKEN_URL ?? `${e.DEPUTY_AUTH_ISSUER.replace(/\/$/, '')}/oauth/token`,
+      clientId: e.DEPUTY_OAUTH_CLIENT_ID,
+      clientSecret: e.DEPUTY_OAUTH_CLIENT_SECRET,
+    };
+  }
+
+  return Object.freeze({
+    host: e.DEPUTY_HOST,
+    port: e.PORT,
+    publicUrl,
+    resource: `${publicUrl}/mcp`,
+    allowedOrigins: e.DEPUTY_ALLOWED_ORIGINS ?? [...new Set([publicOrigin, ...loopbackOrigins])],
+    allowedHosts: e.DEPUTY_ALLOWED_HOSTS ?? (LOOPBACK.has(e.DEPUTY_HOST) ? [...new Set([new URL(publicUrl).host, ...loopbackHosts])] : []),
+    mode: e.DEPUTY_MODE,
+    sessions: {
+      max: e.DEPUTY_MAX_SESSIONS,
+      idleTimeoutMs: e.DEPUTY_SESSION_IDLE_SECONDS * 1000,
+      maxInFlight: e.DEPUTY_SESSION_MAX_IN_FLIGHT,
+      callsPerMinute: e.DEPUTY_SESSION_CALLS_PER_MINUTE,
+    },
+    maxBodyBytes: e.DEPUTY_MAX_BODY_BYTES,
+    auth: {
+      issuer: e.DEPUTY_AUTH_ISSUER,
+      jwksUrl: e.DEPUTY_AUTH_JWKS_URL ?? `${e.DEPUTY_AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
+      algorithms: e.DEPUTY_AUTH_ALGORITHMS,
+    },
+    backend: {
+      url: e.DEPUTY_BACKEND_URL.replace(/\/$/, ''),
+      timeoutMs: e.DEPUTY_BACKEND_TIMEOUT_MS,
+      maxResponseBytes: e.DEPUTY_BACKEND_MAX_RESPONSE_BYTES,
+      maxRetries: e.DEPUTY_BACKEND_MAX_RETRIES,
+      maxRetryAfterSeconds: e.DEPUTY_BACKEND_MAX_RETRY_AFTER_SECONDS,
+    },
+    tokens,
+    audit: { destination: e.DEPUTY_AUDIT_LOG, redactArguments: e.DEPUTY_AUDIT_REDACT_ARGS },
+    logLevel: e.DEPUTY_LOG_LEVEL,
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * Errors are answers (DESIGN decision 8): the one place where a failure becomes the short text
+ * a model reads in an `isError: true` result. Messages say what happened and what to do next;
+ * they never carry backend bodies, stack traces, URLs or tokens. Failures that only an
+ * operator can fix (Deputy's own credential refused, token endpoint down) get a generic message
+ * here and their detail goes to the log.
+ */
+import type { BackendError } from '../backend/backendError.ts';
+
+export interface ErrorContext {
+  tool: string;
+  /** The target the call named, e.g. `{ name: 'filename', value: 'q3.md' }`, if any. */
+  target: { name: string; value: string } | null;
+  /** A read tool the model can call to find valid targets, e.g. `listDrafts`. */
+  finder: string | null;
+}
+
+const MAX_SHOWN = 80;
+
+function shown(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  return clean.length > MAX_SHOWN ? `${clean.slice(0, MAX_SHOWN)}…` : clean;
+}
+
+function targetText(context: ErrorContext): string {
+  return context.target ? ` ${context.target.name} '${shown(context.target.value)}'` : '';
+}
+
+export function messageForBackendError(error: BackendError, context: ErrorContext): string {
+  const finder = context.finder ? ` Call ${context.finder} to find valid values.` : '';
+  switch (error.code) {
+    case 'INVALID_ARGUMENT':
+      return `Invalid argument${error.argument ? ` '${error.argument}'` : ''}: it cannot be sent safely (path separators, dot segments or control characters are not allowed). Nothing was sent to the backend.`;
+    case 'BACKEND_BAD_REQUEST':
+    case 'BACKEND_UNPROCESSABLE':
+      return `The admin backend rejected the request${error.fields?.length ? ` (fields: ${error.fields.join(', ')})` : ''}. Check the arguments against the tool's input schema and try again.`;
+    case 'BACKEND_NOT_FOUND':
+      return `Not found:${targetText(context) || ' the requested resource'} does not exist.${finder}`;
+    case 'BACKEND_CONFLICT':
+      return `Conflict:${targetText(context) || ' the resource'} is not in a state that allows ${context.tool} (for example, it was already done). Nothing was changed; check its current state before retrying.`;
+    case 'BACKEND_RATE_LIMITED':
+      return error.retryAfterSeconds !== undefined
+        ? `The admin backend is rate limiting this operation; retry after ${error.retryAfterSeconds} s.`
+        : 'The admin backend is rate limiting this operation; wait a little before retrying.';
+    case 'BACKEND_UNAVAILABLE':
+      return `The admin backend is unavailable right now${error.retryAfterSeconds !== undefined ? `; retry after ${error.retryAfterSeconds} s` : '; try again in a minute'}.`;
+    case 'BACKEND_TIMEOUT':
+      return 'The admin backend did not answer in time. It may be overloaded; try again later. If this was a write, check its result before retrying.';
+    case 'BACKEND_CONNECTION':
+      return 'The admin backend could not be reached (connection failed or was reset). Try again in a minute.';
+    case 'BACKEND_MALFORMED_RESPONSE':
+      return 'The admin backend sent a response that could not be read. Try again later; if it persists, report it to the operators.';
+    case 'BACKEND_RESPONSE_TOO_LARGE':
+      return 'The admin backend response was larger than this tool allows. Narrow the request (filters, a smaller limit) and try again.';
+    case 'BACKEND_ABORTED':
+      return 'The call was cancelled before it finished.';
+    case 'BACKEND_UNAUTHORIZED':
+    case 'BACKEND_FORBIDDEN':
+    case 'BACKEND_TOKEN_UNAVAILABLE':
+    case 'BACKEND_EGRESS_DENIED':
+    case 'BACKEND_UNEXPECTED_STATUS':
+      return 'Deputy could not complete this call because of a server-side configuration problem. The operators have been notified in the logs; do not retry.';
+  }
+}
+
+/** For calls that never reached the backend. */
+export const toolMessages = {
+  invalidInput: (problems: readonly string[]) =>
+    `Invalid arguments: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}. Fix them and call again; nothing was sent to the backend.`,
+  missingScope: (tool: string, scopes: readonly string[]) =>
+    `Not allowed: ${tool} needs the scope ${scopes.join(' ')}, which this connection's token does not carry.`,
+  budget: (reason: 'in_flight' | 'per_minute', retryAfterSeconds: number) =>
+    reason === 'in_flight'
+      ? 'Too many calls are already running in this session; wait for them to finish before starting another.'
+      : `This session has made too many calls in the last minute; retry after ${retryAfterSeconds} s.`,
+  approvalDeclined: (tool: string) => `The user declined ${tool}. Nothing was done. Do not retry unless the user asks again.`,
+  approvalCancelled: (tool: string) => `The approval request for ${tool} was dismissed. Nothing was done.`,
+  approvalUnsupported: (tool: string) =>
+    `${tool} changes data and needs a human's approval, but this client cannot show approval prompts (MCP elicitation). Nothing was done; ask the user to perform this action with a client that supports elicitation.`,
+  internal: () => 'Deputy hit an internal error. Nothing more is known to the agent; the operators have the details in the logs.',
+} as const;

@@ -1,0 +1,211 @@
+/**
+ * The tool pipeline (DESIGN, "The flow of one tool call"), one fixed order for every call:
+ *
+ *   policy (caller scopes) → session budget → strict input validation → human approval
+ *   (writes) → backend call with a per-operation token → projection to the pick allowlist →
+ *   secret redaction → size cap → result → audit line
+ *
+ * Every outcome the model can act on is an `isError: true` result with a short message
+ * (toolErrors.ts); a call that is refused before the backend call makes no backend request.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { isBackendError, type BackendClient } from '../backend/index.ts';
+import type { CallContext, ToolService } from '../server/createServer.ts';
+import { renderApprovalMessage, requestApproval, type ApprovalDecision } from './approval.ts';
+import { canonicalJson, type AuditEvent, type AuditLog } from './audit.ts';
+import type { Caller } from './caller.ts';
+import { fitToBytes } from './fitOutput.ts';
+import { missingScopes, visibleTools } from './policy.ts';
+import { presentResult } from './presentResult.ts';
+import { projectOutput } from './projectOutput.ts';
+import { redactSecrets } from './redactSecrets.ts';
+import { SessionBudget, type BudgetLimits } from './sessionBudget.ts';
+import type { CatalogEntry, ToolCatalog } from './toolCatalog.ts';
+import { messageForBackendError, toolMessages, type ErrorContext } from './toolErrors.ts';
+
+export interface ToolServiceOptions {
+  catalog: ToolCatalog;
+  backend: BackendClient;
+  audit: AuditLog;
+  /** Application log (operator detail). Never receives tokens or backend bodies. */
+  log: Logger;
+  budgets: BudgetLimits;
+  /** Token exchange: the backend token is minted on behalf of the caller (RFC 8693). */
+  onBehalfOfCaller: boolean;
+}
+
+export interface DeputyToolService extends ToolService {
+  /** The caller scopes a tool needs, or undefined for an unknown tool (for the HTTP 403 pre-check). */
+  toolScopes(name: string): readonly string[] | undefined;
+  /** Every caller scope any tool needs (for Protected Resource Metadata). */
+  allScopes(): string[];
+}
+
+type Outcome = Pick<AuditEvent, 'outcome' | 'approval' | 'backend' | 'result'>;
+
+const errorResult = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
+
+export function createToolService(options: ToolServiceOptions): DeputyToolService {
+  const { catalog, backend, audit, log } = options;
+  const entries = [...catalog.values()];
+  const budgets = new Map<string, SessionBudget>();
+
+  function budgetFor(key: string): SessionBudget {
+    let budget = budgets.get(key);
+    if (!budget) {
+      // Bounded: budgets of sessions gone quiet are dropped once the map grows large.
+      if (budgets.size > 10_000) for (const [k, b] of budgets) if (b.idle()) budgets.delete(k);
+      budget = new SessionBudget(options.budgets);
+      budgets.set(key, budget);
+    }
+    return budget;
+  }
+
+  async function run(entry: CatalogEntry, rawArgs: unknown, context: CallContext): Promise<CallToolResult> {
+    const tool = entry.definition;
+    const started = performance.now();
+    const traceId = randomBytes(16).toString('hex');
+    const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+    const caller = context.caller;
+    const finish = (result: CallToolResult, outcome: Outcome, args: unknown): CallToolResult => {
+      audit.record({
+        correlationId: traceId,
+        caller: { subject: caller.subject, clientId: caller.clientId },
+        sessionId: context.sessionId,
+        tool: tool.name,
+        risk: tool.risk,
+        arguments: args,
+        ...outcome,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      });
+      return result;
+    };
+    const refused = (text: string, outcome: AuditEvent['outcome'], args: unknown, approval: ApprovalDecision | 'not_reached' | 'not_required' = 'not_reached') =>
+      finish(errorResult(text), { outcome, approval, backend: null, result: null }, args);
+
+    // Enforced here as well as hidden from tools/list and refused by the HTTP layer: stdio has no HTTP layer.
+    const missing = missingScopes(tool, caller);
+    if (missing.length > 0) return refused(toolMessages.missingScope(tool.name, missing), 'denied', null);
+
+    const budget = budgetFor(context.sessionId ?? `subject:${caller.subject}`).tryStart();
+    if (!budget.ok) return refused(toolMessages.budget(budget.reason, budget.retryAfterSeconds), 'budget_exceeded', null);
+    try {
+      const parsed = entry.validate.safeParse(rawArgs);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`);
+        // Invalid arguments are not logged: they may be huge or hostile. Their shape is enough.
+        return refused(toolMessages.invalidInput(problems), 'invalid_input', null);
+      }
+      const args = parsed.data as Record<string, unknown>;
+      const errorContext: ErrorContext = {
+        tool: tool.name,
+        target: entry.targetArg && typeof args[entry.targetArg] === 'string' ? { name: entry.targetArg, value: args[entry.targetArg] as string } : null,
+        finder: entry.finder,
+      };
+      const backendCaller = options.onBehalfOfCaller && context.callerToken ? { token: context.callerToken, subject: caller.subject } : undefined;
+      let approval: AuditEvent['approval'] = 'not_required';
+      let backendStatus: AuditEvent['backend'] = null;
+
+      try {
+        if (tool.approval) {
+          const lookupValues: Record<string, unknown> = {};
+          const lookup = tool.approval.lookup;
+          if (lookup) {
+            const found = await backend.call(lookup.operation, args, {
+              scopes: lookup.backendScopes,
+              timeoutMs: tool.timeoutMs,
+              traceparent,
+              signal: context.signal,
+              ...(backendCaller ? { caller: backendCaller } : {}),
+            });
+            const record = found.body !== null && typeof found.body === 'object' ? (found.body as Record<string, unknown>) : {};
+            for (const field of lookup.pick) {
+              const value = record[field];
+              if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) lookupValues[field] = value;
+            }
+          }
+          const fixed = tool.operation.fixed.map((f) => `${f.name}=${JSON.stringify(f.value)}`).join(', ');
+          const message = renderApprovalMessage(tool.approval.message, args, lookupValues) + (fixed ? `\nAlways sent by Deputy: ${fixed}.` : '');
+          const decision = await requestApproval({ toolTitle: tool.title, message, args, elicitor: context.elicitor, signal: context.signal }).catch(
+            (error: unknown): ApprovalDecision => {
+              log.warn({ tool: tool.name, err: error instanceof Error ? error.message : String(error) }, 'elicitation failed');
+              return 'cancelled';
+            },
+          );
+          approval = decision;
+          if (decision !== 'accepted') {
+            const text =
+              decision === 'unsupported' ? toolMessages.approvalUnsupported(tool.name)
+              : decision === 'declined' ? toolMessages.approvalDeclined(tool.name)
+              : toolMessages.approvalCancelled(tool.name);
+            return refused(text, 'approval_declined', args, decision);
+          }
+        }
+
+        const response = await backend.call(tool.operation, args, {
+          scopes: tool.backendScopes,
+          timeoutMs: tool.timeoutMs,
+          traceparent,
+          signal: context.signal,
+          ...(tool.risk !== 'read' && tool.operation.idempotencyKeyHeader ? { idempotencyKey: idempotencyKey(caller, tool.name, args) } : {}),
+          ...(backendCaller ? { caller: backendCaller } : {}),
+        });
+        backendStatus = { status: response.status, durationMs: null, errorCode: null };
+
+        const body = tool.output.rootArray ? { items: response.body } : response.body;
+        const projected = projectOutput(body, entry.pick, tool.output.listCaps);
+        const redacted = redactSecrets(projected.value);
+        const fitted = fitToBytes(redacted.value, tool.output.maxBytes);
+        const facts = { truncated: projected.truncated, shrunk: fitted.shrunk, redactions: redacted.redactions };
+        const items = Array.isArray((fitted.value as { items?: unknown }).items) ? (fitted.value as { items: unknown[] }).items.length : null;
+        return finish(
+          { content: [{ type: 'text', text: presentResult(tool, fitted.value, facts) }], structuredContent: fitted.value as Record<string, unknown> },
+          {
+            outcome: 'ok',
+            approval,
+            backend: backendStatus,
+            result: { bytes: fitted.bytes, items, redactions: redacted.redactions, truncated: fitted.shrunk || Object.keys(projected.truncated).length > 0 },
+          },
+          args,
+        );
+      } catch (error) {
+        if (!isBackendError(error)) throw error;
+        if (error.operatorProblem) log.error({ tool: tool.name, error: error.toJSON() }, 'backend call failed: operator action needed');
+        else log.info({ tool: tool.name, code: error.code, status: error.status }, 'backend call failed');
+        return finish(
+          errorResult(messageForBackendError(error, errorContext)),
+          { outcome: 'tool_error', approval, backend: { status: error.status ?? null, durationMs: null, errorCode: error.code }, result: null },
+          args,
+        );
+      }
+    } catch (error) {
+      // Anything unexpected: the model gets a generic answer, the log gets the class and message (no stack, no values).
+      log.error({ tool: tool.name, err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'tool call failed unexpectedly');
+      return refused(toolMessages.internal(), 'tool_error', null);
+    } finally {
+      budget.release();
+    }
+  }
+
+  return {
+    list: (caller: Caller): Tool[] => visibleTools(entries.map((e) => e.definition), caller).map((d) => catalog.get(d.name)!.listing),
+    call: (name, args, context) => {
+      const entry = catalog.get(name);
+      return entry ? run(entry, args, context) : undefined;
+    },
+    toolScopes: (name) => catalog.get(name)?.definition.callerScopes,
+    allScopes: () => [...new Set(entries.flatMap((e) => e.definition.callerScopes))].sort(),
+  };
+}
+
+/**
+ * The Idempotency-Key of a write, derived from the approved action itself (who, which tool,
+ * which arguments): a retried call — by the SDK, the agent or a proxy — reaches the backend
+ * with the same key and can never act twice (DESIGN decision 10, issue 4 §6).
+ */
+export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, args: unknown): string {
+  const digest = createHash('sha256').update(`${caller.subject}\n${tool}\n${canonicalJson(args)}`).digest('base64url');
+  return `deputy-${digest.slice(0, 43)}`;
+}
