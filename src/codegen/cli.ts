@@ -79,7 +79,7 @@ export async function runGenerate(argv: string[], io: Io = consoleIo): Promise<n
     summarizeErrors(loaded.result, io);
     return 1;
   }
-  const files = await emitAll(loaded.spec, loaded.result.tools, loaded.labels);
+  const files = await emitAll(loaded.spec, loaded.result.tools, loaded.labels, loaded.result.apiTypes);
   const outDir = values.out;
   if (values.check) {
     const stale: string[] = [];

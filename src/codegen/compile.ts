@@ -47,6 +47,8 @@ export interface CompileResult {
   warnings: GenerationWarning[];
   /** Every operation in the spec, in spec order (for the blast-radius report). */
   operations: OperationSummary[];
+  /** The manifest's `apiTypes` setting. */
+  apiTypes: 'all' | 'exposed';
 }
 
 export interface CompileOptions {
@@ -67,7 +69,7 @@ export function compileTools({ spec, manifest }: CompileOptions): CompileResult 
   const errors: GenerationError[] = [];
   const warnings: GenerationWarning[] = [];
   const versionError = checkSpecVersion(spec);
-  if (versionError !== null) return { tools: [], errors: [versionError], warnings, operations: [] };
+  if (versionError !== null) return { tools: [], errors: [versionError], warnings, operations: [], apiTypes: 'all' };
 
   const ix = new SpecIndex(spec);
   const parsed = parseManifest(manifest);
@@ -81,7 +83,13 @@ export function compileTools({ spec, manifest }: CompileOptions): CompileResult 
     if (earlier !== undefined) {
       sink.error('NAME_DUPLICATE', `name "${tool.name}" is already used by tools[${earlier}]`, null, 'give each tool a unique name', '.name');
     } else seen.set(tool.name, index);
-    const def = compileTool(ix, tool, sink);
+    let def: ToolDefinition | null = null;
+    try {
+      def = compileTool(ix, tool, sink);
+    } catch (err) {
+      // A spec the walker cannot follow (e.g. a `$ref` that points nowhere) is an error, not a crash.
+      sink.error('SPEC_UNREADABLE', `cannot read the spec for this tool: ${(err as Error).message}`, null, 'fix the spec (`npx @redocly/cli lint` points at the problem)');
+    }
     errors.push(...sink.errors);
     warnings.push(...sink.warnings);
     if (def !== null && sink.errors.length === 0) tools.push(def);
@@ -96,7 +104,7 @@ export function compileTools({ spec, manifest }: CompileOptions): CompileResult 
     destructive: destructiveReason(op) !== null,
     summary: typeof op.op.summary === 'string' ? op.op.summary : null,
   }));
-  return { tools, errors, warnings, operations };
+  return { tools, errors, warnings, operations, apiTypes: parsed.apiTypes };
 }
 
 /** Collects problems for one tool. */
@@ -496,7 +504,9 @@ function narrow(schema: JsonObject, opts: NonNullable<InputEntry>, target: Targe
     sink.error(code, message, target.loc, fix, `${suffix}.${key}`);
     ok = false;
   };
-  const types = typeof schema.type === 'string' ? [schema.type] : Array.isArray(schema.type) ? (schema.type as string[]) : [];
+  // Types at the top level, or in anyOf branches (`oneOf: [string, integer]` takes maxLength).
+  const typesOf = (x: unknown): string[] => (!isObject(x) ? [] : typeof x.type === 'string' ? [x.type] : Array.isArray(x.type) ? (x.type as string[]) : []);
+  const types = [...typesOf(schema), ...(Array.isArray(schema.anyOf) ? schema.anyOf.flatMap(typesOf) : [])];
   for (const key of [...MAX_KEYS, ...MIN_KEYS, 'pattern'] as const) {
     const val = opts[key];
     if (val === undefined) continue;

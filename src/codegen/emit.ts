@@ -2,7 +2,7 @@
 // this package's own toolDefinition.ts; deterministic (same inputs → byte-identical text).
 
 import { readFileSync } from 'node:fs';
-import type { JsonObject } from './schemaView.ts';
+import { isObject, type JsonObject } from './schemaView.ts';
 import type { ToolDefinition } from './toolDefinition.ts';
 
 export interface SourceLabels {
@@ -50,17 +50,73 @@ export function emitToolsModule(tools: readonly ToolDefinition[], labels: Source
   ].join('\n');
 }
 
-/** openapi-typescript types for the whole spec (imported lazily: it loads the TypeScript compiler). */
-export async function emitApiTypes(spec: JsonObject, labels: SourceLabels): Promise<string> {
+/** openapi-typescript types (imported lazily: it loads the TypeScript compiler). */
+export async function emitApiTypes(spec: JsonObject, labels: SourceLabels, scope: 'all' | 'exposed' = 'all'): Promise<string> {
   const { default: openapiTS, astToString } = await import('openapi-typescript');
   const ast = await openapiTS(spec as unknown as Parameters<typeof openapiTS>[0], { silent: true });
-  return `${header(labels, 'TypeScript types for every path, operation and schema of the spec (openapi-typescript).')}\n${astToString(ast).trimEnd()}\n`;
+  const what = scope === 'all' ? 'every path, operation and schema of the spec' : 'the operations the tools call and the schemas they reach';
+  return `${header(labels, `TypeScript types for ${what} (openapi-typescript).`)}\n${astToString(ast).trimEnd()}\n`;
+}
+
+/**
+ * The spec cut down to the operations the tools call (their own and their approval lookups) and
+ * the components those reach, transitively. Security schemes are kept whole.
+ */
+export function pruneToExposed(spec: JsonObject, tools: readonly ToolDefinition[]): JsonObject {
+  const wanted = new Set<string>();
+  for (const t of tools) {
+    wanted.add(t.operation.operationId);
+    if (t.approval?.lookup) wanted.add(t.approval.lookup.operation.operationId);
+  }
+  const paths: JsonObject = {};
+  for (const [path, item] of Object.entries(isObject(spec.paths) ? spec.paths : {})) {
+    if (!isObject(item)) continue;
+    const kept: JsonObject = {};
+    for (const [key, value] of Object.entries(item)) {
+      const isOperation = isObject(value) && typeof value.operationId === 'string';
+      if (!isOperation || wanted.has(value.operationId as string)) kept[key] = value;
+    }
+    if (Object.values(kept).some((v) => isObject(v) && typeof v.operationId === 'string')) paths[path] = kept;
+  }
+  const components = isObject(spec.components) ? spec.components : {};
+  const reached = new Set<string>();
+  const queue: unknown[] = [paths];
+  while (queue.length > 0) {
+    const node = queue.pop();
+    if (Array.isArray(node)) queue.push(...node);
+    else if (isObject(node)) {
+      const ref = node.$ref;
+      if (typeof ref === 'string' && ref.startsWith('#/components/') && !reached.has(ref)) {
+        reached.add(ref);
+        const [, , section, name] = ref.split('/');
+        const target = isObject(components[section ?? '']) ? (components[section ?? ''] as JsonObject)[name ?? ''] : undefined;
+        if (target !== undefined) queue.push(target);
+      }
+      for (const v of Object.values(node)) if (typeof v === 'object' && v !== null) queue.push(v);
+    }
+  }
+  const pruned: JsonObject = {};
+  for (const [section, entries] of Object.entries(components)) {
+    if (!isObject(entries)) continue;
+    const keep = section === 'securitySchemes' ? entries : Object.fromEntries(Object.entries(entries).filter(([name]) => reached.has(`#/components/${section}/${name}`)));
+    if (Object.keys(keep).length > 0) pruned[section] = keep;
+  }
+  // Webhooks and root-level extensions reference components we dropped; they are not called.
+  const out: JsonObject = {};
+  for (const key of ['openapi', 'info', 'jsonSchemaDialect', 'servers', 'security', 'tags']) if (spec[key] !== undefined) out[key] = spec[key];
+  return { ...out, paths, components: pruned };
 }
 
 /** Both generated files, by file name. */
-export async function emitAll(spec: JsonObject, tools: readonly ToolDefinition[], labels: SourceLabels): Promise<Map<string, string>> {
+export async function emitAll(
+  spec: JsonObject,
+  tools: readonly ToolDefinition[],
+  labels: SourceLabels,
+  apiTypes: 'all' | 'exposed' = 'all',
+): Promise<Map<string, string>> {
+  const typesSpec = apiTypes === 'all' ? spec : pruneToExposed(spec, tools);
   return new Map([
-    [API_TYPES_FILE, await emitApiTypes(spec, labels)],
+    [API_TYPES_FILE, await emitApiTypes(typesSpec, labels, apiTypes)],
     [TOOLS_FILE, emitToolsModule(tools, labels)],
   ]);
 }

@@ -33,26 +33,30 @@ function typesOf(s: JsonObject): Set<string> | null {
  * DESIGN decision 2: every string has maxLength, pattern, enum or format; every array maxItems;
  * every object `additionalProperties: false`; nothing is free-form.
  */
-export function findUnbounded(s: JsonObject, at = ''): BoundProblem[] {
+export function findUnbounded(s: JsonObject, at = '', inherited: JsonObject = {}): BoundProblem[] {
   const out: BoundProblem[] = [];
-  const fixedValue = s.enum !== undefined || s.const !== undefined;
+  // Keywords on a schema apply to every anyOf/allOf branch under it too (`maxLength` next to
+  // `anyOf: [string, integer]` bounds the string branch).
+  const bounds: JsonObject = { ...inherited };
+  for (const k of ['maxLength', 'pattern', 'format', 'maxItems', 'enum', 'const'] as const) if (s[k] !== undefined) bounds[k] = s[k];
+  const fixedValue = bounds.enum !== undefined || bounds.const !== undefined;
   const branches = [...(Array.isArray(s.anyOf) ? s.anyOf : []), ...(Array.isArray(s.allOf) ? s.allOf : [])].filter(isObject);
   const types = typesOf(s);
   if (types === null && !fixedValue && branches.length === 0) return [{ code: 'INPUT_FREE_FORM', at }];
-  for (const b of branches) out.push(...findUnbounded(b, at));
+  for (const b of branches) out.push(...findUnbounded(b, at, bounds));
   if (types === null || fixedValue) return out;
-  if (types.has('string') && s.maxLength === undefined && s.pattern === undefined && s.format === undefined) {
+  if (types.has('string') && bounds.maxLength === undefined && bounds.pattern === undefined && bounds.format === undefined) {
     out.push({ code: 'INPUT_UNBOUNDED_STRING', at });
   }
   if (types.has('array')) {
-    if (s.maxItems === undefined) out.push({ code: 'INPUT_UNBOUNDED_ARRAY', at });
-    if (isObject(s.items)) out.push(...findUnbounded(s.items, `${at}[]`));
+    if (bounds.maxItems === undefined) out.push({ code: 'INPUT_UNBOUNDED_ARRAY', at });
+    if (isObject(s.items)) out.push(...findUnbounded(s.items, `${at}[]`, {}));
     else out.push({ code: 'INPUT_FREE_FORM', at: `${at}[]` });
   }
   if (types.has('object')) {
     if (s.additionalProperties !== false) out.push({ code: 'INPUT_OPEN_OBJECT', at });
     if (isObject(s.properties)) {
-      for (const [k, sub] of Object.entries(s.properties)) if (isObject(sub)) out.push(...findUnbounded(sub, `${at}.${k}`));
+      for (const [k, sub] of Object.entries(s.properties)) if (isObject(sub)) out.push(...findUnbounded(sub, `${at}.${k}`, {}));
     }
   }
   return out;

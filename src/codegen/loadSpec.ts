@@ -2,13 +2,38 @@
 // every `$ref` as a local pointer (no dereferencing, so `$ref` cycles stay finite). Loading is the
 // only I/O; everything after it (compile, emit) works on the returned plain object.
 
-import { bundle, createConfig } from '@redocly/openapi-core';
+import { readFile } from 'node:fs/promises';
+import { bundle, createConfig, parseYaml } from '@redocly/openapi-core';
 import type { GenerationError } from './errors.ts';
 import { isObject, type JsonObject } from './schemaView.ts';
 
 export type LoadSpecResult = { ok: true; document: JsonObject } | { ok: false; errors: GenerationError[] };
 
+/** A `$ref` to anything but a local pointer ('#/...'): another file or a URL. */
+const EXTERNAL_REF = /["']?\$ref["']?\s*:\s*["']?(?!#)[^\s"'#]/;
+
 export async function loadSpec(path: string): Promise<LoadSpecResult> {
+  // Fast path: a self-contained document needs no bundling, and skipping it saves seconds on
+  // 13 MB specs. Anything with external refs goes through Redocly.
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    return { ok: false, errors: [specError(`cannot read the spec: ${(err as Error).message}`, `check that ${path} exists`)] };
+  }
+  if (!EXTERNAL_REF.test(text)) {
+    let document: unknown;
+    try {
+      document = /^\s*\{/.test(text) ? JSON.parse(text) : parseYaml(text);
+    } catch (err) {
+      return { ok: false, errors: [specError(`cannot parse the spec: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML/JSON syntax')] };
+    }
+    if (!isObject(document)) {
+      return { ok: false, errors: [specError('the spec is not a YAML/JSON object', 'point --spec at an OpenAPI 3.0 or 3.1 document')] };
+    }
+    const versionError = checkSpecVersion(document);
+    return versionError === null ? { ok: true, document } : { ok: false, errors: [versionError] };
+  }
   let result: Awaited<ReturnType<typeof bundle>>;
   try {
     // An empty config: no lint rules, no decorators — the spec is used exactly as written.

@@ -63,10 +63,17 @@ export type ManifestTool = z.infer<typeof ManifestTool>;
 
 export const Manifest = z.strictObject({
   version: z.literal(1),
+  /**
+   * What src/generated/api-types.ts covers: the whole spec (default), or only the operations the
+   * tools call and the components they reach — for very large specs (GitHub's 13 MB description
+   * gives 6.5 MB of types and most of `generate`'s time).
+   */
+  apiTypes: z.enum(['all', 'exposed']).default('all'),
   tools: z.array(z.unknown()),
 });
 
 export interface ParsedManifest {
+  apiTypes: 'all' | 'exposed';
   /** Tools that parsed, with their index in the file (tools[i]). */
   tools: { index: number; tool: ManifestTool }[];
   errors: GenerationError[];
@@ -77,7 +84,7 @@ export function parseManifestText(text: string): ParsedManifest {
   try {
     raw = parseYaml(text);
   } catch (err) {
-    return { tools: [], errors: [manifestError(null, null, `the manifest is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax')] };
+    return { apiTypes: 'all', tools: [], errors: [manifestError(null, null, `the manifest is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax')] };
   }
   return parseManifest(raw);
 }
@@ -86,7 +93,7 @@ export function parseManifestText(text: string): ParsedManifest {
 export function parseManifest(raw: unknown): ParsedManifest {
   const top = Manifest.safeParse(raw);
   if (!top.success) {
-    return { tools: [], errors: top.error.issues.map((i) => manifestError(null, pathOf(i.path), i.message, 'the manifest needs `version: 1` and a `tools:` list')) };
+    return { apiTypes: 'all', tools: [], errors: top.error.issues.map((i) => manifestError(null, pathOf(i.path), i.message, 'the manifest needs `version: 1` and a `tools:` list')) };
   }
   const tools: ParsedManifest['tools'] = [];
   const errors: GenerationError[] = [];
@@ -103,7 +110,7 @@ export function parseManifest(raw: unknown): ParsedManifest {
       errors.push(manifestError(name, path, `${issue.message}${unknownKeys}`, fixFor(issue.code)));
     }
   });
-  return { tools, errors };
+  return { apiTypes: top.data.apiTypes, tools, errors };
 }
 
 function fixFor(code: string): string {

@@ -10,7 +10,8 @@ import { checkToolDescription, findPoison } from '../../src/codegen/descriptionG
 import { loadSpec } from '../../src/codegen/loadSpec.ts';
 import type { JsonObject } from '../../src/codegen/schemaView.ts';
 import type { ToolDefinition } from '../../src/codegen/toolDefinition.ts';
-import { loadItemsSpec, manifest, writeTool } from '../fixtures/codegen/fixture.ts';
+import { pruneToExposed } from '../../src/codegen/emit.ts';
+import { loadItemsSpec, manifest, readTool, writeTool } from '../fixtures/codegen/fixture.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/codegen/${name}`, import.meta.url));
 
@@ -117,6 +118,31 @@ describe('OpenAPI 3.1 shapes (items fixture)', () => {
     });
     expect(tool.callerScopes).toEqual(['items:search']);
     expect(tool.backendScopes).toEqual(['items:read']);
+  });
+});
+
+describe('oneOf inputs (GitHub-style `title: oneOf [string, integer]`)', () => {
+  it('are bounded by a manifest maxLength next to the branches, and refused without one', async () => {
+    const spec = structuredClone(await loadItemsSpec()) as any;
+    spec.components.schemas.ItemInput.properties.name = { oneOf: [{ type: 'string' }, { type: 'integer' }] };
+    const withBound = compileTools({ spec, manifest: manifest({ ...writeTool(), input: { name: { maxLength: 80 } } }) });
+    expect(withBound.errors).toEqual([]);
+    expect((withBound.tools[0]?.inputSchema.properties as any).name).toEqual({ maxLength: 80, anyOf: [{ type: 'string' }, { type: 'integer' }] });
+    const without = compileTools({ spec, manifest: manifest(writeTool()) });
+    expect(without.errors.map((e) => e.code)).toEqual(['INPUT_UNBOUNDED_STRING']);
+  });
+});
+
+describe('apiTypes: exposed', () => {
+  it('keeps only the operations the tools call and the components they reach', async () => {
+    const spec = { ...(await loadItemsSpec()), webhooks: { ping: { post: { requestBody: { $ref: '#/components/requestBodies/Ping' } } } } };
+    const { tools } = compileTools({ spec, manifest: manifest(readTool(), writeTool()) });
+    const pruned = pruneToExposed(spec, tools) as any;
+    expect(Object.keys(pruned.paths)).toEqual(['/items']);
+    expect(Object.keys(pruned.paths['/items'])).toEqual(['get', 'post']);
+    // Item reaches ItemSummary through allOf, which reaches Status; Node is not reached.
+    expect(Object.keys(pruned.components.schemas).sort()).toEqual(['Item', 'ItemInput', 'ItemList', 'ItemSummary', 'Status']);
+    expect(pruned.webhooks).toBeUndefined();
   });
 });
 
