@@ -334,9 +334,9 @@ describe('backend client: timeouts and cancellation', () => {
   it('returns BACKEND_TIMEOUT at the call deadline when the backend hangs', async () => {
     route = () => {}; // never answers
     const started = Date.now();
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 200 }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 400 }));
     expect(err.code).toBe('BACKEND_TIMEOUT');
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(5 * 400);
   });
 
   it('does not retry a timed-out POST', async () => {
