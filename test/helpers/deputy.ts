@@ -2,11 +2,24 @@
  * Test through the front door: the mock backend and Deputy on real loopback ports, and a real
  * MCP SDK client over Streamable HTTP with a real agent token from the dev authorization
  * server. Everything a test starts, `teardown()` stops.
+ *
+ * Besides the client, the harness records what the "no secret anywhere" checks need: every
+ * agent token it minted, every token the authorization server issued to Deputy (a recording
+ * proxy sits in front of the token endpoint), every token the backend was shown, every line of
+ * Deputy's application and audit logs, and every tool result a test received.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema, type CallToolResult, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ElicitRequestSchema,
+  LATEST_PROTOCOL_VERSION,
+  type CallToolResult,
+  type ElicitRequestFormParams,
+  type ElicitResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import pino from 'pino';
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '../../mock-backend/server.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -17,18 +30,50 @@ import { createAuditLog } from '../../src/tools/audit.ts';
 /** The scopes of the seven first tools. */
 export const ALL_TOOL_SCOPES = ['drafts:read', 'drafts:publish', 'customers:read', 'tickets:read', 'tickets:write'];
 
+/** Deputy's client secret at the dev authorization server (mock-backend/fixtures/clients.yaml). */
+export const DEPUTY_CLIENT_SECRET = 'dev-secret-deputy';
+
 export interface Harness {
   backend: MockBackend;
   deputy: Deputy;
-  /** Every line Deputy wrote to its application log and its audit log. */
+  config: Config;
+  /** Every line Deputy wrote to its application log. */
   logLines: string[];
-  auditLines: () => Record<string, unknown>[];
-  /** Every token minted during the test (for the "no token anywhere" checks). */
+  /** Every raw line of the audit log. */
+  auditRaw: string[];
+  auditLines: () => AuditLine[];
+  /** Every agent token minted during the test (for the "no token anywhere" checks). */
   issuedTokens: string[];
+  /** Every token the authorization server issued to Deputy, and every token the backend was shown. */
+  backendTokens: string[];
+  /** Every tool result `callTool` returned. */
+  results: CallToolResult[];
   agentToken(scopes?: readonly string[], subject?: string): Promise<string>;
   connect(options?: ConnectOptions): Promise<Client>;
   callTool(client: Client, name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  /** One raw JSON-RPC POST to /mcp with `fetch` (no SDK in between). */
+  post(body: unknown, options?: RawOptions): Promise<Response>;
+  /** Opens a session with raw `fetch` (initialize + initialized) and returns its id. */
+  openSession(token: string): Promise<string>;
   teardown(): Promise<void>;
+}
+
+export interface AuditLine {
+  level: string;
+  time: string;
+  event: string;
+  correlationId: string;
+  caller: { subject: string; clientId: string };
+  sessionId: string | null;
+  tool: string;
+  risk: string;
+  arguments: Record<string, unknown> | null;
+  argumentsSha256: string;
+  approval: string;
+  backend: { status: number | null; durationMs: number | null; errorCode: string | null } | null;
+  result: { bytes: number; items: number | null; redactions: number; truncated: boolean } | null;
+  outcome: string;
+  durationMs: number;
 }
 
 export interface ConnectOptions {
@@ -36,7 +81,15 @@ export interface ConnectOptions {
   scopes?: readonly string[];
   subject?: string;
   /** Answer elicitation requests (approval prompts); omitted → the client lacks the capability. */
-  onElicit?: (message: string) => ElicitResult | Promise<ElicitResult>;
+  onElicit?: (message: string, params: ElicitRequestFormParams) => ElicitResult | Promise<ElicitResult>;
+}
+
+export interface RawOptions {
+  token?: string | null;
+  sessionId?: string;
+  headers?: Record<string, string>;
+  /** Sent as is instead of `JSON.stringify(body)`. */
+  rawBody?: string;
 }
 
 export interface SetupOptions {
@@ -53,25 +106,103 @@ function sink(lines: string[]): Writable {
   });
 }
 
+/**
+ * A pass-through in front of the authorization server's token endpoint that keeps a copy of
+ * every `access_token` it hands to Deputy (client credentials and token exchange).
+ */
+async function recordingTokenProxy(target: string, record: (token: string) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      void (async () => {
+        const headers: Record<string, string> = {};
+        for (const name of ['authorization', 'content-type', 'accept']) {
+          const value = req.headers[name];
+          if (typeof value === 'string') headers[name] = value;
+        }
+        const upstream = await fetch(target, { method: req.method ?? 'POST', headers, body: Buffer.concat(chunks) });
+        const text = await upstream.text();
+        try {
+          const token = (JSON.parse(text) as { access_token?: unknown }).access_token;
+          if (typeof token === 'string') record(token);
+        } catch {
+          // not JSON: nothing to record
+        }
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+        res.end(text);
+      })().catch(() => {
+        res.writeHead(502).end();
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/oauth/token`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Reads a Streamable HTTP answer (JSON or an SSE stream) into its JSON-RPC messages. */
+export async function jsonRpcMessages(response: Response): Promise<Record<string, unknown>[]> {
+  const text = await response.text();
+  if ((response.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => line.slice(5).trim())
+      .filter(Boolean)
+      .map((data) => JSON.parse(data) as Record<string, unknown>);
+  }
+  return text ? [JSON.parse(text) as Record<string, unknown>] : [];
+}
+
 export async function setup(options: SetupOptions = {}): Promise<Harness> {
   const backend = await startMockBackend({ rateLimit: { limit: 10_000, windowSeconds: 60 }, ...options.backend });
   const logLines: string[] = [];
   const auditRaw: string[] = [];
   const issuedTokens: string[] = [];
+  const backendTokens: string[] = [];
+  const results: CallToolResult[] = [];
+  const remember = (token: string) => {
+    if (!backendTokens.includes(token)) backendTokens.push(token);
+  };
+
+  // Every bearer token the API is shown passes through here (the handlers look it up per request).
+  const verify = backend.auth.verifyBackendToken.bind(backend.auth);
+  backend.auth.verifyBackendToken = (token) => {
+    remember(token);
+    return verify(token);
+  };
+  const tokenProxy = await recordingTokenProxy(`${backend.auth.issuer}/oauth/token`, remember);
+
   const config: Config = loadConfig({
     PORT: '0',
     DEPUTY_AUTH_ISSUER: backend.auth.issuer,
     DEPUTY_BACKEND_URL: backend.url,
     DEPUTY_OAUTH_CLIENT_ID: 'deputy',
-    DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy',
+    DEPUTY_OAUTH_CLIENT_SECRET: DEPUTY_CLIENT_SECRET,
+    DEPUTY_OAUTH_TOKEN_URL: tokenProxy.url,
     DEPUTY_BACKEND_TIMEOUT_MS: '3000',
     ...options.env,
   });
-  const deputy = await serveHttp(config, {
-    tools: generatedTools,
-    log: pino({ level: 'debug' }, sink(logLines)),
-    audit: createAuditLog({ destination: sink(auditRaw), redactArguments: config.audit.redactArguments }),
-  });
+  let deputy: Deputy;
+  try {
+    deputy = await serveHttp(config, {
+      tools: generatedTools,
+      log: pino({ level: 'debug' }, sink(logLines)),
+      audit: createAuditLog({ destination: sink(auditRaw), redactArguments: config.audit.redactArguments }),
+    });
+  } catch (error) {
+    await tokenProxy.close();
+    await backend.close();
+    throw error;
+  }
   const clients: Client[] = [];
 
   const agentToken = async (scopes: readonly string[] = ALL_TOOL_SCOPES, subject = 'dev') => {
@@ -80,12 +211,28 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     return accessToken;
   };
 
+  const post = (body: unknown, raw: RawOptions = {}) => {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+      ...raw.headers,
+    };
+    if (raw.token) headers.authorization = `Bearer ${raw.token}`;
+    if (raw.sessionId) headers['mcp-session-id'] = raw.sessionId;
+    return fetch(deputy.url, { method: 'POST', headers, body: raw.rawBody ?? JSON.stringify(body) });
+  };
+
   return {
     backend,
     deputy,
+    config,
     logLines,
-    auditLines: () => auditRaw.map((line) => JSON.parse(line) as Record<string, unknown>),
+    auditRaw,
+    auditLines: () => auditRaw.map((line) => JSON.parse(line) as AuditLine),
     issuedTokens,
+    backendTokens,
+    results,
     agentToken,
     async connect(connectOptions: ConnectOptions = {}) {
       const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject));
@@ -95,7 +242,9 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
       );
       if (connectOptions.onElicit) {
         const answer = connectOptions.onElicit;
-        client.setRequestHandler(ElicitRequestSchema, async (request) => answer(request.params.message));
+        client.setRequestHandler(ElicitRequestSchema, async (request) =>
+          answer(request.params.message, request.params as ElicitRequestFormParams),
+        );
       }
       const transport = new StreamableHTTPClientTransport(new URL(deputy.url), {
         requestInit: { headers: { authorization: `Bearer ${token}` } },
@@ -105,11 +254,33 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
       return client;
     },
     async callTool(client, name, args = {}) {
-      return (await client.callTool({ name, arguments: args })) as CallToolResult;
+      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      results.push(result);
+      return result;
+    },
+    post,
+    async openSession(token) {
+      const init = await post(
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw-e2e', version: '1.0.0' } },
+        },
+        { token },
+      );
+      if (init.status !== 200) throw new Error(`initialize failed: ${init.status} ${await init.text()}`);
+      const sessionId = init.headers.get('mcp-session-id');
+      await jsonRpcMessages(init);
+      if (!sessionId) throw new Error('initialize returned no Mcp-Session-Id');
+      const initialized = await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, { token, sessionId });
+      await initialized.body?.cancel();
+      return sessionId;
     },
     async teardown() {
       await Promise.all(clients.map((client) => client.close().catch(() => {})));
       await deputy.close();
+      await tokenProxy.close();
       await backend.close();
     },
   };
@@ -119,4 +290,32 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
 export function textOf(result: CallToolResult): string {
   const first = result.content[0];
   return first && first.type === 'text' ? first.text : '';
+}
+
+/** Every secret the harness knows of: agent tokens, backend tokens and Deputy's client secret. */
+export function knownSecrets(h: Harness): string[] {
+  return [...new Set([...h.issuedTokens, ...h.backendTokens, DEPUTY_CLIENT_SECRET])];
+}
+
+/**
+ * Where a secret shows up in logs, audit lines or tool results, as `where: secret-prefix`
+ * entries (empty when none leaked). Also matches the JWT signature part on its own, so a
+ * token cut or reformatted around it is still caught.
+ */
+export function findLeaks(h: Harness, extraTexts: readonly string[] = []): string[] {
+  const haystacks: [string, string][] = [
+    ...h.logLines.map((line, i): [string, string] => [`log[${i}]`, line]),
+    ...h.auditRaw.map((line, i): [string, string] => [`audit[${i}]`, line]),
+    ...h.results.map((result, i): [string, string] => [`result[${i}]`, JSON.stringify(result)]),
+    ...extraTexts.map((text, i): [string, string] => [`extra[${i}]`, text]),
+  ];
+  const needles = knownSecrets(h).flatMap((secret) => {
+    const parts = secret.split('.');
+    return parts.length === 3 ? [secret, parts[2]!] : [secret];
+  });
+  const leaks: string[] = [];
+  for (const [where, text] of haystacks) {
+    for (const needle of needles) if (text.includes(needle)) leaks.push(`${where}: ${needle.slice(0, 12)}…`);
+  }
+  return leaks;
 }
