@@ -29,6 +29,8 @@ const EnvSchema = z.object({
   DEPUTY_AUTH_ISSUER: z.url().optional(),
   DEPUTY_AUTH_JWKS_URL: z.url().optional(),
   DEPUTY_AUTH_ALGORITHMS: list.default(['ES256', 'RS256']),
+  DEPUTY_STDIO_SUBJECT: z.string().min(1).default('local-operator'),
+  DEPUTY_STDIO_SCOPES: list.optional(),
 
   DEPUTY_BACKEND_URL: z.url().optional(),
   DEPUTY_TOKEN_PROVIDER: z.enum(['static', 'client_credentials', 'token_exchange']).default('client_credentials'),
@@ -59,7 +61,10 @@ export interface Config {
   mode: 'stateful' | 'stateless';
   sessions: { max: number; idleTimeoutMs: number; maxInFlight: number; callsPerMinute: number };
   maxBodyBytes: number;
-  auth: { issuer: string; jwksUrl: string; algorithms: string[] };
+  /** Caller authentication; null over stdio, where there is no bearer token. */
+  auth: { issuer: string; jwksUrl: string; algorithms: string[] } | null;
+  /** Over stdio: who the local caller is and which scopes it has (default: every tool's). */
+  stdio: { subject: string; scopes: string[] | null };
   backend: {
     url: string;
     timeoutMs: number;
@@ -80,7 +85,7 @@ export class ConfigError extends Error {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(env: Record<string, string | undefined>, transport: 'http' | 'stdio' = 'http'): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
@@ -97,7 +102,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     : [];
   const loopbackHosts = LOOPBACK.has(e.DEPUTY_HOST) ? [`127.0.0.1:${e.PORT}`, `localhost:${e.PORT}`, `[::1]:${e.PORT}`] : [];
 
-  if (!e.DEPUTY_AUTH_ISSUER) throw missing('DEPUTY_AUTH_ISSUER');
+  if (!e.DEPUTY_AUTH_ISSUER && transport === 'http') throw missing('DEPUTY_AUTH_ISSUER');
+  const issuer = e.DEPUTY_AUTH_ISSUER?.replace(/\/$/, '');
   if (!e.DEPUTY_BACKEND_URL) throw missing('DEPUTY_BACKEND_URL');
 
   let tokens: Config['tokens'];
@@ -107,9 +113,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   } else {
     if (!e.DEPUTY_OAUTH_CLIENT_ID) throw missing('DEPUTY_OAUTH_CLIENT_ID');
     if (!e.DEPUTY_OAUTH_CLIENT_SECRET) throw missing('DEPUTY_OAUTH_CLIENT_SECRET');
+    if (!e.DEPUTY_OAUTH_TOKEN_URL && !issuer) throw missing('DEPUTY_OAUTH_TOKEN_URL (or DEPUTY_AUTH_ISSUER)');
     tokens = {
       provider: e.DEPUTY_TOKEN_PROVIDER,
-      tokenUrl: e.DEPUTY_OAUTH_TOKEN_URL ?? `${e.DEPUTY_AUTH_ISSUER.replace(/\/$/, '')}/oauth/token`,
+      tokenUrl: e.DEPUTY_OAUTH_TOKEN_URL ?? (issuer ? `${issuer}/oauth/token` : ''),
       clientId: e.DEPUTY_OAUTH_CLIENT_ID,
       clientSecret: e.DEPUTY_OAUTH_CLIENT_SECRET,
     };
@@ -130,11 +137,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       callsPerMinute: e.DEPUTY_SESSION_CALLS_PER_MINUTE,
     },
     maxBodyBytes: e.DEPUTY_MAX_BODY_BYTES,
-    auth: {
-      issuer: e.DEPUTY_AUTH_ISSUER,
-      jwksUrl: e.DEPUTY_AUTH_JWKS_URL ?? `${e.DEPUTY_AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
-      algorithms: e.DEPUTY_AUTH_ALGORITHMS,
-    },
+    auth: issuer
+      ? { issuer, jwksUrl: e.DEPUTY_AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`, algorithms: e.DEPUTY_AUTH_ALGORITHMS }
+      : null,
+    stdio: { subject: e.DEPUTY_STDIO_SUBJECT, scopes: e.DEPUTY_STDIO_SCOPES ?? null },
     backend: {
       url: e.DEPUTY_BACKEND_URL.replace(/\/$/, ''),
       timeoutMs: e.DEPUTY_BACKEND_TIMEOUT_MS,

@@ -161,6 +161,7 @@ async function reachable(url: string): Promise<boolean> {
 }
 
 export async function serveHttp(config: Config, deps: ServeDependencies): Promise<Deputy> {
+  if (!config.auth) throw new StartupError('DEPUTY_AUTH_ISSUER is required to serve over HTTP');
   const log = deps.log ?? createLogger(config.logLevel);
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
@@ -178,13 +179,14 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   });
   const port = (server.address() as AddressInfo).port;
   const live = withActualPort(config, port);
+  const auth = config.auth;
 
   const app = createApp({
     resource: live.resource,
-    authorizationServer: live.auth.issuer,
+    authorizationServer: auth.issuer,
     scopes: tools.allScopes(),
     origin: { allowedOrigins: live.allowedOrigins, allowedHosts: live.allowedHosts },
-    verifyCaller: createCallerVerifier({ issuer: live.auth.issuer, audience: live.resource, jwksUrl: live.auth.jwksUrl, algorithms: live.auth.algorithms }),
+    verifyCaller: createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
     newServer: () => createServer(SERVER_IDENTITY, tools, callerFromAuthInfo),
@@ -192,7 +194,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     maxBodyBytes: live.maxBodyBytes,
     readiness: [
       { name: 'backend', check: () => reachable(live.backend.url) },
-      { name: 'authorizationServer', check: () => reachable(live.auth.jwksUrl) },
+      { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
     ],
   });
   server.on('request', app);
@@ -233,14 +235,20 @@ function withActualPort(config: Config, port: number): Config {
  * the process, with the scopes given (DEPUTY_STDIO_SCOPES; default: every tool's scopes).
  * Token exchange needs a caller token and is unavailable here.
  */
-export async function serveStdio(config: Config, deps: ServeDependencies & { caller: Caller }): Promise<{ close(): Promise<void> }> {
+export async function serveStdio(config: Config, deps: ServeDependencies): Promise<{ close(): Promise<void> }> {
   const log = deps.log ?? createLogger(config.logLevel);
   if (config.tokens.provider === 'token_exchange') throw new StartupError('token_exchange needs a caller token; use static or client_credentials over stdio');
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
   const backend = backendFor(config, provider);
   const tools = toolServiceFor(config, deps, backend, log);
-  const server = createServer(SERVER_IDENTITY, tools, () => ({ caller: deps.caller, token: null }));
+  const caller: Caller = {
+    subject: config.stdio.subject,
+    clientId: 'stdio',
+    scopes: config.stdio.scopes ?? [...new Set(deps.tools.flatMap((tool) => tool.callerScopes))],
+    expiresAt: Number.MAX_SAFE_INTEGER,
+  };
+  const server = createServer(SERVER_IDENTITY, tools, () => ({ caller, token: null }));
   await server.connect(new StdioServerTransport());
   return {
     async close() {

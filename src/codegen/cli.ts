@@ -27,13 +27,13 @@ function label(p: string): string {
   return (rel === '' ? '.' : rel).split(sep).join('/');
 }
 
-interface Loaded {
+export interface Loaded {
   spec: JsonObject;
   result: CompileResult;
   labels: SourceLabels;
 }
 
-async function loadAndCompile(specPath: string, toolsPath: string, io: Io): Promise<Loaded | null> {
+export async function loadAndCompile(specPath: string, toolsPath: string, io: Io): Promise<Loaded | null> {
   const labels = { spec: label(specPath), manifest: label(toolsPath) };
   const print = (errors: GenerationError[]) => {
     for (const e of errors) io.err(formatError(e, labels.manifest));

@@ -1,0 +1,110 @@
+/**
+ * `npm start`: the embedded default (DESIGN decision 12). Starts the mock backend and Deputy
+ * wired together on loopback, mints a dev agent token, and prints the MCP URL, the token and
+ * ready-to-paste client configurations. Ctrl-C stops both.
+ *
+ * It lives here, outside src/, and runs both as child processes rather than importing them:
+ * src/ never imports mock-backend/, mock-backend/ never imports src/, and the two talk over
+ * HTTP exactly as Deputy and a real backend do.
+ *
+ *   PORT               Deputy's port (default 3000)
+ *   MOCK_BACKEND_PORT  the mock backend's port (default 4010)
+ *   any DEPUTY_* variable is passed through to Deputy (README, "Configuration")
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const port = process.env.PORT ?? '3000';
+const mockPort = process.env.MOCK_BACKEND_PORT ?? '4010';
+const tsx = (script: string, args: string[] = []) => [process.execPath, ['--import', 'tsx', script, ...args]] as const;
+const children: ChildProcess[] = [];
+
+function fail(message: string): never {
+  process.stderr.write(`npm start: ${message}\n`);
+  for (const child of children) child.kill('SIGTERM');
+  process.exit(1);
+}
+
+/** Starts a child and resolves with the first stdout line matching `ready` (its URL). */
+function start(name: string, script: string, scriptArgs: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
+  const [command, args] = tsx(script, scriptArgs);
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const match = ready.exec(line);
+      if (match) resolve(match[1]!);
+      else process.stdout.write(`${line}\n`);
+    });
+    child.once('exit', (code, signal) => {
+      if (!stopping) fail(`${name} exited (${signal ?? `code ${code}`}); see its messages above`);
+    });
+  });
+}
+
+function mintAgentToken(mockUrl: string, resource: string): Promise<string> {
+  const [command, args] = tsx('mock-backend/token.ts', ['--for', 'mcp', '--resource', resource]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, MOCK_BACKEND_URL: mockUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk) => (out += chunk));
+    child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`the token command failed (exit ${code})`))));
+  });
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write('\nstopping Deputy and the mock backend…\n');
+    const exits = children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))));
+    for (const child of children) child.kill('SIGTERM');
+    void Promise.all(exits).then(() => process.exit(0));
+  });
+}
+
+const mockUrl = await start('the mock backend', 'mock-backend/main.ts', [], { ...process.env, MOCK_BACKEND_PORT: mockPort }, /listening on (\S+)/);
+const mcpUrl = await start(
+  'Deputy',
+  'src/main.ts',
+  ['serve'],
+  {
+    DEPUTY_AUTH_ISSUER: mockUrl,
+    DEPUTY_BACKEND_URL: mockUrl,
+    DEPUTY_TOKEN_PROVIDER: 'client_credentials',
+    DEPUTY_OAUTH_CLIENT_ID: 'deputy',
+    DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy',
+    ...process.env,
+    PORT: port,
+  },
+  /deputy listening on (\S+)/,
+).catch(() => fail('Deputy did not start'));
+const token = await mintAgentToken(mockUrl, mcpUrl).catch((error: Error) => fail(error.message));
+
+const jsonConfig = JSON.stringify({ mcpServers: { deputy: { type: 'http', url: mcpUrl, headers: { Authorization: `Bearer ${token}` } } } }, null, 2);
+process.stdout.write(`
+Deputy is running (dev mode: mock backend + dev authorization server on loopback).
+
+  MCP endpoint   ${mcpUrl}
+  Mock backend   ${mockUrl}   (dev clients and users: README, "Dev authorization server")
+  Agent token    (user "dev", valid 15 min; mint another with: npm run -s token -- --for mcp)
+
+${token}
+
+Claude Code:
+  claude mcp add --transport http deputy ${mcpUrl} --header "Authorization: Bearer ${token}"
+
+MCP Inspector 2.x (CLI mode; it needs Node 22, which npx fetches):
+  npx -y -p node@22 -p @modelcontextprotocol/inspector@2.12.0 -- mcp-inspector --cli ${mcpUrl} --transport http --method tools/list --header "Authorization: Bearer ${token}"
+  npx -y -p node@22 -p @modelcontextprotocol/inspector@2.12.0 -- mcp-inspector --cli ${mcpUrl} --transport http --method tools/call --tool-name listDrafts --tool-arg limit=5 --header "Authorization: Bearer ${token}"
+
+Generic client (mcp.json):
+${jsonConfig}
+
+Clients that do OAuth themselves (MCP Inspector UI, Claude Code without --header) can log in
+through the dev login page: user "dev", password in mock-backend/fixtures/users.yaml.
+
+Press Ctrl-C to stop.
+`);

@@ -1,0 +1,78 @@
+/**
+ * `main.ts serve` / `main.ts stdio`: flags and environment in, a running Deputy out.
+ *
+ *   serve [--spec PATH --tools PATH] [--backend-url URL] [--token-file PATH]
+ *   stdio [--spec PATH --tools PATH] [--backend-url URL] [--token-file PATH]
+ *
+ * With --spec/--tools the tool surface is compiled at start with exactly the checks of
+ * `generate`, and Deputy refuses to start on any error; without them it serves the committed
+ * src/generated/ tools. --backend-url and --token-file override DEPUTY_BACKEND_URL and
+ * DEPUTY_TOKEN_PROVIDER=static + DEPUTY_TOKEN_FILE.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULTS, loadAndCompile } from './codegen/cli.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { tools as generatedTools, type ToolDefinition } from './generated/tools.ts';
+import { StartupError, serveHttp, serveStdio } from './serve.ts';
+
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+async function toolsFrom(spec: string | undefined, tools: string | undefined): Promise<readonly ToolDefinition[] | null> {
+  if (spec === undefined && tools === undefined) return generatedTools;
+  const loaded = await loadAndCompile(spec ?? DEFAULTS.spec, tools ?? DEFAULTS.tools, { out: err, err });
+  if (!loaded || loaded.result.errors.length > 0) {
+    err('deputy: refusing to start: the tool surface does not compile (errors above)');
+    return null;
+  }
+  return loaded.result.tools;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+  });
+}
+
+async function run(argv: string[], transport: 'http' | 'stdio'): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      spec: { type: 'string' },
+      tools: { type: 'string' },
+      'backend-url': { type: 'string' },
+      'token-file': { type: 'string' },
+    },
+    strict: true,
+  });
+  const env: Record<string, string | undefined> = { ...process.env };
+  if (values['backend-url']) env.DEPUTY_BACKEND_URL = values['backend-url'];
+  if (values['token-file']) {
+    env.DEPUTY_TOKEN_PROVIDER = 'static';
+    env.DEPUTY_TOKEN_FILE = values['token-file'];
+  }
+  try {
+    const config = loadConfig(env, transport);
+    const tools = await toolsFrom(values.spec, values.tools);
+    if (!tools) return 1;
+    if (transport === 'stdio') {
+      const running = await serveStdio(config, { tools });
+      await Promise.race([untilSignal(), new Promise((resolve) => process.stdin.once('close', resolve))]);
+      await running.close();
+      return 0;
+    }
+    const deputy = await serveHttp(config, { tools });
+    process.stdout.write(`deputy listening on ${deputy.url}\n`);
+    await untilSignal();
+    await deputy.close();
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof StartupError) {
+      err(`deputy: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+export const runServe = (argv: string[]) => run(argv, 'http');
+export const runStdio = (argv: string[]) => run(argv, 'stdio');
