@@ -110,6 +110,8 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
 
       try {
         if (tool.approval) {
+          // No way to ask a human: refuse before the approval lookup, so nothing reaches the backend.
+          if (!context.elicitor.supported) return refused(toolMessages.approvalUnsupported(tool.name), 'approval_declined', args, 'unsupported');
           const lookupValues: Record<string, unknown> = {};
           const lookup = tool.approval.lookup;
           if (lookup) {
