@@ -19,7 +19,7 @@ export interface SeedData {
   notes: TicketNote[];
 }
 
-/** Records with documented contents; see mock-backend/README-section.md. */
+/** Records with documented contents; see README.md, "Seed data". */
 export const FIXTURES = {
   /** In review, never published, by `mchen`. */
   draftInReview: 'q3-pricing-update.md',

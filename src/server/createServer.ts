@@ -14,29 +14,13 @@ import {
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
-  type CallToolResult,
-  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import type { Caller } from '../tools/caller.ts';
 import type { Elicitor } from '../tools/approval.ts';
+import type { Caller } from '../tools/caller.ts';
+import type { ToolService } from '../tools/toolContract.ts';
 
-export interface CallContext {
-  caller: Caller;
-  /** The caller's own bearer token, only for RFC 8693 token exchange; never sent to the backend. */
-  callerToken: string | null;
-  sessionId: string | null;
-  client: { name: string; version: string } | null;
-  elicitor: Elicitor;
-  signal: AbortSignal;
-}
-
-export interface ToolService {
-  /** The `tools/list` entries this caller may see. */
-  list(caller: Caller): Tool[];
-  /** `undefined` when no tool has this name (a protocol error, not a tool error). */
-  call(name: string, args: unknown, context: CallContext): Promise<CallToolResult> | undefined;
-}
+export type { CallContext, ToolService } from '../tools/toolContract.ts';
 
 export interface ServerIdentity {
   name: string;

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { isBackendError, type BackendClient } from '../backend/index.ts';
-import type { CallContext, ToolService } from '../server/createServer.ts';
+import type { CallContext, ToolService } from './toolContract.ts';
 import { renderApprovalMessage, requestApproval, type ApprovalDecision } from './approval.ts';
 import { canonicalJson, type AuditEvent, type AuditLog } from './audit.ts';
 import type { Caller } from './caller.ts';

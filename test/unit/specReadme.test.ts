@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { operationTable } from '../../mock-backend/scopeTable.ts';
 import { createSeed } from '../../mock-backend/seed.ts';
 
-const section = readFileSync(fileURLToPath(new URL('../../mock-backend/README-section.md', import.meta.url)), 'utf8');
+const section = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
 
-describe('mock-backend/README-section.md', () => {
+describe('README.md', () => {
   it('has the operation → scope table generated from the spec', () => {
     const m = /<!-- operation-table:start -->\n([\s\S]*?)\n<!-- operation-table:end -->/.exec(section);
     expect(m, 'operation-table markers').not.toBeNull();
