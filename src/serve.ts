@@ -154,10 +154,11 @@ function backendFor(config: Config, provider: TokenProvider): BackendClient {
   });
 }
 
+/** Any HTTP answer means the server is up (a backend's root is often 404 or 501), except a gateway or overload status. */
 async function reachable(url: string): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
   await response.body?.cancel();
-  return response.status < 500;
+  return ![502, 503, 504].includes(response.status);
 }
 
 export async function serveHttp(config: Config, deps: ServeDependencies): Promise<Deputy> {

@@ -77,6 +77,6 @@ export const toolMessages = {
   approvalDeclined: (tool: string) => `The user declined ${tool}. Nothing was done. Do not retry unless the user asks again.`,
   approvalCancelled: (tool: string) => `The approval request for ${tool} was dismissed. Nothing was done.`,
   approvalUnsupported: (tool: string) =>
-    `${tool} changes data and needs a human's approval, but this client cannot show approval prompts (MCP elicitation). Nothing was done; ask the user to perform this action with a client that supports elicitation.`,
+    `${tool} changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not support elicitation, or Deputy runs in stateless mode. Nothing was done; ask the user to perform this action with a client that supports elicitation, on a stateful Deputy.`,
   internal: () => 'Deputy hit an internal error. Nothing more is known to the agent; the operators have the details in the logs.',
 } as const;

@@ -138,7 +138,7 @@ describe('publishDraft', () => {
     const result = await h.callTool(noElicitation, 'publishDraft', { filename: DRAFT });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe(
-      'publishDraft changes data and needs a human\'s approval, but this client cannot show approval prompts (MCP elicitation). Nothing was done; ask the user to perform this action with a client that supports elicitation.',
+      "publishDraft changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not support elicitation, or Deputy runs in stateless mode. Nothing was done; ask the user to perform this action with a client that supports elicitation, on a stateful Deputy.",
     );
     expect(h.backend.requestLog.entries().filter((e) => e.operationId !== null)).toEqual([]);
     expect(h.backend.store.events.publications).toEqual([]);
