@@ -11,6 +11,7 @@ import { emitAll, type SourceLabels } from './emit.ts';
 import { formatError, formatWarning, type GenerationError } from './errors.ts';
 import { loadSpec } from './loadSpec.ts';
 import { isObject, type JsonObject } from './schemaView.ts';
+import { startTypesWorker } from './typesWorker.ts';
 
 export const DEFAULTS = { spec: 'openapi/admin-api.yaml', tools: 'openapi/tools.yaml', out: 'src/generated' } as const;
 
@@ -33,7 +34,16 @@ export interface Loaded {
   labels: SourceLabels;
 }
 
-export async function loadAndCompile(specPath: string, toolsPath: string, io: Io): Promise<Loaded | null> {
+/**
+ * Loads the spec and the manifest and compiles the tools. `onLoaded` runs after both are read and
+ * before compiling (generate uses it to start emitting whole-spec types in parallel).
+ */
+export async function loadAndCompile(
+  specPath: string,
+  toolsPath: string,
+  io: Io,
+  onLoaded?: (spec: JsonObject, manifest: unknown) => void,
+): Promise<Loaded | null> {
   const labels = { spec: label(specPath), manifest: label(toolsPath) };
   const print = (errors: GenerationError[]) => {
     for (const e of errors) io.err(formatError(e, labels.manifest));
@@ -51,6 +61,7 @@ export async function loadAndCompile(specPath: string, toolsPath: string, io: Io
     print([{ code: 'MANIFEST_INVALID', tool: null, manifestPath: null, specPath: null, message, fix: 'pass an existing tools.yaml with --tools' }]);
     return null;
   }
+  onLoaded?.(loaded.document, manifest);
   const result = compileTools({ spec: loaded.document, manifest });
   for (const w of result.warnings) io.err(formatWarning(w, labels.manifest));
   print(result.errors);
@@ -73,13 +84,39 @@ export async function runGenerate(argv: string[], io: Io = consoleIo): Promise<n
     },
     strict: true,
   });
-  const loaded = await loadAndCompile(values.spec, values.tools, io);
-  if (loaded === null) return 1;
-  if (loaded.result.errors.length > 0) {
-    summarizeErrors(loaded.result, io);
-    return 1;
+  // The worker starts loading openapi-typescript now, while this thread loads and compiles. With
+  // `apiTypes: all` it also starts on the whole spec's types before the tools are compiled (the
+  // result is dropped if compiling fails); with `exposed` it needs the compiled tools first.
+  const types = startTypesWorker();
+  let early: { spec: JsonObject; text: Promise<string> } | null = null;
+  const startEarly = (spec: JsonObject, manifest: unknown) => {
+    if (isObject(manifest) && (manifest.apiTypes ?? 'all') === 'all') {
+      early = { spec, text: types.emit(spec) };
+      early.text.catch(() => {}); // awaited (and reported) below, if still wanted
+    }
+  };
+  let files: Map<string, string>;
+  let loaded: Loaded | null;
+  try {
+    loaded = await loadAndCompile(values.spec, values.tools, io, startEarly);
+    if (loaded === null) return 1;
+    if (loaded.result.errors.length > 0) {
+      summarizeErrors(loaded.result, io);
+      return 1;
+    }
+    const started = early as { spec: JsonObject; text: Promise<string> } | null;
+    try {
+      files = await emitAll(loaded.spec, loaded.result.tools, loaded.labels, loaded.result.apiTypes, (spec) =>
+        started !== null && started.spec === spec ? started.text : types.emit(spec),
+      );
+    } catch (err) {
+      io.err(`error: ${(err as Error).message}`);
+      io.err('nothing generated');
+      return 1;
+    }
+  } finally {
+    await types.close();
   }
-  const files = await emitAll(loaded.spec, loaded.result.tools, loaded.labels, loaded.result.apiTypes);
   const outDir = values.out;
   if (values.check) {
     const stale: string[] = [];

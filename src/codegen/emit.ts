@@ -2,7 +2,8 @@
 // this package's own toolDefinition.ts; deterministic (same inputs → byte-identical text).
 
 import { readFileSync } from 'node:fs';
-import { isObject, type JsonObject } from './schemaView.ts';
+import { isObject, SpecDocument, type JsonObject } from './schemaView.ts';
+import { PATH_ITEM_METHODS } from './specIndex.ts';
 import type { ToolDefinition } from './toolDefinition.ts';
 
 export interface SourceLabels {
@@ -50,12 +51,70 @@ export function emitToolsModule(tools: readonly ToolDefinition[], labels: Source
   ].join('\n');
 }
 
-/** openapi-typescript types (imported lazily: it loads the TypeScript compiler). */
-export async function emitApiTypes(spec: JsonObject, labels: SourceLabels, scope: 'all' | 'exposed' = 'all'): Promise<string> {
-  const { default: openapiTS, astToString } = await import('openapi-typescript');
-  const ast = await openapiTS(spec as unknown as Parameters<typeof openapiTS>[0], { silent: true });
+/** Turns a bundled spec into openapi-typescript's text: in-process, or a TypesEmitter's worker. */
+export type TypesText = (spec: JsonObject) => Promise<string>;
+
+/** In-process (openapi-typescript and the TypeScript compiler are imported on first use). */
+export const typesInProcess: TypesText = async (spec) => (await import('./openapiTypes.mjs')).openapiTypes(spec);
+
+/**
+ * openapi-typescript types for the spec (see openapiTypes.mjs for why not `openapiTS()`). What
+ * openapiTS()'s lint would have refused and would break the emitted types is refused here.
+ */
+export async function emitApiTypes(
+  spec: JsonObject,
+  labels: SourceLabels,
+  scope: 'all' | 'exposed' = 'all',
+  typesText: TypesText = typesInProcess,
+): Promise<string> {
+  const problems = typeBlockers(spec);
+  if (problems.length > 0) {
+    throw new Error(`cannot emit API types: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''} — fix the spec`);
+  }
+  const text = await typesText(spec);
   const what = scope === 'all' ? 'every path, operation and schema of the spec' : 'the operations the tools call and the schemas they reach';
-  return `${header(labels, `TypeScript types for ${what} (openapi-typescript).`)}\n${astToString(ast).trimEnd()}\n`;
+  return `${header(labels, `TypeScript types for ${what} (openapi-typescript).`)}\n${text.trimEnd()}\n`;
+}
+
+/** Local `$ref`s that point nowhere and duplicated operationIds: each would break api-types.ts. */
+export function typeBlockers(spec: JsonObject): string[] {
+  const problems: string[] = [];
+  const doc = new SpecDocument(spec);
+  const checked = new Map<string, boolean>();
+  const stack: unknown[] = [spec];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (const v of node) if (typeof v === 'object' && v !== null) stack.push(v);
+      continue;
+    }
+    if (!isObject(node)) continue;
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string') {
+        let ok = checked.get(v);
+        if (ok === undefined) {
+          try {
+            doc.resolvePointer(v);
+            ok = true;
+          } catch {
+            ok = false;
+            problems.push(`$ref '${v}' points nowhere`);
+          }
+          checked.set(v, ok);
+        }
+      } else if (typeof v === 'object' && v !== null) stack.push(v);
+    }
+  }
+  const ids = new Map<string, number>();
+  for (const item of Object.values(isObject(spec.paths) ? spec.paths : {})) {
+    if (!isObject(item)) continue;
+    for (const m of PATH_ITEM_METHODS) {
+      const op = item[m];
+      if (isObject(op) && typeof op.operationId === 'string') ids.set(op.operationId, (ids.get(op.operationId) ?? 0) + 1);
+    }
+  }
+  for (const [id, n] of ids) if (n > 1) problems.push(`operationId '${id}' is used by ${n} operations`);
+  return problems;
 }
 
 /**
@@ -113,10 +172,11 @@ export async function emitAll(
   tools: readonly ToolDefinition[],
   labels: SourceLabels,
   apiTypes: 'all' | 'exposed' = 'all',
+  typesText: TypesText = typesInProcess,
 ): Promise<Map<string, string>> {
   const typesSpec = apiTypes === 'all' ? spec : pruneToExposed(spec, tools);
   return new Map([
-    [API_TYPES_FILE, await emitApiTypes(typesSpec, labels, apiTypes)],
+    [API_TYPES_FILE, await emitApiTypes(typesSpec, labels, apiTypes, typesText)],
     [TOOLS_FILE, emitToolsModule(tools, labels)],
   ]);
 }
