@@ -297,10 +297,13 @@ export function knownSecrets(h: Harness): string[] {
   return [...new Set([...h.issuedTokens, ...h.backendTokens, DEPUTY_CLIENT_SECRET])];
 }
 
+/** Anything shaped like the start of a JWT (header then payload): never legitimately in Deputy's output. */
+const JWT_SHAPED = /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/;
+
 /**
  * Where a secret shows up in logs, audit lines or tool results, as `where: secret-prefix`
- * entries (empty when none leaked). Also matches the JWT signature part on its own, so a
- * token cut or reformatted around it is still caught.
+ * entries (empty when none leaked). Also matches a JWT's payload and signature parts on their
+ * own, and anything JWT-shaped, so a token cut or reformatted is still caught.
  */
 export function findLeaks(h: Harness, extraTexts: readonly string[] = []): string[] {
   const haystacks: [string, string][] = [
@@ -312,12 +315,13 @@ export function findLeaks(h: Harness, extraTexts: readonly string[] = []): strin
   const needles = knownSecrets(h)
     .flatMap((secret) => {
       const parts = secret.split('.');
-      return parts.length === 3 ? [secret, parts[2]!] : [secret];
+      return parts.length === 3 ? [secret, parts[1]!, parts[2]!] : [secret];
     })
     .filter((needle) => needle.length >= 16); // an unsigned JWT's empty signature matches everything
   const leaks: string[] = [];
   for (const [where, text] of haystacks) {
     for (const needle of needles) if (text.includes(needle)) leaks.push(`${where}: ${needle.slice(0, 12)}…`);
+    if (JWT_SHAPED.test(text)) leaks.push(`${where}: something JWT-shaped`);
   }
   return leaks;
 }
