@@ -38,6 +38,8 @@ const EnvSchema = z.object({
   DEPUTY_OAUTH_TOKEN_URL: z.url().optional(),
   DEPUTY_OAUTH_CLIENT_ID: z.string().optional(),
   DEPUTY_OAUTH_CLIENT_SECRET: z.string().optional(),
+  /** RFC 7662 endpoint: at start, opaque backend tokens are introspected for extra scopes. */
+  DEPUTY_OAUTH_INTROSPECTION_URL: z.url().optional(),
   DEPUTY_BACKEND_TIMEOUT_MS: positiveInt.default(10_000),
   DEPUTY_BACKEND_MAX_RESPONSE_BYTES: positiveInt.default(1_048_576),
   DEPUTY_BACKEND_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
@@ -75,6 +77,8 @@ export interface Config {
   tokens:
     | { provider: 'static'; file: string }
     | { provider: 'client_credentials' | 'token_exchange'; tokenUrl: string; clientId: string; clientSecret: string };
+  /** Where start-up checks backend tokens for over-privilege (RFC 7662), with Deputy's OAuth client. */
+  introspection: { url: string; clientId: string; clientSecret: string } | null;
   audit: { destination: string; redactArguments: string[] };
   logLevel: string;
 }
@@ -149,6 +153,10 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
       maxRetryAfterSeconds: e.DEPUTY_BACKEND_MAX_RETRY_AFTER_SECONDS,
     },
     tokens,
+    introspection:
+      e.DEPUTY_OAUTH_INTROSPECTION_URL && e.DEPUTY_OAUTH_CLIENT_ID && e.DEPUTY_OAUTH_CLIENT_SECRET
+        ? { url: e.DEPUTY_OAUTH_INTROSPECTION_URL, clientId: e.DEPUTY_OAUTH_CLIENT_ID, clientSecret: e.DEPUTY_OAUTH_CLIENT_SECRET }
+        : null,
     audit: { destination: e.DEPUTY_AUDIT_LOG, redactArguments: e.DEPUTY_AUDIT_REDACT_ARGS },
     logLevel: e.DEPUTY_LOG_LEVEL,
   });

@@ -99,7 +99,7 @@ export async function checkCredentials(config: Config, provider: TokenProvider, 
   }
   // Token exchange needs a caller's token, so its tokens cannot be checked before a call.
   if (config.tokens.provider === 'token_exchange') return;
-  const findings = await findOverPrivilegedTokens(provider, operations);
+  const findings = await findOverPrivilegedTokens(provider, operations, config.introspection ? { introspection: config.introspection } : {});
   for (const finding of findings) {
     log.warn(
       { operationId: finding.operationId, needed: finding.scopes, extra: finding.extraScopes, missing: finding.missingScopes },

@@ -1,0 +1,91 @@
+/**
+ * Deputy refuses to start without a backend credential for every operation it may call, and
+ * warns loudly about credentials holding more scopes than their operation needs (issue 4 §5).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMockBackend, type MockBackend } from '../../mock-backend/server.ts';
+import { loadConfig } from '../../src/config.ts';
+import { tools } from '../../src/generated/tools.ts';
+import { serveHttp, StartupError } from '../../src/serve.ts';
+import { createAuditLog } from '../../src/tools/audit.ts';
+
+let backend: MockBackend;
+const dir = mkdtempSync(join(tmpdir(), 'deputy-startup-'));
+beforeAll(async () => {
+  backend = await startMockBackend();
+});
+afterAll(async () => {
+  await backend?.close();
+});
+
+function tokenFile(name: string, entries: { id: string; scopes: string[]; token: string }[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, `tokens:\n${entries.map((e) => `  - id: ${e.id}\n    scopes: [${e.scopes.join(', ')}]\n    token: ${e.token}\n`).join('')}`);
+  return path;
+}
+
+function start(file: string, extraEnv: Record<string, string> = {}) {
+  const lines: string[] = [];
+  const sink = new Writable({ write: (chunk, _e, done) => (lines.push(...String(chunk).split('\n').filter(Boolean)), done()) });
+  const config = loadConfig({
+    PORT: '0',
+    DEPUTY_AUTH_ISSUER: backend.url,
+    DEPUTY_BACKEND_URL: backend.url,
+    DEPUTY_TOKEN_PROVIDER: 'static',
+    DEPUTY_TOKEN_FILE: file,
+    ...extraEnv,
+  });
+  const running = serveHttp(config, { tools, log: pino(sink), audit: createAuditLog({ destination: sink, redactArguments: [] }) });
+  return { running, lines };
+}
+
+const KEYS = {
+  draftsRead: 'acme_dev_drafts_read_7f3c9a1e5b2d4f60',
+  draftsPublish: 'acme_dev_drafts_publish_2b8e6d0c4a9f1e37',
+  customersRead: 'acme_dev_customers_read_9d1f7b3e5c0a2846',
+  ticketsRead: 'acme_dev_tickets_read_4e6a2c8f0b7d1935',
+  ticketsWrite: 'acme_dev_tickets_write_1c5e9a3d7f2b6048',
+  reporting: 'acme_dev_reporting_8a0c4e2f6b1d9357',
+};
+
+describe('start-up credential checks', () => {
+  it('refuses to start without a credential for every operation, naming them', async () => {
+    const file = tokenFile('partial.yaml', [{ id: 'drafts-read', scopes: ['drafts:read'], token: KEYS.draftsRead }]);
+    const { running } = start(file);
+    const error = await running.then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupError);
+    const message = (error as Error).message;
+    for (const op of ['publishDraft', 'getCustomer', 'searchCustomers', 'listCustomerTickets', 'addTicketNote']) expect(message).toContain(op);
+    expect(message).not.toContain('listDrafts (');
+    expect(message).not.toContain(KEYS.draftsRead);
+  });
+
+  it('warns loudly about an over-privileged key found by introspection, without printing it', async () => {
+    const file = tokenFile('broad.yaml', [
+      // The reporting key holds drafts:read AND posts:read, but serves drafts:read operations.
+      { id: 'reporting', scopes: ['drafts:read'], token: KEYS.reporting },
+      { id: 'publish', scopes: ['drafts:publish'], token: KEYS.draftsPublish },
+      { id: 'customers', scopes: ['customers:read'], token: KEYS.customersRead },
+      { id: 'tickets-read', scopes: ['tickets:read'], token: KEYS.ticketsRead },
+      { id: 'tickets-write', scopes: ['tickets:write'], token: KEYS.ticketsWrite },
+    ]);
+    const { running, lines } = start(file, {
+      DEPUTY_OAUTH_INTROSPECTION_URL: `${backend.url}/oauth/introspect`,
+      DEPUTY_OAUTH_CLIENT_ID: 'deputy',
+      DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy',
+    });
+    const deputy = await running;
+    await deputy.close();
+    const warnings = lines.filter((line) => line.includes('OVER-PRIVILEGED'));
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(warnings.join('\n')).toContain('posts:read');
+    expect(warnings.join('\n')).toContain('listDrafts');
+    expect(lines.join('\n')).not.toContain(KEYS.reporting);
+    expect(lines.join('\n')).not.toContain('dev-secret-deputy');
+  });
+});
