@@ -446,10 +446,18 @@ function checkExposable(ix: SpecIndex, target: Target, body: BodyInfo | null, si
     }
     if (body?.contentType === 'application/x-www-form-urlencoded') {
       const v = ix.doc.view(target.raw, { strict: false });
-      if (admitsObject(v)) return fail('is a nested object in a form-encoded body', 'only scalar and list form fields can be exposed');
+      if (mayBe(v, admitsObject)) return fail('is a nested object in a form-encoded body', 'only scalar and list form fields can be exposed');
     }
   }
   return true;
+}
+
+/**
+ * The view, or any oneOf/anyOf branch of it, admits the kind: Stripe's form fields are
+ * `anyOf: [object, enum: ['']]`, which is an object as far as encoding is concerned.
+ */
+function mayBe(v: SchemaView, admits: (v: SchemaView) => boolean): boolean {
+  return admits(v) || v.altGroups.some((group) => group.some((branch) => mayBe(branch, admits)));
 }
 
 function materialize(ix: SpecIndex, raw: RawSchema, sink: Sink, suffix: string): JsonObject | null {
@@ -470,11 +478,11 @@ function inputSchemaFor(ix: SpecIndex, target: Target, opts: NonNullable<InputEn
   const schema = materialize(ix, target.raw, sink, suffix);
   if (schema === null) return null;
   const view = ix.doc.view(target.raw, STRICT);
-  if (target.in === 'path' && (admitsObject(view) || admitsArray(view))) {
+  if (target.in === 'path' && (mayBe(view, admitsObject) || mayBe(view, admitsArray))) {
     sink.error('PARAM_UNSUPPORTED', `path parameter '${target.name}' is not a scalar`, target.loc, 'only scalar path parameters can be exposed', suffix);
     return null;
   }
-  if ((target.in === 'query' || target.in === 'header') && admitsObject(view)) {
+  if ((target.in === 'query' || target.in === 'header') && mayBe(view, admitsObject)) {
     sink.error('PARAM_UNSUPPORTED', `${target.in} parameter '${target.name}' is an object`, target.loc, 'only scalar and list parameters can be exposed', suffix);
     return null;
   }

@@ -13,6 +13,7 @@ import {
   admitsObject,
   isFreeForm,
   isNullOnly,
+  JSON_SCHEMA_FORMATS,
   toJsonSchema,
   type JsonObject,
   type RawSchema,
@@ -276,7 +277,7 @@ function projectLeaf(ctx: Ctx, v: SchemaView, pick: string, path: string): JsonO
     schema.maxItems = cap;
   }
   const admitsString = v.types === null || v.types.has('string') || (admitsArray(v) && ctx.doc.viewAll(v.items, WALK).types?.has('string') === true);
-  const constrained = (x: SchemaView) => x.kw.enum !== undefined || x.kw.const !== undefined || x.kw.format !== undefined || x.kw.pattern !== undefined;
+  const constrained = (x: SchemaView) => x.kw.enum !== undefined || x.kw.const !== undefined || (typeof x.kw.format === 'string' && JSON_SCHEMA_FORMATS.has(x.kw.format)) || x.kw.pattern !== undefined;
   const target = admitsArray(v) ? ctx.doc.viewAll(v.items, WALK) : v;
   if (admitsString && !constrained(target)) ctx.freeText.push(pick);
   return schema;

@@ -316,6 +316,34 @@ export function isFreeForm(v: SchemaView): boolean {
 export type SchemaMode = 'input' | 'output';
 
 /**
+ * The formats JSON Schema 2020-12 defines. Others (OpenAPI's int64/int32/double/byte/binary/
+ * password, Stripe's unix-time and decimal, GitHub's repo.nwo, ...) are dropped from emitted
+ * schemas: no validator checks them, so they bound nothing (a `format: decimal` string is still
+ * any string), and strict validators (Ajv with `strict: true`) refuse a schema that names one.
+ */
+export const JSON_SCHEMA_FORMATS: ReadonlySet<string> = new Set([
+  'date-time',
+  'date',
+  'time',
+  'duration',
+  'email',
+  'idn-email',
+  'hostname',
+  'idn-hostname',
+  'ipv4',
+  'ipv6',
+  'uri',
+  'uri-reference',
+  'iri',
+  'iri-reference',
+  'uuid',
+  'uri-template',
+  'json-pointer',
+  'relative-json-pointer',
+  'regex',
+]);
+
+/**
  * Keywords each mode emits. Output schemas describe shape only: no value bounds (redaction may
  * rewrite a string) and no descriptions (spec prose would reach the model unreviewed, and the
  * seven-tool tools/list must stay under 8 KB; the tool description says what comes back).
@@ -360,6 +388,7 @@ export function toJsonSchema(doc: SpecDocument, v: SchemaView, mode: SchemaMode)
       if (typeof val === 'string' && val.trim() !== '') out[k] = val.trim();
       continue;
     }
+    if (k === 'format' && !(typeof val === 'string' && JSON_SCHEMA_FORMATS.has(val))) continue;
     out[k] = val;
   }
   if (v.props.size > 0 || (v.types?.has('object') ?? false)) {

