@@ -54,6 +54,13 @@ export interface ServeDependencies {
   log?: Logger;
   /** Override the audit destination (tests capture it). */
   audit?: AuditLog;
+  /**
+   * TEST ONLY — turns caller authentication off. Every request to /mcp, with or without a
+   * bearer token, acts as this caller. Used by the MCP conformance profile
+   * (test/conformance/profile.ts), whose suite cannot obtain a token. No configuration or
+   * environment variable sets it; only code that calls serveHttp can, and only on a loopback bind.
+   */
+  testOnlyUnauthenticatedCaller?: Caller;
 }
 
 /** Every backend operation the tools call: the tool's own, plus approval lookups. */
@@ -163,6 +170,10 @@ async function reachable(url: string): Promise<boolean> {
 
 export async function serveHttp(config: Config, deps: ServeDependencies): Promise<Deputy> {
   if (!config.auth) throw new StartupError('DEPUTY_AUTH_ISSUER is required to serve over HTTP');
+  const testCaller = deps.testOnlyUnauthenticatedCaller;
+  if (testCaller && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+    throw new StartupError('the unauthenticated test profile binds to loopback only');
+  }
   const log = deps.log ?? createLogger(config.logLevel);
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
@@ -187,7 +198,9 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     authorizationServer: auth.issuer,
     scopes: tools.allScopes(),
     origin: { allowedOrigins: live.allowedOrigins, allowedHosts: live.allowedHosts },
-    verifyCaller: createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
+    verifyCaller: testCaller
+      ? async () => ({ ok: true, caller: testCaller })
+      : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
     newServer: () => createServer(SERVER_IDENTITY, tools, callerFromAuthInfo),
@@ -198,7 +211,17 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
     ],
   });
-  server.on('request', app);
+  if (testCaller) {
+    // Auth off (test profile): a placeholder credential lets the bearer middleware run; the
+    // verifier above accepts it as the fixed test caller.
+    server.on('request', (req, res) => {
+      req.headers.authorization ??= 'Bearer unauthenticated-test-profile';
+      app(req, res);
+    });
+    log.warn({ subject: testCaller.subject }, 'CALLER AUTHENTICATION IS OFF (test profile): every request acts as the test caller');
+  } else {
+    server.on('request', app);
+  }
   const url = live.resource;
   log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe() }, 'deputy listening');
 
