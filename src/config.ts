@@ -25,6 +25,11 @@ const EnvSchema = z.object({
   DEPUTY_MAX_BODY_BYTES: positiveInt.default(262_144),
   DEPUTY_SESSION_MAX_IN_FLIGHT: positiveInt.default(8),
   DEPUTY_SESSION_CALLS_PER_MINUTE: positiveInt.default(120),
+  /** Behind a load balancer: this replica's name, the prefix of its session ids (routing key). */
+  DEPUTY_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, - and _ only, at most 32')
+    .optional(),
 
   DEPUTY_AUTH_ISSUER: z.url().optional(),
   DEPUTY_AUTH_JWKS_URL: z.url().optional(),
@@ -61,7 +66,7 @@ export interface Config {
   allowedOrigins: string[];
   allowedHosts: string[];
   mode: 'stateful' | 'stateless';
-  sessions: { max: number; idleTimeoutMs: number; maxInFlight: number; callsPerMinute: number };
+  sessions: { max: number; idleTimeoutMs: number; maxInFlight: number; callsPerMinute: number; replicaId: string | null };
   maxBodyBytes: number;
   /** Caller authentication; null over stdio, where there is no bearer token. */
   auth: { issuer: string; jwksUrl: string; algorithms: string[] } | null;
@@ -139,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
       idleTimeoutMs: e.DEPUTY_SESSION_IDLE_SECONDS * 1000,
       maxInFlight: e.DEPUTY_SESSION_MAX_IN_FLIGHT,
       callsPerMinute: e.DEPUTY_SESSION_CALLS_PER_MINUTE,
+      replicaId: e.DEPUTY_REPLICA_ID ?? null,
     },
     maxBodyBytes: e.DEPUTY_MAX_BODY_BYTES,
     auth: issuer

@@ -179,7 +179,11 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   await checkCredentials(config, provider, deps.tools, log);
   const backend = backendFor(config, provider);
   const tools = toolServiceFor(config, deps, backend, log);
-  const sessions = new SessionRegistry({ maxSessions: config.sessions.max, idleTimeoutMs: config.sessions.idleTimeoutMs });
+  const sessions = new SessionRegistry({
+    maxSessions: config.sessions.max,
+    idleTimeoutMs: config.sessions.idleTimeoutMs,
+    ...(config.sessions.replicaId ? { replicaId: config.sessions.replicaId } : {}),
+  });
 
   // Listen first: with PORT=0 the resource URL (the audience callers' tokens must carry) is
   // known only once the port is.
@@ -203,7 +207,8 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
-    newServer: () => createServer(SERVER_IDENTITY, tools, callerFromAuthInfo),
+    newServer: () => createServer(SERVER_IDENTITY, tools, callerFromAuthInfo, { elicitation: live.mode === 'stateful' }),
+    onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: tools.toolScopes,
     maxBodyBytes: live.maxBodyBytes,
     readiness: [

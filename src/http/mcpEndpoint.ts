@@ -15,7 +15,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { challenge, type AuthenticatedRequest } from './bearerAuth.ts';
-import { newSessionId, type SessionRegistry } from './sessions.ts';
+import type { SessionRegistry } from './sessions.ts';
 
 export interface McpEndpointOptions {
   mode: 'stateful' | 'stateless';
@@ -72,7 +72,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
 
     const server = options.newServer();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: newSessionId,
+      sessionIdGenerator: () => sessions.newId(),
       onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, transport, server, lastSeenAt: Date.now() }),
       onsessionclosed: (id) => sessions.forget(id),
     });

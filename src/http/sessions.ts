@@ -19,10 +19,17 @@ export interface Session {
 export interface SessionLimits {
   maxSessions: number;
   idleTimeoutMs: number;
+  /**
+   * This replica's name (DEPUTY_REPLICA_ID), put in front of every session id it issues
+   * (`r1.<random>`) so a load balancer can route a session's requests to the replica that
+   * holds it (README, "Deploying"). Not a secret and not a credential.
+   */
+  replicaId?: string;
 }
 
-export function newSessionId(): string {
-  return randomBytes(32).toString('base64url');
+export function newSessionId(replicaId?: string): string {
+  const random = randomBytes(32).toString('base64url');
+  return replicaId ? `${replicaId}.${random}` : random;
 }
 
 export class SessionRegistry {
@@ -36,6 +43,11 @@ export class SessionRegistry {
   ) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, limits.idleTimeoutMs / 4)));
     this.sweeper.unref();
+  }
+
+  /** A fresh session id, tagged with this replica's id when it has one. */
+  newId(): string {
+    return newSessionId(this.limits.replicaId);
   }
 
   get size(): number {
