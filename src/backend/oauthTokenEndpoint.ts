@@ -85,13 +85,17 @@ export class OAuthTokenEndpoint {
   /** POST the grant. Any failure is BACKEND_TOKEN_UNAVAILABLE naming at most the OAuth `error` code. */
   async requestToken(form: URLSearchParams, operationId: string): Promise<IssuedToken> {
     const grant = form.get('grant_type') ?? 'unknown grant';
-    const fail = (reason: string, status?: number) =>
-      backendError('BACKEND_TOKEN_UNAVAILABLE', operationId, status === undefined ? { reason } : { reason, status });
+    const fail = (reason: string, status?: number, causeCode?: string) =>
+      backendError('BACKEND_TOKEN_UNAVAILABLE', operationId, {
+        reason,
+        ...(status === undefined ? {} : { status }),
+        ...(causeCode === undefined ? {} : { causeCode }),
+      });
     const { status, json } = await this.postForm(form, operationId, `token endpoint (${grant})`);
     if (status !== 200) {
       const error = json && typeof json === 'object' ? (json as Record<string, unknown>).error : undefined;
       const code = typeof error === 'string' && OAUTH_ERROR.test(error) ? error : 'no error code';
-      throw fail(`token endpoint refused ${grant}: ${code}`, status);
+      throw fail(`token endpoint refused ${grant}: ${code}`, status, code === 'no error code' ? undefined : code);
     }
     const body = (json && typeof json === 'object' ? json : {}) as Record<string, unknown>;
     const { access_token: accessToken, token_type: tokenType, expires_in: expiresIn, scope } = body;

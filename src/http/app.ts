@@ -13,6 +13,7 @@ import { mcpEndpoint } from './mcpEndpoint.ts';
 import { originGuard, type OriginPolicy } from './originGuard.ts';
 import { protectedResourceMetadataUrl, protectedResourceRoutes } from './protectedResource.ts';
 import type { SessionRegistry } from './sessions.ts';
+import type { Caller } from '../tools/caller.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -30,6 +31,8 @@ export interface AppOptions {
   sessions: SessionRegistry;
   newServer: () => Server;
   toolScopes: (name: string) => readonly string[] | undefined;
+  /** Audits a tools/call refused before dispatch (insufficient scope). */
+  onDenied: (tool: string, caller: Caller, sessionId: string | null) => void;
   maxBodyBytes: number;
   readiness: readonly ReadinessCheck[];
 }
@@ -68,6 +71,7 @@ export function createApp(options: AppOptions): Express {
       sessions: options.sessions,
       newServer: options.newServer,
       toolScopes: options.toolScopes,
+      onDenied: options.onDenied,
       resourceMetadataUrl,
       maxBodyBytes: options.maxBodyBytes,
     }),

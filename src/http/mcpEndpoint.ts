@@ -16,6 +16,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { challenge, type AuthenticatedRequest } from './bearerAuth.ts';
 import type { SessionRegistry } from './sessions.ts';
+import type { Caller } from '../tools/caller.ts';
 
 export interface McpEndpointOptions {
   mode: 'stateful' | 'stateless';
@@ -23,6 +24,7 @@ export interface McpEndpointOptions {
   newServer: () => Server;
   /** The caller scopes a tool needs, or undefined for an unknown tool. */
   toolScopes: (name: string) => readonly string[] | undefined;
+  onDenied: (tool: string, caller: Caller, sessionId: string | null) => void;
   resourceMetadataUrl: string;
   maxBodyBytes: number;
 }
@@ -46,6 +48,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       const needed = options.toolScopes(message.params.name);
       const missing = needed?.filter((scope) => !caller.scopes.includes(scope)) ?? [];
       if (needed && missing.length > 0) {
+        options.onDenied(message.params.name, caller, req.get('mcp-session-id') ?? null);
         res.set(
           'WWW-Authenticate',
           challenge(options.resourceMetadataUrl, {

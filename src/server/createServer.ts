@@ -31,7 +31,15 @@ export interface ServerIdentity {
 /** Where the caller comes from when a transport carries no token (stdio). */
 export type CallerSource = (authInfo: AuthInfo | undefined) => { caller: Caller; token: string | null } | null;
 
-export function createServer(identity: ServerIdentity, tools: ToolService, callerOf: CallerSource): Server {
+export interface ServerOptions {
+  /**
+   * Whether approval prompts can reach the client. False in stateless mode: the client's answer
+   * would arrive on a new POST that a fresh per-request server cannot match, so writes are refused.
+   */
+  elicitation: boolean;
+}
+
+export function createServer(identity: ServerIdentity, tools: ToolService, callerOf: CallerSource, options: ServerOptions = { elicitation: true }): Server {
   const server = new Server(
     { name: identity.name, version: identity.version },
     { capabilities: { tools: { listChanged: false } }, ...(identity.instructions ? { instructions: identity.instructions } : {}) },
@@ -48,7 +56,7 @@ export function createServer(identity: ServerIdentity, tools: ToolService, calle
     if (!resolved) throw new McpError(ErrorCode.InvalidRequest, 'Unauthenticated request');
     const client = server.getClientVersion();
     const elicitor: Elicitor = {
-      supported: server.getClientCapabilities()?.elicitation !== undefined,
+      supported: options.elicitation && server.getClientCapabilities()?.elicitation !== undefined,
       // Sent as part of this tools/call (related request), so it travels on the call's own
       // response stream and needs no standalone GET stream.
       elicit: (params, signal) =>

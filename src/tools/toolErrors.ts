@@ -13,6 +13,8 @@ export interface ErrorContext {
   target: { name: string; value: string } | null;
   /** A read tool the model can call to find valid targets, e.g. `listDrafts`. */
   finder: string | null;
+  /** Backend tokens are exchanged for the caller's (RFC 8693): a refusal is about the user. */
+  onBehalfOfCaller: boolean;
 }
 
 const MAX_SHOWN = 80;
@@ -55,12 +57,17 @@ export function messageForBackendError(error: BackendError, context: ErrorContex
       return 'The admin backend response was larger than this tool allows. Narrow the request (filters, a smaller limit) and try again.';
     case 'BACKEND_ABORTED':
       return 'The call was cancelled before it finished.';
+    case 'BACKEND_TOKEN_UNAVAILABLE':
+      // Token exchange refused with invalid_scope: this user may not do this (RFC 8693 §2.2.2).
+      if (context.onBehalfOfCaller && error.causeCode === 'invalid_scope') {
+        return `Not allowed: the authorization server does not let this user perform ${context.tool}. Nothing was done; the user can ask an administrator for access.`;
+      }
+      return toolMessages.operator();
     case 'BACKEND_UNAUTHORIZED':
     case 'BACKEND_FORBIDDEN':
-    case 'BACKEND_TOKEN_UNAVAILABLE':
     case 'BACKEND_EGRESS_DENIED':
     case 'BACKEND_UNEXPECTED_STATUS':
-      return 'Deputy could not complete this call because of a server-side configuration problem. The operators have been notified in the logs; do not retry.';
+      return toolMessages.operator();
   }
 }
 
@@ -78,5 +85,7 @@ export const toolMessages = {
   approvalCancelled: (tool: string) => `The approval request for ${tool} was dismissed. Nothing was done.`,
   approvalUnsupported: (tool: string) =>
     `${tool} changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not support elicitation, or Deputy runs in stateless mode. Nothing was done; ask the user to perform this action with a client that supports elicitation, on a stateful Deputy.`,
+  operator: () =>
+    'Deputy could not complete this call because of a server-side configuration problem. The operators have been notified in the logs; do not retry.',
   internal: () => 'Deputy hit an internal error. Nothing more is known to the agent; the operators have the details in the logs.',
 } as const;

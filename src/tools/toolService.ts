@@ -41,6 +41,8 @@ export interface DeputyToolService extends ToolService {
   toolScopes(name: string): readonly string[] | undefined;
   /** Every caller scope any tool needs (for Protected Resource Metadata). */
   allScopes(): string[];
+  /** Audits a call refused before it reached the pipeline (HTTP scope check, unknown tool). */
+  recordRefusal(tool: string, caller: Caller, sessionId: string | null, outcome: 'denied' | 'unknown_tool'): void;
 }
 
 type Outcome = Pick<AuditEvent, 'outcome' | 'approval' | 'backend' | 'result'>;
@@ -103,6 +105,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
         tool: tool.name,
         target: entry.targetArg && typeof args[entry.targetArg] === 'string' ? { name: entry.targetArg, value: args[entry.targetArg] as string } : null,
         finder: entry.finder,
+        onBehalfOfCaller: options.onBehalfOfCaller,
       };
       const backendCaller = options.onBehalfOfCaller && context.callerToken ? { token: context.callerToken, subject: caller.subject } : undefined;
       let approval: AuditEvent['approval'] = 'not_required';
@@ -191,11 +194,33 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
     }
   }
 
+  function recordRefusal(tool: string, caller: Caller, sessionId: string | null, outcome: 'denied' | 'unknown_tool'): void {
+    audit.record({
+      correlationId: randomBytes(16).toString('hex'),
+      caller: { subject: caller.subject, clientId: caller.clientId },
+      sessionId,
+      // An unknown name is the caller's text: recorded only if it looks like a tool name.
+      tool: /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(tool) ? tool : '(invalid name)',
+      risk: catalog.get(tool)?.definition.risk ?? 'unknown',
+      arguments: null,
+      approval: 'not_reached',
+      backend: null,
+      result: null,
+      outcome,
+      durationMs: 0,
+    });
+  }
+
   return {
+    recordRefusal,
     list: (caller: Caller): Tool[] => visibleTools(entries.map((e) => e.definition), caller).map((d) => catalog.get(d.name)!.listing),
     call: (name, args, context) => {
       const entry = catalog.get(name);
-      return entry ? run(entry, args, context) : undefined;
+      if (!entry) {
+        recordRefusal(name, context.caller, context.sessionId, 'unknown_tool');
+        return undefined;
+      }
+      return run(entry, args, context);
     },
     toolScopes: (name) => catalog.get(name)?.definition.callerScopes,
     allScopes: () => [...new Set(entries.flatMap((e) => e.definition.callerScopes))].sort(),
