@@ -29,7 +29,7 @@ const SECRET_PATTERNS: readonly RegExp[] = [
 
 /** `password=…`, `secret: …`, `api_key=…` in free text: the label stays so the text still reads. */
 const LABELLED_SECRET =
-  /\b(password|passwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)(\s*[:=]\s*)("[^"]{4,}"|'[^']{4,}'|[^\s,;]{4,})/gi;
+  /\b(password|passwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)(\s*[:=]\s*)("[^"]{4,}"|'[^']{4,}'|[^\s,;)\]}]{3,}[^\s,;)\]}.])/gi;
 
 export function redactString(text: string): { text: string; redactions: number } {
   let redactions = 0;

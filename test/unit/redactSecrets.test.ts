@@ -16,6 +16,10 @@ describe('redactString', () => {
     expect(out).toContain('[REDACTED]');
   });
 
+  it('keeps the punctuation that follows a labelled secret', () => {
+    expect(redactString('(use password: hunter22).').text).toBe('(use password: [REDACTED]).');
+  });
+
   it('keeps the label of password=value pairs', () => {
     expect(redactString('login with password=hunter22 please').text).toBe('login with password=[REDACTED] please');
   });
