@@ -1,0 +1,98 @@
+/**
+ * The load generator's side: tokens from the dev authorization server, MCP SDK agents over
+ * Streamable HTTP, direct backend calls with undici, and the check every response gets (it is
+ * the customer its caller asked for).
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Agent, request } from 'undici';
+import { createSeed } from '../../mock-backend/seed.ts';
+import { DEPUTY_CLIENT_SECRET } from './processes.ts';
+
+/** The dev agent client and user (mock-backend/fixtures/clients.yaml, users.yaml). */
+const AGENT_CLIENT = { id: 'deputy-dev-agent', secret: 'dev-secret-deputy-dev-agent' };
+const AGENT_USER = { username: 'dev', password: 'dev-password-dev' };
+
+export interface Customer {
+  id: string;
+  name: string;
+}
+
+/** The seeded customers (54, deterministic): each session asks for a different one. */
+export const CUSTOMERS: readonly Customer[] = createSeed().customers.map(({ id, name }) => ({ id, name }));
+
+async function tokenRequest(tokenUrl: string, client: { id: string; secret: string }, form: Record<string, string>): Promise<string> {
+  const response = await fetch(tokenUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`,
+    },
+    body: new URLSearchParams(form),
+  });
+  const body = (await response.json()) as { access_token?: string; error?: string; error_description?: string };
+  if (!response.ok || typeof body.access_token !== 'string') throw new Error(`token request failed: ${response.status} ${body.error ?? ''} ${body.error_description ?? ''}`);
+  return body.access_token;
+}
+
+/** An agent token for Deputy (password grant for the dev user, audience = Deputy's MCP URL). */
+export function mintAgentToken(backendUrl: string, deputyUrl: string, scopes = 'customers:read'): Promise<string> {
+  return tokenRequest(`${backendUrl}/oauth/token`, AGENT_CLIENT, {
+    grant_type: 'password',
+    username: AGENT_USER.username,
+    password: AGENT_USER.password,
+    resource: deputyUrl,
+    scope: scopes,
+  });
+}
+
+/** A backend token for `customers:read` (client credentials as Deputy's own client): what Deputy itself gets. */
+export function mintBackendToken(backendUrl: string, scopes = 'customers:read'): Promise<string> {
+  return tokenRequest(`${backendUrl}/oauth/token`, { id: 'deputy', secret: DEPUTY_CLIENT_SECRET }, { grant_type: 'client_credentials', scope: scopes, resource: backendUrl });
+}
+
+export interface McpAgent {
+  client: Client;
+  close(): Promise<void>;
+}
+
+/** One agent session: an MCP SDK client over Streamable HTTP, initialized. */
+export async function connectAgent(deputyUrl: string, token: string): Promise<McpAgent> {
+  const client = new Client({ name: 'deputy-bench', version: '1.0.0' }, { capabilities: {} });
+  const transport = new StreamableHTTPClientTransport(new URL(deputyUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+  await client.connect(transport);
+  return {
+    client,
+    async close() {
+      await transport.terminateSession().catch(() => {});
+      await client.close().catch(() => {});
+    },
+  };
+}
+
+export type CallOutcome = 'ok' | 'mismatch' | 'error';
+
+export interface DirectClient {
+  dispatcher: Agent;
+  call(customer: Customer): Promise<CallOutcome>;
+  close(): Promise<void>;
+}
+
+/** `GET /customers/{id}` straight to the backend with undici (keep-alive, no connection cap). */
+export function directClient(backendUrl: string, token: string): DirectClient {
+  const dispatcher = new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 60_000 });
+  const headers = { authorization: `Bearer ${token}`, accept: 'application/json' };
+  return {
+    dispatcher,
+    async call(customer) {
+      const response = await request(`${backendUrl}/customers/${encodeURIComponent(customer.id)}`, { dispatcher, headers });
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        return 'error';
+      }
+      const data = (await response.body.json()) as { id?: unknown; name?: unknown };
+      return data.id === customer.id && data.name === customer.name ? 'ok' : 'mismatch';
+    },
+    close: () => dispatcher.close(),
+  };
+}
