@@ -1,0 +1,160 @@
+/**
+ * nginx from Debian's packages as a test load balancer: installed if missing (CI starts from a
+ * fresh machine), run as a foreground child (`daemon off`) with the repository's own
+ * `.deploy/nginx/deputy.conf.template` rendered into a private temp directory, on loopback.
+ * No system service, nothing outside the temp directory; `stop()` ends the process it started.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const NGINX_TEMPLATE = fileURLToPath(new URL('../../.deploy/nginx/deputy.conf.template', import.meta.url));
+
+function sh(command: string, timeoutMs: number): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile('sh', ['-c', command], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+/**
+ * The nginx binary, installing Debian's `nginx-light` (or `nginx` where -light is gone) when
+ * none is found. Root runs apt-get directly, anyone else through passwordless sudo.
+ */
+export async function ensureNginx(): Promise<string> {
+  const find = 'command -v nginx || { test -x /usr/sbin/nginx && echo /usr/sbin/nginx; }';
+  let found = await sh(find, 5_000);
+  if (found.code === 0 && found.output.trim()) return found.output.trim().split('\n')[0]!;
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo -n ';
+  const install =
+    `${sudo}env DEBIAN_FRONTEND=noninteractive apt-get update -qq && ` +
+    `{ ${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light || ` +
+    `${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx; }`;
+  const installed = await sh(install, 240_000);
+  found = await sh(find, 5_000);
+  if (found.code === 0 && found.output.trim()) return found.output.trim().split('\n')[0]!;
+  throw new Error(`nginx is not installed and apt-get could not install it (exit ${installed.code}):\n${installed.output.slice(-3_000)}`);
+}
+
+/** A port free right now on 127.0.0.1 (for servers whose port must be known before they start). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface AccessLogEntry {
+  /** The request's Mcp-Session-Id, '' when none. */
+  sid: string;
+  /** Every upstream nginx tried, in order (`127.0.0.1:3001`). */
+  upstreams: string[];
+  status: number;
+  method: string;
+  uri: string;
+}
+
+export interface Nginx {
+  url: string;
+  port: number;
+  /** The rendered Deputy include, as nginx loaded it. */
+  config: string;
+  accessLog(): Promise<AccessLogEntry[]>;
+  stop(): Promise<void>;
+}
+
+export function renderTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\$\{(DEPUTY_[A-Z0-9_]+)\}/g, (whole, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`no value for ${whole} in the nginx template`);
+    return value;
+  });
+}
+
+export async function startNginx(options: { binary: string; port: number; replicas: { r1: string; r2: string } }): Promise<Nginx> {
+  const dir = await mkdtemp(join(tmpdir(), 'deputy-nginx-'));
+  await chmod(dir, 0o755); // a root master's workers run as another user and create temp dirs here
+  const include = renderTemplate(await readFile(NGINX_TEMPLATE, 'utf8'), {
+    DEPUTY_LISTEN: `127.0.0.1:${options.port}`,
+    DEPUTY_REPLICA_R1: options.replicas.r1,
+    DEPUTY_REPLICA_R2: options.replicas.r2,
+  });
+  await writeFile(join(dir, 'deputy.conf'), include);
+  await writeFile(
+    join(dir, 'nginx.conf'),
+    [
+      'worker_processes 1;',
+      `pid ${dir}/nginx.pid;`,
+      'error_log stderr warn;',
+      'events { worker_connections 512; }',
+      'http {',
+      `  log_format deputy escape=json '{"sid":"$http_mcp_session_id","up":"$upstream_addr","status":$status,"method":"$request_method","uri":"$uri"}';`,
+      `  access_log ${dir}/access.log deputy;`,
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${dir}/${kind}_temp;`),
+      `  include ${dir}/deputy.conf;`,
+      '}',
+      '',
+    ].join('\n'),
+  );
+
+  let stderr = '';
+  const child: ChildProcess = spawn(options.binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const cleanup = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGQUIT'); // graceful: workers finish, then the master exits
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 10_000;
+  while (!(await portAccepts(options.port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await cleanup();
+      throw new Error(`nginx did not start:\n${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  return {
+    url: `http://127.0.0.1:${options.port}`,
+    port: options.port,
+    config: include,
+    async accessLog() {
+      const text = await readFile(join(dir, 'access.log'), 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const raw = JSON.parse(line) as { sid: string; up: string; status: number; method: string; uri: string };
+          return { sid: raw.sid, upstreams: raw.up.split(/[,:]\s+/).filter(Boolean).map((u) => u.trim()), status: raw.status, method: raw.method, uri: raw.uri };
+        });
+    },
+    stop: cleanup,
+  };
+}
