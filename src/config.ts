@@ -53,6 +53,9 @@ const EnvSchema = z.object({
   /** `stderr`, `stdout`, or a file path (appended). */
   DEPUTY_AUDIT_LOG: z.string().default('stderr'),
   DEPUTY_AUDIT_REDACT_ARGS: list.default(['body']),
+  /** `off` disables /metrics; otherwise it is open on a loopback bind and needs DEPUTY_METRICS_TOKEN elsewhere. */
+  DEPUTY_METRICS: z.enum(['on', 'off']).default('on'),
+  DEPUTY_METRICS_TOKEN: z.string().min(16).optional(),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -86,6 +89,8 @@ export interface Config {
   introspection: { url: string; clientId: string; clientSecret: string } | null;
   audit: { destination: string; redactArguments: string[] };
   logLevel: string;
+  /** `/metrics`: null when not served; `token` null = no scrape token (loopback only). */
+  metrics: { token: string | null } | null;
 }
 
 export class ConfigError extends Error {
@@ -165,5 +170,10 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
         : null,
     audit: { destination: e.DEPUTY_AUDIT_LOG, redactArguments: e.DEPUTY_AUDIT_REDACT_ARGS },
     logLevel: e.DEPUTY_LOG_LEVEL,
+    metrics:
+      e.DEPUTY_METRICS === 'off' ? null
+      : e.DEPUTY_METRICS_TOKEN ? { token: e.DEPUTY_METRICS_TOKEN }
+      : LOOPBACK.has(e.DEPUTY_HOST) ? { token: null }
+      : null,
   });
 }

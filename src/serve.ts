@@ -20,6 +20,7 @@ import {
 import type { Config } from './config.ts';
 import type { ToolDefinition } from './generated/tools.ts';
 import { createApp } from './http/app.ts';
+import { createMetrics, type DeputyMetrics } from './http/metrics.ts';
 import { createCallerVerifier } from './http/callerAuth.ts';
 import { callerFromAuthInfo } from './http/bearerAuth.ts';
 import { SessionRegistry } from './http/sessions.ts';
@@ -136,11 +137,12 @@ export function createLogger(level: string): Logger {
   );
 }
 
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger): DeputyToolService {
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, metrics?: DeputyMetrics): DeputyToolService {
+  const audit = deps.audit ?? auditFor(config);
   return createToolService({
     catalog: buildCatalog(deps.tools),
     backend,
-    audit: deps.audit ?? auditFor(config),
+    audit: metrics ? metrics.observe(audit) : audit,
     log,
     budgets: { maxInFlight: config.sessions.maxInFlight, maxPerMinute: config.sessions.callsPerMinute },
     onBehalfOfCaller: config.tokens.provider === 'token_exchange',
@@ -178,7 +180,9 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
   const backend = backendFor(config, provider);
-  const tools = toolServiceFor(config, deps, backend, log);
+  // Sessions are created below; the gauge reads them only when scraped.
+  const metrics = createMetrics({ openSessions: () => sessions.size });
+  const tools = toolServiceFor(config, deps, backend, log, metrics);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     idleTimeoutMs: config.sessions.idleTimeoutMs,
@@ -215,7 +219,9 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       { name: 'backend', check: () => reachable(live.backend.url) },
       { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
     ],
+    metrics: live.metrics ? { registry: metrics.registry, token: live.metrics.token } : null,
   });
+  if (!live.metrics) log.info('/metrics is not served (DEPUTY_METRICS=off, or a non-loopback bind without DEPUTY_METRICS_TOKEN)');
   if (testCaller) {
     // Auth off (test profile): a placeholder credential lets the bearer middleware run; the
     // verifier above accepts it as the fixed test caller.

@@ -9,7 +9,9 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { bearerAuth } from './bearerAuth.ts';
 import type { CallerVerifier } from './callerAuth.ts';
+import type { Registry } from 'prom-client';
 import { mcpEndpoint } from './mcpEndpoint.ts';
+import { metricsHandler } from './metrics.ts';
 import { originGuard, type OriginPolicy } from './originGuard.ts';
 import { protectedResourceMetadataUrl, protectedResourceRoutes } from './protectedResource.ts';
 import type { SessionRegistry } from './sessions.ts';
@@ -35,6 +37,8 @@ export interface AppOptions {
   onDenied: (tool: string, caller: Caller, sessionId: string | null) => void;
   maxBodyBytes: number;
   readiness: readonly ReadinessCheck[];
+  /** Prometheus exposition at /metrics; null = not served (404). */
+  metrics: { registry: Registry; token: string | null } | null;
 }
 
 export function createApp(options: AppOptions): Express {
@@ -53,6 +57,8 @@ export function createApp(options: AppOptions): Express {
     const ready = results.every(([, ok]) => ok);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
   });
+
+  if (options.metrics) app.get('/metrics', metricsHandler(options.metrics.registry, options.metrics.token));
 
   const resourceMetadataUrl = protectedResourceMetadataUrl(options.resource);
   app.use(

@@ -110,6 +110,9 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
       const backendCaller = options.onBehalfOfCaller && context.callerToken ? { token: context.callerToken, subject: caller.subject } : undefined;
       let approval: AuditEvent['approval'] = 'not_required';
       let backendStatus: AuditEvent['backend'] = null;
+      /** When the operation's own backend call started (the approval lookup is not counted). */
+      let backendStarted: number | null = null;
+      const backendMs = () => (backendStarted === null ? null : Math.round((performance.now() - backendStarted) * 100) / 100);
 
       try {
         if (tool.approval) {
@@ -149,6 +152,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
           }
         }
 
+        backendStarted = performance.now();
         const response = await backend.call(tool.operation, args, {
           scopes: tool.backendScopes,
           timeoutMs: tool.timeoutMs,
@@ -157,7 +161,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
           ...(tool.risk !== 'read' && tool.operation.idempotencyKeyHeader ? { idempotencyKey: idempotencyKey(caller, tool.name, args) } : {}),
           ...(backendCaller ? { caller: backendCaller } : {}),
         });
-        backendStatus = { status: response.status, durationMs: null, errorCode: null };
+        backendStatus = { status: response.status, durationMs: backendMs(), errorCode: null };
 
         const body = tool.output.rootArray ? { items: response.body } : response.body;
         const projected = projectOutput(body, entry.pick, tool.output.listCaps);
@@ -181,7 +185,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
         else log.info({ tool: tool.name, code: error.code, status: error.status }, 'backend call failed');
         return finish(
           errorResult(messageForBackendError(error, errorContext)),
-          { outcome: 'tool_error', approval, backend: { status: error.status ?? null, durationMs: null, errorCode: error.code }, result: null },
+          { outcome: 'tool_error', approval, backend: { status: error.status ?? null, durationMs: backendMs(), errorCode: error.code }, result: null },
           args,
         );
       }

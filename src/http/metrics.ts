@@ -1,0 +1,111 @@
+/**
+ * Prometheus metrics (prom-client), derived from the audit events: every tool-call outcome is
+ * already one event with tool, outcome, approval, backend status and durations, so counting
+ * from it keeps the numbers and the audit trail in agreement by construction.
+ *
+ * `/metrics` is served only when allowed (README, "Configuration"): open on a loopback bind,
+ * and on any other bind only with a scrape token, never public by default.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AuditEvent, AuditLog } from '../tools/audit.ts';
+
+export interface DeputyMetrics {
+  registry: Registry;
+  /** Wraps an audit log so every recorded event is also counted. */
+  observe(audit: AuditLog): AuditLog;
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(options: { openSessions: () => number }): DeputyMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'deputy_' });
+
+  const calls = new Counter({
+    name: 'deputy_tool_calls_total',
+    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, budget_exceeded).',
+    labelNames: ['tool', 'outcome'] as const,
+    registers: [registry],
+  });
+  const callSeconds = new Histogram({
+    name: 'deputy_tool_call_duration_seconds',
+    help: 'Time Deputy spent on a tool call, approval wait included.',
+    labelNames: ['tool'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const backendSeconds = new Histogram({
+    name: 'deputy_backend_request_duration_seconds',
+    help: "Time of the tool's backend call (token, attempts and backoff included).",
+    labelNames: ['tool'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const backendResponses = new Counter({
+    name: 'deputy_backend_responses_total',
+    help: 'Backend answers by tool and HTTP status ("none" when no response: timeout, reset, refused).',
+    labelNames: ['tool', 'status'] as const,
+    registers: [registry],
+  });
+  const rateLimited = new Counter({
+    name: 'deputy_backend_rate_limited_total',
+    help: 'Backend calls answered 429.',
+    labelNames: ['tool'] as const,
+    registers: [registry],
+  });
+  const approvals = new Counter({
+    name: 'deputy_approvals_total',
+    help: 'Human approval requests by tool and decision (accepted, declined, cancelled, unsupported).',
+    labelNames: ['tool', 'decision'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'deputy_open_sessions',
+    help: 'Open MCP sessions.',
+    registers: [registry],
+    collect() {
+      this.set(options.openSessions());
+    },
+  });
+
+  function count(event: AuditEvent): void {
+    // Unknown tool names are the caller's text: one label value for all of them (bounded cardinality).
+    const tool = event.outcome === 'unknown_tool' ? '(unknown)' : event.tool;
+    calls.inc({ tool, outcome: event.outcome });
+    callSeconds.observe({ tool }, event.durationMs / 1000);
+    if (['accepted', 'declined', 'cancelled', 'unsupported'].includes(event.approval)) approvals.inc({ tool, decision: event.approval });
+    const backend = event.backend;
+    if (!backend) return;
+    if (backend.durationMs !== null) backendSeconds.observe({ tool }, backend.durationMs / 1000);
+    backendResponses.inc({ tool, status: backend.status === null ? 'none' : String(backend.status) });
+    if (backend.status === 429) rateLimited.inc({ tool });
+  }
+
+  return {
+    registry,
+    observe: (audit) => ({
+      record(event) {
+        audit.record(event);
+        count(event);
+      },
+      flush: () => audit.flush(),
+    }),
+  };
+}
+
+/** GET /metrics, guarded: `token` null means open (loopback binds only, decided by config). */
+export function metricsHandler(registry: Registry, token: string | null): RequestHandler {
+  const expected = token === null ? null : Buffer.from(`Bearer ${token}`);
+  return async (req, res) => {
+    if (expected) {
+      const given = Buffer.from(req.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        res.set('WWW-Authenticate', 'Bearer realm="metrics"').status(401).json({ error: 'unauthorized', error_description: 'A metrics scrape token is required' });
+        return;
+      }
+    }
+    res.set('Content-Type', registry.contentType).send(await registry.metrics());
+  };
+}
