@@ -10,7 +10,6 @@
  * DEPUTY_TOKEN_PROVIDER=static + DEPUTY_TOKEN_FILE.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULTS, loadAndCompile } from './codegen/cli.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { tools as generatedTools, type ToolDefinition } from './generated/tools.ts';
 import { StartupError, serveHttp, serveStdio } from './serve.ts';
@@ -19,6 +18,9 @@ const err = (line: string) => process.stderr.write(`${line}\n`);
 
 async function toolsFrom(spec: string | undefined, tools: string | undefined): Promise<readonly ToolDefinition[] | null> {
   if (spec === undefined && tools === undefined) return generatedTools;
+  // Loaded only when asked for: the code generator (and its YAML/spec stack) is not needed to
+  // serve the committed tools, and importing it cost a sizeable share of cold start.
+  const { DEFAULTS, loadAndCompile } = await import('./codegen/cli.ts');
   const loaded = await loadAndCompile(spec ?? DEFAULTS.spec, tools ?? DEFAULTS.tools, { out: err, err });
   if (!loaded || loaded.result.errors.length > 0) {
     err('deputy: refusing to start: the tool surface does not compile (errors above)');
