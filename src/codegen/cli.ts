@@ -6,6 +6,7 @@ import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { blastRadiusReport } from './blastRadius.ts';
+import { TOOLS_START, TOOLS_END, withToolsSection } from './readmeTools.ts';
 import { compileTools, type CompileResult } from './compile.ts';
 import { emitAll, type SourceLabels } from './emit.ts';
 import { formatError, formatWarning, type GenerationError } from './errors.ts';
@@ -13,7 +14,7 @@ import { loadSpec } from './loadSpec.ts';
 import { isObject, type JsonObject } from './schemaView.ts';
 import { startTypesWorker } from './typesWorker.ts';
 
-export const DEFAULTS = { spec: 'openapi/admin-api.yaml', tools: 'openapi/tools.yaml', out: 'src/generated' } as const;
+export const DEFAULTS = { spec: 'openapi/admin-api.yaml', tools: 'openapi/tools.yaml', out: 'src/generated', readme: 'README.md' } as const;
 
 export interface Io {
   out: (line: string) => void;
@@ -81,9 +82,13 @@ export async function runGenerate(argv: string[], io: Io = consoleIo): Promise<n
       tools: { type: 'string', default: DEFAULTS.tools },
       out: { type: 'string', default: DEFAULTS.out },
       check: { type: 'boolean', default: false },
+      readme: { type: 'string' },
     },
     strict: true,
   });
+  // The tool table in the README follows the repository's own surface only: a trial run with
+  // --out elsewhere leaves it alone unless --readme names a file.
+  const readmePath = values.readme ?? (values.out === DEFAULTS.out ? DEFAULTS.readme : null);
   // The worker starts loading openapi-typescript now, while this thread loads and compiles. With
   // `apiTypes: all` it also starts on the whole spec's types before the tools are compiled (the
   // result is dropped if compiling fails); with `exposed` it needs the compiled tools first.
@@ -118,8 +123,19 @@ export async function runGenerate(argv: string[], io: Io = consoleIo): Promise<n
     await types.close();
   }
   const outDir = values.out;
+  let readme: { path: string; current: string; wanted: string } | null = null;
+  if (readmePath !== null) {
+    const current = await readFile(readmePath, 'utf8').catch(() => null);
+    const wanted = current === null ? null : withToolsSection(current, loaded.result.tools);
+    if (current === null || wanted === null) {
+      io.err(`error: ${readmePath} ${current === null ? 'does not exist' : `has no ${TOOLS_START} … ${TOOLS_END} markers`} — fix: add them where the tool list belongs, or pass --readme`);
+      return 1;
+    }
+    readme = { path: readmePath, current, wanted };
+  }
   if (values.check) {
     const stale: string[] = [];
+    if (readme && readme.current !== readme.wanted) stale.push(`stale: ${label(readme.path)} (the tool list between ${TOOLS_START} and ${TOOLS_END})`);
     for (const [name, content] of files) {
       const path = `${label(outDir)}/${name}`;
       let onDisk: string | null = null;
@@ -141,6 +157,7 @@ export async function runGenerate(argv: string[], io: Io = consoleIo): Promise<n
   }
   await mkdir(outDir, { recursive: true });
   for (const [name, content] of files) await writeFile(resolve(outDir, name), content);
+  if (readme && readme.current !== readme.wanted) await writeFile(readme.path, readme.wanted);
   io.out(`generated ${loaded.result.tools.length} tools → ${[...files.keys()].map((n) => `${label(outDir)}/${n}`).join(', ')}`);
   return 0;
 }
