@@ -217,6 +217,8 @@ describe('two replicas behind nginx', () => {
       expect(ready.status, await ready.clone().text()).toBe(200);
       const prm = (await (await fetch(`${nginx.url}/.well-known/oauth-protected-resource/mcp`)).json()) as { resource: string };
       expect(prm.resource).toBe(c.resource);
+      // Metrics are scraped per replica, never through the balancer.
+      expect((await fetch(`${nginx.url}/metrics`)).status).toBe(404);
     });
 
     it('every session stays on its replica for 240 calls across tools, approvals included', async () => {
