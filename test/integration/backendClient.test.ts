@@ -20,6 +20,7 @@ import {
   type OperationBinding,
   type TokenProvider,
 } from '../../src/backend/index.ts';
+import { getDraftBinding } from '../helpers/bindings.ts';
 
 const STATIC_TOKENS = fileURLToPath(new URL('../../mock-backend/fixtures/static-tokens.yaml', import.meta.url));
 
@@ -36,16 +37,7 @@ const listDrafts: OperationBinding = {
   successStatuses: [200],
   idempotencyKeyHeader: null,
 };
-const getDraft: OperationBinding = {
-  operationId: 'getDraft',
-  method: 'GET',
-  path: '/drafts/{filename}',
-  args: [{ arg: 'filename', in: 'path', name: 'filename' }],
-  fixed: [],
-  body: null,
-  successStatuses: [200],
-  idempotencyKeyHeader: null,
-};
+const getDraft = getDraftBinding;
 const publishDraft: OperationBinding = {
   operationId: 'publishDraft',
   method: 'POST',

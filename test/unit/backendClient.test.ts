@@ -20,6 +20,7 @@ import {
   type TokenProvider,
   type TokenRequest,
 } from '../../src/backend/index.ts';
+import { getDraftBinding } from '../helpers/bindings.ts';
 
 interface Seen {
   method: string;
@@ -99,16 +100,7 @@ function client(tokens: TokenProvider = new FakeTokens(), overrides: Partial<Bac
   return c;
 }
 
-const getDraft: OperationBinding = {
-  operationId: 'getDraft',
-  method: 'GET',
-  path: '/drafts/{filename}',
-  args: [{ arg: 'filename', in: 'path', name: 'filename' }],
-  fixed: [],
-  body: null,
-  successStatuses: [200],
-  idempotencyKeyHeader: null,
-};
+const getDraft = getDraftBinding;
 
 const publishDraft: OperationBinding = {
   operationId: 'publishDraft',

@@ -2,19 +2,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BackendError, buildRequest, parseBaseUrl, unsafePathValue, type OperationBinding } from '../../src/backend/index.ts';
+import { getDraftBinding } from '../helpers/bindings.ts';
 
 const target = parseBaseUrl('http://127.0.0.1:4010');
 
-const getDraft: OperationBinding = {
-  operationId: 'getDraft',
-  method: 'GET',
-  path: '/drafts/{filename}',
-  args: [{ arg: 'filename', in: 'path', name: 'filename' }],
-  fixed: [],
-  body: null,
-  successStatuses: [200],
-  idempotencyKeyHeader: null,
-};
+const getDraft = getDraftBinding;
 
 const listDrafts: OperationBinding = {
   operationId: 'listDrafts',
