@@ -187,14 +187,18 @@ export async function startDeputy(opts: DeputyOptions): Promise<DeputyChild> {
 /** Deputy's OAuth client at the dev authorization server (mock-backend/fixtures/clients.yaml). */
 export const DEPUTY_CLIENT_SECRET = 'dev-secret-deputy';
 
-/** Spawns a server process the way startDeputy does, for timing: returns the ChildProcess at once. */
-export function spawnDeputyRaw(opts: DeputyOptions): Child {
+/**
+ * Spawns Deputy the way startDeputy does, for timing: returns at once; `listeningAt` is set
+ * (performance.now()) when it prints its listening line.
+ */
+export function spawnDeputyRaw(opts: DeputyOptions): Child & { listeningAt: number | null } {
   const { command, args } = serverCommand(deputyNodeArgs(opts));
-  const proc = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...deputyEnv(opts) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...deputyEnv(opts) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(...chunk.split('\n').filter(Boolean)));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  return {
+  const child = {
+    listeningAt: null as number | null,
     pid: proc.pid!,
     process: proc,
     stderr,
@@ -206,6 +210,10 @@ export function spawnDeputyRaw(opts: DeputyOptions): Child {
       clearTimeout(timer);
     },
   };
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    if (child.listeningAt === null && chunk.includes('deputy listening')) child.listeningAt = performance.now();
+  });
+  return child;
 }
 
 /** A free loopback port (listen on 0, close). */
