@@ -1,7 +1,9 @@
 /**
  * The HTTP face of Deputy. Order matters and is fixed here:
- *   1. Origin/Host guard (DNS rebinding) for everything
- *   2. health endpoints and Protected Resource Metadata (public, no token)
+ *   1. health endpoints (before the Host check: orchestrator probes address the pod or container
+ *      IP, and the answers reveal nothing a rebinding page could use)
+ *   2. Origin/Host guard (DNS rebinding) for everything else; Protected Resource Metadata and
+ *      /metrics (public, no bearer token)
  *   3. bearer authentication for /mcp
  *   4. the MCP endpoint (batch refusal, scope challenge, sessions, SDK transport)
  */
@@ -45,8 +47,6 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(originGuard(options.origin));
-
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -57,6 +57,8 @@ export function createApp(options: AppOptions): Express {
     const ready = results.every(([, ok]) => ok);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
   });
+
+  app.use(originGuard(options.origin));
 
   if (options.metrics) app.get('/metrics', metricsHandler(options.metrics.registry, options.metrics.token));
 

@@ -61,3 +61,21 @@ describe('token exchange refused for the user', () => {
     expect(h.backend.requestLog.entries().filter((e) => e.operationId !== null)).toEqual([]);
   });
 });
+
+describe('health probes', () => {
+  it('answer whatever the Host header, while /mcp keeps the Host check', async () => {
+    const h = await setup();
+    try {
+      const { port } = new URL(h.deputy.url);
+      const { request } = await import('undici');
+      const probe = await request(`http://127.0.0.1:${port}/healthz`, { headers: { host: '10.1.2.3:3000' } });
+      expect(probe.statusCode).toBe(200);
+      await probe.body.dump();
+      const mcp = await request(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: { host: '10.1.2.3:3000' }, body: '{}' });
+      expect(mcp.statusCode).toBe(403);
+      await mcp.body.dump();
+    } finally {
+      await h.teardown();
+    }
+  });
+});
