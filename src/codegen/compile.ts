@@ -730,7 +730,7 @@ function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding[], sin
       sink.error('APPROVAL_INVALID', `approval message placeholder '{${name}}' is not an argument of this tool`, null, known === '' ? 'remove the placeholder' : `use one of: ${known}`, '.approval.message');
     }
   }
-  return { message: a.message, lookup };
+  return { message: a.message, lookup, withoutElicitation: a.withoutElicitation ?? null };
 }
 
 /** Risk tiers → MCP annotations (DESIGN decision 5). All four hints always set. */
@@ -751,6 +751,9 @@ function guardTexts(def: ToolDefinition, t: ManifestTool, sink: Sink): void {
     for (const f of findings) sink.error('DESCRIPTION_POISONED', `${where} contains ${f.what}: "${f.excerpt}"`, specPath, fix, suffix);
   };
   report('title', findPoison(t.title), null, 'describe what the tool does; do not instruct the model', '.title');
+  if (t.approval?.withoutElicitation) {
+    report('approval.withoutElicitation', findPoison(t.approval.withoutElicitation), null, 'say plainly that nothing was done and where a human can do it', '.approval.withoutElicitation');
+  }
   report(
     'description',
     checkToolDescription(t.description, t.risk !== 'read'),

@@ -36,6 +36,7 @@ const Output = z.strictObject({
 
 const Approval = z.strictObject({
   message: z.string().min(1),
+  withoutElicitation: z.string().min(1).max(500).optional(),
   lookup: z
     .strictObject({
       operation: z.string(),

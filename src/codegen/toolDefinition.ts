@@ -90,6 +90,8 @@ export interface ApprovalSpec {
   message: string;
   /** Optional read whose picked fields fill {lookup.*} placeholders. */
   lookup: ApprovalLookup | null;
+  /** The refusal the model reads when the client cannot show approval prompts; null = the default text. */
+  withoutElicitation: string | null;
 }
 
 /** MCP tool annotations, all four hints always set, derived from risk and method. */

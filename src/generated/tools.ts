@@ -89,6 +89,8 @@ export interface ApprovalSpec {
   message: string;
   /** Optional read whose picked fields fill {lookup.*} placeholders. */
   lookup: ApprovalLookup | null;
+  /** The refusal the model reads when the client cannot show approval prompts; null = the default text. */
+  withoutElicitation: string | null;
 }
 
 /** MCP tool annotations, all four hints always set, derived from risk and method. */
@@ -254,7 +256,8 @@ export const tools: readonly ToolDefinition[] = [
     },
     "approval": {
       "message": "Add an internal (staff-only) note to ticket {ticketId}? The customer will not see it.",
-      "lookup": null
+      "lookup": null,
+      "withoutElicitation": null
     },
     "timeoutMs": 10000
   },
@@ -912,7 +915,8 @@ export const tools: readonly ToolDefinition[] = [
         "pick": [
           "title"
         ]
-      }
+      },
+      "withoutElicitation": "Publishing needs a human's approval, and this client cannot show approval prompts. Nothing was published. An editor can publish the draft from the Acme Press admin UI."
     },
     "timeoutMs": 15000
   },

@@ -117,7 +117,9 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
       try {
         if (tool.approval) {
           // No way to ask a human: refuse before the approval lookup, so nothing reaches the backend.
-          if (!context.elicitor.supported) return refused(toolMessages.approvalUnsupported(tool.name), 'approval_declined', args, 'unsupported');
+          if (!context.elicitor.supported) {
+            return refused(tool.approval.withoutElicitation ?? toolMessages.approvalUnsupported(tool.name), 'approval_declined', args, 'unsupported');
+          }
           const lookupValues: Record<string, unknown> = {};
           const lookup = tool.approval.lookup;
           if (lookup) {
@@ -145,7 +147,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
           approval = decision;
           if (decision !== 'accepted') {
             const text =
-              decision === 'unsupported' ? toolMessages.approvalUnsupported(tool.name)
+              decision === 'unsupported' ? (tool.approval.withoutElicitation ?? toolMessages.approvalUnsupported(tool.name))
               : decision === 'declined' ? toolMessages.approvalDeclined(tool.name)
               : toolMessages.approvalCancelled(tool.name);
             return refused(text, 'approval_declined', args, decision);

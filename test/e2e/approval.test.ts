@@ -134,11 +134,12 @@ describe('publishDraft', () => {
     expect(publishRequests()).toEqual([]);
   });
 
-  it('a client without elicitation → refused with a clear message before anything reaches the backend', async () => {
+  it('a client without elicitation → refused with the manifest’s message before anything reaches the backend', async () => {
     const result = await h.callTool(noElicitation, 'publishDraft', { filename: DRAFT });
     expect(result.isError).toBe(true);
+    // publishDraft's manifest entry sets approval.withoutElicitation (configurable per tool).
     expect(textOf(result)).toBe(
-      "publishDraft changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not support elicitation, or Deputy runs in stateless mode. Nothing was done; ask the user to perform this action with a client that supports elicitation, on a stateful Deputy.",
+      "Publishing needs a human's approval, and this client cannot show approval prompts. Nothing was published. An editor can publish the draft from the Acme Press admin UI.",
     );
     expect(h.backend.requestLog.entries().filter((e) => e.operationId !== null)).toEqual([]);
     expect(h.backend.store.events.publications).toEqual([]);

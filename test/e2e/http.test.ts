@@ -12,6 +12,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import { Client as SdkClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ALL_TOOL_SCOPES, findLeaks, jsonRpcMessages, setup, textOf, type Harness } from '../helpers/deputy.ts';
+import { FIXTURES } from '../../mock-backend/seed.ts';
 
 let h: Harness;
 let devToken: string;
@@ -368,7 +369,11 @@ describe('stateless mode', () => {
     });
     const result = await s.callTool(client, 'publishDraft', { filename: 'q3-pricing-update.md' });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toContain('Deputy runs in stateless mode. Nothing was done');
+    expect(textOf(result)).toContain('Nothing was published');
+    // A tool without its own refusal text gets the default one, which names stateless mode.
+    const note = await s.callTool(client, 'addTicketNote', { ticketId: FIXTURES.openTicket, body: 'stateless note' });
+    expect(note.isError).toBe(true);
+    expect(textOf(note)).toContain('Deputy runs in stateless mode. Nothing was done');
     expect(prompts).toBe(0);
     expect(s.backend.requestLog.entries().filter((e) => e.operationId !== null)).toEqual([]);
     expect(s.backend.store.events.publications).toEqual([]);

@@ -76,7 +76,7 @@ describe('OpenAPI 3.1 shapes (items fixture)', () => {
       required: ['name'],
       additionalProperties: false,
     });
-    expect(tool.approval).toEqual({ message: "Create item '{name}'?", lookup: null });
+    expect(tool.approval).toEqual({ message: "Create item '{name}'?", lookup: null, withoutElicitation: null });
   });
 
   it('exposes a destructive operation only with risk destructive + allowDestructive, with destructive annotations', () => {
