@@ -55,6 +55,12 @@ export interface Harness {
   post(body: unknown, options?: RawOptions): Promise<Response>;
   /** Opens a session with raw `fetch` (initialize + initialized) and returns its id. */
   openSession(token: string): Promise<string>;
+  /**
+   * Closes the mock backend and starts a new one on the same port (fresh store, request log and
+   * signing key, as a real restart would have); `backend` then names the new one. Deputy keeps
+   * running. Options default to those the harness started the first one with.
+   */
+  restartBackend(options?: MockBackendOptions): Promise<MockBackend>;
   teardown(): Promise<void>;
 }
 
@@ -163,7 +169,8 @@ export async function jsonRpcMessages(response: Response): Promise<Record<string
 }
 
 export async function setup(options: SetupOptions = {}): Promise<Harness> {
-  const backend = await startMockBackend({ rateLimit: { limit: 10_000, windowSeconds: 60 }, ...options.backend });
+  const backendOptions: MockBackendOptions = { rateLimit: { limit: 10_000, windowSeconds: 60 }, ...options.backend };
+  let backend = await startMockBackend(backendOptions);
   const logLines: string[] = [];
   const auditRaw: string[] = [];
   const issuedTokens: string[] = [];
@@ -174,11 +181,14 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
   };
 
   // Every bearer token the API is shown passes through here (the handlers look it up per request).
-  const verify = backend.auth.verifyBackendToken.bind(backend.auth);
-  backend.auth.verifyBackendToken = (token) => {
-    remember(token);
-    return verify(token);
+  const recordTokensShown = (api: MockBackend) => {
+    const verify = api.auth.verifyBackendToken.bind(api.auth);
+    api.auth.verifyBackendToken = (token) => {
+      remember(token);
+      return verify(token);
+    };
   };
+  recordTokensShown(backend);
   const tokenProxy = await recordingTokenProxy(`${backend.auth.issuer}/oauth/token`, remember);
 
   const config: Config = loadConfig({
@@ -223,7 +233,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     return fetch(deputy.url, { method: 'POST', headers, body: raw.rawBody ?? JSON.stringify(body) });
   };
 
-  return {
+  const harness: Harness = {
     backend,
     deputy,
     config,
@@ -277,6 +287,13 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
       await initialized.body?.cancel();
       return sessionId;
     },
+    async restartBackend(restartOptions = backendOptions) {
+      await backend.close();
+      backend = await startMockBackend({ ...restartOptions, port: backend.port, host: backend.host });
+      recordTokensShown(backend);
+      harness.backend = backend;
+      return backend;
+    },
     async teardown() {
       await Promise.all(clients.map((client) => client.close().catch(() => {})));
       await deputy.close();
@@ -284,6 +301,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
       await backend.close();
     },
   };
+  return harness;
 }
 
 /** The text of a tool result's first content block. */
