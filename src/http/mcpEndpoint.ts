@@ -29,9 +29,27 @@ export interface McpEndpointOptions {
   maxBodyBytes: number;
 }
 
-function jsonRpcError(res: Response, status: number, code: number, message: string): void {
-  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+function jsonRpcError(res: Response, status: number, code: number, message: string, id: string | number | null = null): void {
+  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id });
 }
+
+/**
+ * A `tools/call` whose params are not `{ name: string, arguments?: object }`: the SDK's request
+ * parsing would answer it -32603 "Internal error" with its schema issues as the message; this is
+ * malformed params (JSON-RPC -32602), answered as such before the SDK sees it. Also refused: an
+ * own `__proto__` key in the arguments, which the SDK's parsing turns into the arguments object's
+ * prototype (or drops) instead of the unknown key the tool's strict schema would refuse.
+ */
+function malformedToolCall(body: object): { id: string | number } | null {
+  const message = body as { method?: unknown; id?: unknown; params?: unknown };
+  if (message.method !== 'tools/call' || (typeof message.id !== 'string' && typeof message.id !== 'number')) return null;
+  const params = message.params as { name?: unknown; arguments?: unknown } | null | undefined;
+  const isObject = (value: unknown): value is object => value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (!isObject(params) || typeof params.name !== 'string') return { id: message.id };
+  if (params.arguments === undefined) return null;
+  return isObject(params.arguments) && !Object.hasOwn(params.arguments, '__proto__') ? null : { id: message.id };
+}
+const MALFORMED_TOOL_CALL = 'Invalid params: tools/call takes params.name (a string) and params.arguments (an object without a __proto__ key, if given)';
 
 export function mcpEndpoint(options: McpEndpointOptions): Router {
   const router = express.Router();
@@ -62,12 +80,17 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       }
     }
 
-    if (options.mode === 'stateless') return serveStateless(req, res, body);
+    const malformed = malformedToolCall(body);
+    if (options.mode === 'stateless') {
+      if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
+      return serveStateless(req, res, body);
+    }
 
     const sessionId = req.get('mcp-session-id');
     if (sessionId) {
       const session = sessions.find(sessionId, caller.subject);
       if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
+      if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
       return session.transport.handleRequest(req, res, body);
     }
     if (!isInitializeRequest(body)) return jsonRpcError(res, 400, -32000, 'No session: send initialize first, or include Mcp-Session-Id');
