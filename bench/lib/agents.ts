@@ -56,10 +56,36 @@ export interface McpAgent {
   close(): Promise<void>;
 }
 
+/**
+ * `fetch` with a private AbortSignal per request. The SDK's transport passes one shared signal
+ * to every fetch of a session, and undici adds an abort listener to it per request that only
+ * garbage collection removes: over thousands of calls the load generator would pile up
+ * listeners (MaxListenersExceededWarning) and spend time on them. The parent signal is bridged
+ * and the bridge removed once a POST/DELETE settles; a GET (the long-lived SSE stream) keeps it
+ * so closing the client still ends the stream.
+ */
+const isolatingFetch: typeof fetch = async (input, init) => {
+  const parent = init?.signal;
+  if (!parent) return fetch(input, init);
+  const own = new AbortController();
+  const onAbort = () => own.abort(parent.reason);
+  if (parent.aborted) own.abort(parent.reason);
+  else parent.addEventListener('abort', onAbort, { once: true });
+  const keep = (init.method ?? 'GET').toUpperCase() === 'GET';
+  try {
+    return await fetch(input, { ...init, signal: own.signal });
+  } finally {
+    if (!keep) parent.removeEventListener('abort', onAbort);
+  }
+};
+
 /** One agent session: an MCP SDK client over Streamable HTTP, initialized. */
 export async function connectAgent(deputyUrl: string, token: string): Promise<McpAgent> {
   const client = new Client({ name: 'deputy-bench', version: '1.0.0' }, { capabilities: {} });
-  const transport = new StreamableHTTPClientTransport(new URL(deputyUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+  const transport = new StreamableHTTPClientTransport(new URL(deputyUrl), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+    fetch: isolatingFetch,
+  });
   await client.connect(transport);
   return {
     client,

@@ -24,10 +24,25 @@ export type CallerVerification =
 
 export type CallerVerifier = (token: string) => Promise<CallerVerification>;
 
+/** How long a verified token is remembered at most, and how many are. */
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 1_000;
+
 export function createCallerVerifier(options: CallerVerifierOptions): CallerVerifier {
   // jose caches the key set and refetches (rate-limited) when it meets an unknown `kid`.
   const keySet = options.keySet ?? createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5_000 });
+  // Every request of a session carries the same token, and checking its signature is most of
+  // the cost of authentication (ES256: ~0.1–0.2 ms of CPU; bench/README.md). A token that
+  // verified is remembered, by its exact text, until the sooner of its `exp` and 60 s; failures
+  // are never remembered. A key removed from the JWKS therefore stops working within 60 s.
+  const verified = new Map<string, { caller: Caller; until: number }>();
   return async (token) => {
+    const now = Date.now();
+    const hit = verified.get(token);
+    if (hit) {
+      if (hit.until > now) return { ok: true, caller: { ...hit.caller, scopes: [...hit.caller.scopes] } };
+      verified.delete(token);
+    }
     try {
       const { payload } = await jwtVerify(token, keySet, {
         issuer: options.issuer,
@@ -39,15 +54,15 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
       const scope = typeof payload.scope === 'string' ? payload.scope : '';
       const clientId =
         typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : 'unknown';
-      return {
-        ok: true,
-        caller: {
-          subject: payload.sub!,
-          clientId,
-          scopes: scope.split(' ').filter(Boolean),
-          expiresAt: payload.exp!,
-        },
+      const caller: Caller = {
+        subject: payload.sub!,
+        clientId,
+        scopes: scope.split(' ').filter(Boolean),
+        expiresAt: payload.exp!,
       };
+      if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(token, { caller, until: Math.min(payload.exp! * 1000, now + VERIFIED_TTL_MS) });
+      return { ok: true, caller: { ...caller, scopes: [...caller.scopes] } };
     } catch (error) {
       return { ok: false, description: describeVerificationFailure(error) };
     }
