@@ -391,7 +391,8 @@ describe(`${SESSIONS} sessions × ${CALLS_PER_SESSION} calls under rate limits, 
 
   it('approvals follow each client: accepted ones may write, declined and unsupported ones never reach a write', () => {
     for (const c of calls.filter((c) => (WRITES as readonly string[]).includes(c.tool))) {
-      if (c.approver === 'decline') expect(c.text).toMatch(/^(The user declined|The admin backend|Not found)/); // the lookup may fail first
+      // The approval lookup (publishDraft) may fail first, or find no token while the backend restarts.
+      if (c.approver === 'decline' && !(c.text === OPERATOR_TEXT && overlapsRestart(c))) expect(c.text).toMatch(/^(The user declined|The admin backend|Not found)/);
       if (c.approver === 'none') expect(c.text).toMatch(/needs a human's approval/);
     }
     const writers = new Set(auditLines.filter((l) => (WRITES as readonly string[]).includes(l.tool) && l.backend?.status && l.approval === 'accepted').map((l) => l.caller.subject));
