@@ -28,8 +28,8 @@ export const overhead: Bench = {
   name: 'overhead',
   about: 'getCustomer direct (undici) vs getCustomerSummary through Deputy, interleaved: p50/p99 and the difference',
   async run(opts: BenchOptions): Promise<BenchReport> {
-    const warmup = opts.quick ? 200 : 1_000;
-    const calls = opts.quick ? 500 : 3_000;
+    const warmup = opts.quick ? 200 : 500;
+    const calls = opts.quick ? 500 : 2_500;
     const backend = await startBackend();
     const deputy = await startDeputy({ backendUrl: backend.url, ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}) });
     try {
@@ -67,6 +67,11 @@ export const overhead: Bench = {
       const cpu0 = { deputy: cpuMs(deputy.pid), backend: cpuMs(backend.pid) };
       for (let i = 0; i < calls; i++) await round3(i, true);
       const cpu = { deputy: cpuMs(deputy.pid) - cpu0.deputy, backend: cpuMs(backend.pid) - cpu0.backend };
+      // Deputy's CPU for pings alone, to split its CPU per round into "MCP round trip" and "tool call".
+      const pings = Math.min(1_000, calls);
+      const ping0 = cpuMs(deputy.pid);
+      for (let i = 0; i < pings; i++) await agent.client.ping();
+      const deputyCpuPerPing = (cpuMs(deputy.pid) - ping0) / pings;
       await agent.close();
       await direct.close();
 
@@ -83,7 +88,12 @@ export const overhead: Bench = {
         warmupRounds: warmup,
         latencyMs: { direct: ms(d), deputy: ms(m), ping: ms(p) },
         overheadMs: { p50: round(overheadP50, 3), p99: round(overheadP99, 3), mean: round(m.mean - d.mean, 3) },
-        cpuMsPerCall: { backend: round(backendCpuPerCall, 3), deputyIncludingPing: round(deputyCpuPerCall, 3) },
+        cpuMsPerCall: {
+          backend: round(backendCpuPerCall, 3),
+          deputyCallPlusPing: round(deputyCpuPerCall, 3),
+          deputyPingAlone: round(deputyCpuPerPing, 3),
+          deputyToolCall: round(deputyCpuPerCall - deputyCpuPerPing, 3),
+        },
         mismatches,
         errors,
       };
@@ -96,7 +106,7 @@ export const overhead: Bench = {
           ['Deputy getCustomerSummary', m.n, m.p50, m.p90, m.p99, m.max, m.mean],
           ['Deputy MCP ping (no tool)', p.n, p.p50, p.p90, p.p99, p.max, p.mean],
           ['overhead (Deputy − direct)', '', overheadP50, m.p90 - d.p90, overheadP99, '', m.mean - d.mean],
-        ]) + `\nCPU per call: backend ${round(backendCpuPerCall, 3)} ms, Deputy ${round(deputyCpuPerCall, 3)} ms (incl. one ping)`,
+        ]) + `\nCPU per call: backend ${round(backendCpuPerCall, 3)} ms; Deputy ${round(deputyCpuPerCall - deputyCpuPerPing, 3)} ms per tool call, ${round(deputyCpuPerPing, 3)} ms per ping`,
         targets: [
           { name: 'overhead p50', target: `≤ ${TARGET_P50_MS} ms`, measured: `${round(overheadP50, 2)} ms`, pass: overheadP50 <= TARGET_P50_MS },
           { name: 'overhead p99', target: `≤ ${TARGET_P99_MS} ms`, measured: `${round(overheadP99, 2)} ms`, pass: overheadP99 <= TARGET_P99_MS },

@@ -9,6 +9,7 @@
  * Each bench writes bench/results/<name>.json (date, machine, Node, load average before/after,
  * placement, the figures and each target with pass/miss) and prints a table.
  */
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { Bench, BenchReport } from './lib/bench.ts';
 import { loadAverage, machine, writeResult } from './lib/machine.ts';
@@ -54,6 +55,16 @@ async function waitQuiet(maxSeconds: number): Promise<void> {
   }
 }
 
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'mock-backend', 'bench'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head} + uncommitted changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 pinLoadGenerator();
 let failed = false;
 const summary: (string | number)[][] = [['bench', 'target', 'measured', 'target value', '']];
@@ -65,7 +76,7 @@ for (const name of selected) {
   log(`\n== ${name}: ${bench.about}\n   load average ${before.join(' ')} · ${placement()}${values.quick ? ' · QUICK' : ''}`);
   let report: BenchReport;
   try {
-    report = await bench.run({ quick: values.quick, log: (line) => log(`   ${line}`), ...(values.prof ? { cpuProfDir: values.prof } : {}) });
+    report = await bench.run({ quick: values.quick, all: positionals.length === 0, log: (line) => log(`   ${line}`), ...(values.prof ? { cpuProfDir: values.prof } : {}) });
   } catch (error) {
     failed = true;
     log(`   FAILED: ${(error as Error).stack ?? String(error)}`);
@@ -76,6 +87,7 @@ for (const name of selected) {
     bench: name,
     date: new Date().toISOString(),
     command: `npm run bench -- ${values.quick ? '--quick ' : ''}${name}`,
+    commit: gitCommit(),
     machine: machine(),
     placement: placement(),
     loadAverage: { before, after },

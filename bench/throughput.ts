@@ -33,7 +33,7 @@ export const throughput: Bench = {
   about: 'calls/s through Deputy at 1/8/32 sessions and 1/8/32 in flight on one session, vs the backend directly (ratio); every answer checked',
   async run(opts: BenchOptions): Promise<BenchReport> {
     const durationMs = opts.quick ? 1_500 : 5_000;
-    const warmupMs = opts.quick ? 500 : 1_500;
+    const warmupMs = opts.quick ? 500 : 1_000;
     const backend = await startBackend();
     const deputy = await startDeputy({ backendUrl: backend.url, ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}) });
     const agents: McpAgent[] = [];

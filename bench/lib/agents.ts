@@ -5,6 +5,7 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
 import { createSeed } from '../../mock-backend/seed.ts';
 import { DEPUTY_CLIENT_SECRET } from './processes.ts';
@@ -67,6 +68,8 @@ export interface McpAgent {
 const isolatingFetch: typeof fetch = async (input, init) => {
   const parent = init?.signal;
   if (!parent) return fetch(input, init);
+  // Up to one bridge per call in flight on the session (32 in the bench): not a leak.
+  setMaxListeners(0, parent);
   const own = new AbortController();
   const onAbort = () => own.abort(parent.reason);
   if (parent.aborted) own.abort(parent.reason);

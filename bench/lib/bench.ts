@@ -3,6 +3,8 @@
 export interface BenchOptions {
   /** Short durations and counts, for building and debugging the benches (figures not recorded as final). */
   quick: boolean;
+  /** Every bench is running (`npm run bench` with no names): keep each short. */
+  all: boolean;
   /** Profile the Deputy child with `--cpu-prof` into this directory. */
   cpuProfDir?: string;
   /** Progress lines (stderr). */

@@ -42,6 +42,7 @@ export interface ResultEnvelope<T> {
   bench: string;
   date: string;
   command: string;
+  commit: string;
   machine: Machine;
   placement: string;
   loadAverage: { before: [number, number, number]; after: [number, number, number] };

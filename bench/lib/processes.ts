@@ -54,8 +54,12 @@ export function placement(): string {
   return `pinned with taskset: load generator (bench process) on CPU 0; mock backend and Deputy share CPU ${LAST_CPU === 1 ? 1 : `1-${LAST_CPU}`}`;
 }
 
-function serverCommand(nodeArgs: string[]): { command: string; args: string[] } {
+/** Where a server child runs: the server core(s) (default) or every core (memory bench: placement does not matter there, speed does). */
+export type Cores = 'server' | 'all';
+
+function serverCommand(nodeArgs: string[], cores: Cores = 'server'): { command: string; args: string[] } {
   const node = process.execPath;
+  if (cores === 'all') return allCoresCommand(nodeArgs);
   if (!pinned()) return { command: node, args: nodeArgs };
   return { command: 'taskset', args: ['-c', LAST_CPU === 1 ? '1' : `1-${LAST_CPU}`, node, ...nodeArgs] };
 }
@@ -75,8 +79,8 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-function launch(nodeArgs: string[], env: Record<string, string>, readyPattern: RegExp, timeoutMs = 30_000): Promise<{ child: Child; match: RegExpExecArray }> {
-  const { command, args } = serverCommand(nodeArgs);
+function launch(nodeArgs: string[], env: Record<string, string>, readyPattern: RegExp, cores: Cores = 'server', timeoutMs = 30_000): Promise<{ child: Child; match: RegExpExecArray }> {
+  const { command, args } = serverCommand(nodeArgs, cores);
   const proc = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -123,11 +127,12 @@ export interface BackendChild extends Child {
 }
 
 /** The mock backend with its rate limits effectively off (10^9 requests per second per token). */
-export async function startBackend(): Promise<BackendChild> {
+export async function startBackend(cores: Cores = 'server'): Promise<BackendChild> {
   const { child, match } = await launch(
     ['--import', 'tsx', 'mock-backend/main.ts'],
     { MOCK_BACKEND_PORT: '0', MOCK_BACKEND_RATE_LIMIT: '1000000000', MOCK_BACKEND_RATE_WINDOW_SECONDS: '1' },
     /mock-backend listening on (\S+)/,
+    cores,
   );
   return { ...child, url: match[1]! };
 }
@@ -149,6 +154,7 @@ export interface DeputyOptions {
   runtime?: 'tsx' | { compiledDir: string };
   /** Profile Deputy with `--cpu-prof` into this directory (written when it stops). */
   cpuProfDir?: string;
+  cores?: Cores;
 }
 
 /** Budgets raised so the benchmark measures Deputy, not its per-session limits. */
@@ -180,7 +186,7 @@ export function deputyNodeArgs(opts: Pick<DeputyOptions, 'runtime' | 'cpuProfDir
 }
 
 export async function startDeputy(opts: DeputyOptions): Promise<DeputyChild> {
-  const { child, match } = await launch(deputyNodeArgs(opts), deputyEnv(opts), /deputy listening on (\S+)/);
+  const { child, match } = await launch(deputyNodeArgs(opts), deputyEnv(opts), /deputy listening on (\S+)/, opts.cores);
   return { ...child, url: match[1]! };
 }
 
