@@ -21,12 +21,14 @@ import { round } from './lib/machine.ts';
 import { MIB, REPO_ROOT, allCoresCommand, freePort, rssBytes, spawnDeputyRaw, startBackend, startDeputy, type DeputyChild } from './lib/processes.ts';
 import { median, table } from './lib/stats.ts';
 
-const TARGET_SESSIONS_MIB = 150;
+const TARGET_SESSIONS_MB = 150;
 const TARGET_GROWTH = 0.2;
 const TARGET_COLD_START_MS = 500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => round(bytes / MIB, 1);
+/** `156.7 MB (149.4 MiB)`: the target is read in decimal megabytes, the stricter reading. */
+const both = (bytes: number) => `${round(bytes / 1e6, 1)} MB (${mib(bytes)} MiB)`;
 
 export const memory: Bench = {
   name: 'memory',
@@ -115,12 +117,12 @@ export const memory: Bench = {
           ['growth', `${(growth * 100).toFixed(1)} %`, ''],
         ]),
         targets: [
-          { name: `RSS with ${sessionsWanted} sessions (tsx)`, target: `≤ ${TARGET_SESSIONS_MIB} MB`, measured: `${mib(withSessions)} MiB`, pass: withSessions / MIB <= TARGET_SESSIONS_MIB },
+          { name: `RSS with ${sessionsWanted} sessions (tsx)`, target: `≤ ${TARGET_SESSIONS_MB} MB`, measured: both(withSessions), pass: withSessions / 1e6 <= TARGET_SESSIONS_MB },
           {
             name: `RSS with ${sessionsWanted} sessions (pre-compiled)`,
-            target: `≤ ${TARGET_SESSIONS_MIB} MB`,
-            measured: `${mib(compiledRss.withSessions)} MiB`,
-            pass: compiledRss.withSessions / MIB <= TARGET_SESSIONS_MIB,
+            target: `≤ ${TARGET_SESSIONS_MB} MB`,
+            measured: both(compiledRss.withSessions),
+            pass: compiledRss.withSessions / 1e6 <= TARGET_SESSIONS_MB,
           },
           {
             name: `RSS growth ${firstMark / 1000}k → ${lastMark / 1000}k calls`,
@@ -130,7 +132,7 @@ export const memory: Bench = {
           },
         ],
         notes: [
-          'MiB = 2^20 bytes; the 150 MB target is compared in MiB (the stricter reading).',
+          'The 150 MB target is compared in decimal megabytes (10^6 bytes; 150 MB = 143 MiB), the stricter reading; tables show MiB.',
           'Placement for this bench: mock backend and Deputy may use every core (RSS does not depend on placement); the load generator stays on CPU 0.',
         ],
       };
