@@ -99,10 +99,13 @@ export async function checkCredentials(config: Config, provider: TokenProvider, 
       log.warn({ operationId: m.operationId, tokenId: m.tokenId, declared: m.declared, needed: m.needed }, 'static token scopes differ from what its operation needs');
     }
   } else if (config.tokens.provider === 'client_credentials') {
+    // One token request per scope set, all at once: start-up takes one round trip, not one per operation.
     const failures: string[] = [];
-    for (const op of operations) {
-      await provider.getToken(op).catch((error: unknown) => failures.push(`${op.operationId} (${op.scopes.join(' ')}): ${(error as Error).message}`));
-    }
+    await Promise.all(
+      operations.map((op) =>
+        provider.getToken(op).catch((error: unknown) => failures.push(`${op.operationId} (${op.scopes.join(' ')}): ${(error as Error).message}`)),
+      ),
+    );
     if (failures.length > 0) throw new StartupError(`cannot obtain backend tokens for: ${failures.join('; ')}`);
   }
   // Token exchange needs a caller's token, so its tokens cannot be checked before a call.
