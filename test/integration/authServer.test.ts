@@ -4,15 +4,12 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { createServer } from '@mswjs/http-middleware';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, UnsecuredJWT, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthServer, type AuthServer, type AuthServerOptions } from '../../mock-backend/auth/authServer.ts';
 import { checkAuthFixtures, loadAuthFixtures } from '../../mock-backend/auth/fixtures.ts';
 import { DEFAULT_SPEC_PATH, DEFAULT_TOOLS_PATH, readYaml, scopesForTools, specScopes } from '../../mock-backend/auth/specScopes.ts';
+import { startAuthServer, type RunningAuthServer } from '../helpers/authServer.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -23,26 +20,7 @@ const DEPUTY = ['deputy', 'dev-secret-deputy'] as const;
 const AGENT = ['deputy-dev-agent', 'dev-secret-deputy-dev-agent'] as const;
 const REPORTING_BOT = ['reporting-bot', 'dev-secret-reporting-bot'] as const;
 
-interface Running {
-  base: string;
-  auth: AuthServer;
-  clock: { ms: number };
-  close(): Promise<void>;
-}
-
-/** Listens first so the issuer can name the real port, then attaches the msw handlers. */
-async function startAuthServer(overrides: Partial<AuthServerOptions> = {}): Promise<Running> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const clock = { ms: Date.now() };
-  const auth = await createAuthServer({ issuer: base, backendAudience: base, now: () => clock.ms, ...overrides });
-  // http-middleware's typings resolve msw's CommonJS build; the handlers are the same at run time.
-  server.on('request', createServer(...(auth.handlers as unknown as Parameters<typeof createServer>)));
-  return { base, auth, clock, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-let as: Running;
+let as: RunningAuthServer;
 beforeAll(async () => {
   as = await startAuthServer();
 });

@@ -5,9 +5,6 @@
  * the MCP TypeScript SDK's own client OAuth helpers, and refresh token rotation.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createServer } from '@mswjs/http-middleware';
 import {
   discoverAuthorizationServerMetadata,
   exchangeAuthorization,
@@ -17,8 +14,8 @@ import {
 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthServer, type AuthServer, type AuthServerOptions } from '../../mock-backend/auth/authServer.ts';
 import { checkTokenPrivileges } from '../../src/backend/tokenPrivileges.ts';
+import { startAuthServer, type RunningAuthServer } from '../helpers/authServer.ts';
 
 const MCP_URL = 'http://127.0.0.1:3000/mcp';
 const REDIRECT = 'http://127.0.0.1:5173/oauth/callback';
@@ -30,25 +27,7 @@ const STATIC_DRAFTS_PUBLISH = 'acme_dev_drafts_publish_2b8e6d0c4a9f1e37';
 const STATIC_EXPIRED = 'acme_dev_expired_5f9b1d3a7e0c2468';
 const STATIC_REVOKED = 'acme_dev_revoked_3d7f1b5e9a2c0864';
 
-interface Running {
-  base: string;
-  auth: AuthServer;
-  clock: { ms: number };
-  close(): Promise<void>;
-}
-
-async function startAuthServer(overrides: Partial<AuthServerOptions> = {}): Promise<Running> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const clock = { ms: Date.now() };
-  const auth = await createAuthServer({ issuer: base, backendAudience: base, now: () => clock.ms, ...overrides });
-  // http-middleware's typings resolve msw's CommonJS build; the handlers are the same at run time.
-  server.on('request', createServer(...(auth.handlers as unknown as Parameters<typeof createServer>)));
-  return { base, auth, clock, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-let as: Running;
+let as: RunningAuthServer;
 beforeAll(async () => {
   as = await startAuthServer();
 });
