@@ -59,8 +59,6 @@ const EnvSchema = z.object({
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Env = z.input<typeof EnvSchema>;
-
 export interface Config {
   host: string;
   port: number;

@@ -45,6 +45,12 @@ export function bearerAuth(options: { verify: CallerVerifier; resourceMetadataUr
     if (!match) return refuse(res, 'The Authorization header must be "Bearer <token>"');
     const token = match[1]!;
     const verified = await options.verify(token);
+    if (!verified.ok && verified.unavailable) {
+      // Not the caller's fault: no invalid_token challenge, which would make it drop a good token.
+      res.set('Retry-After', '5');
+      res.status(503).json({ error: 'temporarily_unavailable', error_description: verified.description });
+      return;
+    }
     if (!verified.ok) return refuse(res, verified.description);
     req.caller = verified.caller;
     req.auth = {

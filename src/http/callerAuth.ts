@@ -20,7 +20,8 @@ export interface CallerVerifierOptions {
 
 export type CallerVerification =
   | { ok: true; caller: Caller }
-  | { ok: false; description: string };
+  /** `unavailable`: the keys could not be loaded; the token may be fine, so it is not called invalid. */
+  | { ok: false; description: string; unavailable?: true };
 
 export type CallerVerifier = (token: string) => Promise<CallerVerification>;
 
@@ -64,6 +65,11 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
       verified.set(token, { caller, until: Math.min(payload.exp! * 1000, now + VERIFIED_TTL_MS) });
       return { ok: true, caller: { ...caller, scopes: [...caller.scopes] } };
     } catch (error) {
+      // jose reports every problem with the token itself as a JOSEError; anything else (a refused
+      // or failed JWKS fetch) and a JWKS timeout or bad key set are the authorization server's.
+      if (!(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) {
+        return { ok: false, unavailable: true, description: 'The authorization server keys could not be loaded' };
+      }
       return { ok: false, description: describeVerificationFailure(error) };
     }
   };
@@ -81,8 +87,5 @@ function describeVerificationFailure(error: unknown): string {
     return 'The access token signature is invalid';
   }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'The access token algorithm is not allowed';
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) {
-    return 'The authorization server keys could not be loaded';
-  }
   return 'The access token is malformed';
 }

@@ -17,6 +17,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { challenge, type AuthenticatedRequest } from './bearerAuth.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
+import { missingScopes } from '../tools/policy.ts';
 
 export interface McpEndpointOptions {
   mode: 'stateful' | 'stateless';
@@ -64,9 +65,12 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     const message = body as { method?: unknown; params?: { name?: unknown } };
     if (message.method === 'tools/call' && typeof message.params?.name === 'string') {
       const needed = options.toolScopes(message.params.name);
-      const missing = needed?.filter((scope) => !caller.scopes.includes(scope)) ?? [];
+      const missing = needed ? missingScopes({ name: message.params.name, callerScopes: needed }, caller) : [];
       if (needed && missing.length > 0) {
-        options.onDenied(message.params.name, caller, req.get('mcp-session-id') ?? null);
+        // Audit against a session only if it is really this caller's (the header is client text).
+        const claimed = req.get('mcp-session-id');
+        const sessionId = options.mode === 'stateful' && claimed ? (sessions.find(claimed, caller.subject)?.id ?? null) : null;
+        options.onDenied(message.params.name, caller, sessionId);
         res.set(
           'WWW-Authenticate',
           challenge(options.resourceMetadataUrl, {
@@ -105,9 +109,12 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     transport.onclose = () => {
       if (transport.sessionId) sessions.forget(transport.sessionId);
     };
-    await server.connect(transport);
-    await transport.handleRequest(req, res, body);
-    if (!transport.sessionId) await server.close(); // initialize was refused; nothing to keep
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
+    } finally {
+      if (!transport.sessionId) await server.close(); // initialize was refused or failed; nothing to keep
+    }
   });
 
   async function serveStateless(req: AuthenticatedRequest, res: Response, body: unknown): Promise<void> {

@@ -20,8 +20,6 @@ import type { Elicitor } from '../tools/approval.ts';
 import type { Caller } from '../tools/caller.ts';
 import type { ToolService } from '../tools/toolContract.ts';
 
-export type { CallContext, ToolService } from '../tools/toolContract.ts';
-
 export interface ServerIdentity {
   name: string;
   version: string;

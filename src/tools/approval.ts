@@ -6,6 +6,7 @@
  * counts as approval.
  */
 import type { ElicitRequestFormParams, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { displayText } from './displayText.ts';
 
 export type ApprovalDecision = 'accepted' | 'declined' | 'cancelled' | 'unsupported';
 
@@ -36,12 +37,7 @@ export function renderApprovalMessage(
   });
 }
 
-function showValue(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? 'null';
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
-  return clean.length > MAX_SHOWN_VALUE ? `${clean.slice(0, MAX_SHOWN_VALUE)}… (${clean.length} characters)` : clean;
-}
+const showValue = (value: unknown) => displayText(value, MAX_SHOWN_VALUE);
 
 /** Every argument the backend call will carry, one per line, in a stable order. */
 export function describeArguments(args: Readonly<Record<string, unknown>>): string {

@@ -7,12 +7,6 @@
  * can never widen because the backend's responses did.
  */
 
-export interface ProjectionOptions {
-  pick: readonly string[];
-  /** Array path (as in `pick`, without the trailing `[]`) → most elements kept. */
-  listCaps: Readonly<Record<string, number>>;
-}
-
 export interface Projection {
   value: unknown;
   /** Arrays that were cut to their cap: path → how many elements the backend returned. */

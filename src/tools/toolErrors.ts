@@ -6,6 +6,7 @@
  * here and their detail goes to the log.
  */
 import type { BackendError } from '../backend/backendError.ts';
+import { displayText } from './displayText.ts';
 
 export interface ErrorContext {
   tool: string;
@@ -17,16 +18,8 @@ export interface ErrorContext {
   onBehalfOfCaller: boolean;
 }
 
-const MAX_SHOWN = 80;
-
-function shown(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
-  return clean.length > MAX_SHOWN ? `${clean.slice(0, MAX_SHOWN)}…` : clean;
-}
-
 function targetText(context: ErrorContext): string {
-  return context.target ? ` ${context.target.name} '${shown(context.target.value)}'` : '';
+  return context.target ? ` ${context.target.name} '${displayText(context.target.value, 80)}'` : '';
 }
 
 export function messageForBackendError(error: BackendError, context: ErrorContext): string {

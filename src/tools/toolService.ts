@@ -117,6 +117,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
       try {
         if (tool.approval) {
           // No way to ask a human: refuse before the approval lookup, so nothing reaches the backend.
+          // (requestApproval would answer 'unsupported' too, but only after the lookup.)
           if (!context.elicitor.supported) {
             return refused(tool.approval.withoutElicitation ?? toolMessages.approvalUnsupported(tool.name), 'approval_declined', args, 'unsupported');
           }
@@ -146,10 +147,8 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
           );
           approval = decision;
           if (decision !== 'accepted') {
-            const text =
-              decision === 'unsupported' ? (tool.approval.withoutElicitation ?? toolMessages.approvalUnsupported(tool.name))
-              : decision === 'declined' ? toolMessages.approvalDeclined(tool.name)
-              : toolMessages.approvalCancelled(tool.name);
+            // 'unsupported' was answered above, before the lookup.
+            const text = decision === 'declined' ? toolMessages.approvalDeclined(tool.name) : toolMessages.approvalCancelled(tool.name);
             return refused(text, 'approval_declined', args, decision);
           }
         }
@@ -219,6 +218,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
 
   return {
     recordRefusal,
+    // The one policy decides (policy.ts); the catalogue holds each tool's tools/list entry.
     list: (caller: Caller): Tool[] => visibleTools(entries.map((e) => e.definition), caller).map((d) => catalog.get(d.name)!.listing),
     call: (name, args, context) => {
       const entry = catalog.get(name);

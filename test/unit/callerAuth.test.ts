@@ -87,3 +87,20 @@ describe('caller verifier: verified-token cache', () => {
     expect((await verify(jwt)).ok).toBe(true);
   });
 });
+
+describe('caller verifier: authorization server keys unavailable', () => {
+  it('says the keys could not be loaded, and does not call the token invalid', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    const jwt = await new SignJWT({ scope: 'drafts:read' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setSubject('dev')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    // Port 9 on loopback: nothing listens, so fetching the JWKS fails.
+    const verify = createCallerVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'http://127.0.0.1:9/jwks', algorithms: ['ES256'] });
+    expect(await verify(jwt)).toEqual({ ok: false, unavailable: true, description: 'The authorization server keys could not be loaded' });
+  });
+});
