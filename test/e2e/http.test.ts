@@ -68,7 +68,7 @@ describe('authentication: 401 with a challenge that points at the resource metad
     ['a token signed with another key', () => forgedToken('ES256'), 'signature is invalid'],
     ['an RS256 token signed with another key', () => forgedToken('RS256'), 'signature is invalid'],
     ['garbage', async () => 'not-a-jwt', 'malformed'],
-    ['an unsigned token (alg none)', async () => `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'dev', aud: h.deputy.url, iss: h.backend.auth.issuer, exp: 4e9, scope: 'drafts:read' })).toString('base64url')}.`, ''],
+    ['an unsigned token (alg none)', async () => `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'dev', aud: h.deputy.url, iss: h.backend.auth.issuer, exp: 4e9, scope: 'drafts:read' })).toString('base64url')}.`, 'algorithm is not allowed'],
   ])('%s → 401 invalid_token', async (_name, mint, description) => {
     const token = await mint();
     h.issuedTokens.push(token);

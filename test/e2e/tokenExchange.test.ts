@@ -67,6 +67,7 @@ describe('token exchange: the backend sees the user, with exactly the operationâ
     const result = await h.callTool(overreaching, 'getCustomerSummary', { customerId: 'cus_Northwind001' });
     expect(result.isError).toBe(true);
     expect(textOf(result)).not.toMatch(/token|secret|invalid_scope/i);
+    expect(textOf(result)).toMatch(/^Not allowed: the authorization server does not let this user perform getCustomerSummary\./);
     expect(apiEntries()).toEqual([]);
     const audit = h.auditLines().at(-1)!;
     expect(audit).toMatchObject({ tool: 'getCustomerSummary', caller: { subject: 'alice' }, outcome: 'tool_error', backend: { errorCode: 'BACKEND_TOKEN_UNAVAILABLE' } });

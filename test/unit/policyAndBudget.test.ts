@@ -41,6 +41,7 @@ describe('SessionBudget', () => {
     const budget = new SessionBudget({ maxInFlight: 100, maxPerMinute: 3 }, () => now);
     for (let i = 0; i < 3; i++) {
       const started = budget.tryStart();
+      expect(started.ok).toBe(true);
       if (started.ok) started.release();
       now += 10_000;
     }

@@ -14,6 +14,11 @@ describe('redactString', () => {
     const { text: out, redactions } = redactString(text);
     expect(redactions).toBeGreaterThan(0);
     expect(out).toContain('[REDACTED]');
+    // Nothing of the secret survives: no run of 8+ token characters that was in the input.
+    for (const run of text.match(/[A-Za-z0-9_+/=.-]{8,}/g) ?? []) {
+      if (!/^(Authorization|PRIVATE)$/.test(run)) expect(out).not.toContain(run);
+    }
+    expect(out).not.toContain('MIIB');
   });
 
   it('keeps the punctuation that follows a labelled secret', () => {
