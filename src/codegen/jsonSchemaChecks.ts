@@ -30,7 +30,7 @@ function typesOf(s: JsonObject): Set<string> | null {
 }
 
 /**
- * DESIGN decision 2: every string has maxLength, pattern, enum or format; every array maxItems;
+ * src/README.md, D2: every string has maxLength, pattern, enum or format; every array maxItems;
  * every object `additionalProperties: false`; nothing is free-form.
  */
 export function findUnbounded(s: JsonObject, at = '', inherited: JsonObject = {}): BoundProblem[] {

@@ -3,7 +3,7 @@
 // and imports nothing; the compiler (compile.ts) builds values of the same types.
 // --- emitted verbatim below this line ---
 
-/** How much a tool can change: drives annotations, approval and audit level (DESIGN decision 5). */
+/** How much a tool can change: drives annotations, approval and audit level (src/README.md, D5). */
 export type Risk = 'read' | 'write' | 'destructive';
 
 /** Where an argument goes in the backend request. */
@@ -60,7 +60,7 @@ export interface OperationBinding {
   idempotencyKeyHeader: string | null;
 }
 
-/** The allowlist projection of a backend response (DESIGN decision 7). */
+/** The allowlist projection of a backend response (src/README.md, D7). */
 export interface OutputProjection {
   /** Leaf paths the model may see, e.g. 'items[].filename'; everything else is dropped. */
   pick: string[];
@@ -84,7 +84,7 @@ export interface ApprovalLookup {
   pick: string[];
 }
 
-/** What a human must confirm before the call runs (DESIGN decision 6). */
+/** What a human must confirm before the call runs (src/README.md, D6). */
 export interface ApprovalSpec {
   /** Message template: {arg} is an argument value, {lookup.field} a looked-up field. */
   message: string;

@@ -1,0 +1,90 @@
+// What a human must confirm before a write runs (src/README.md, D6): the message template, its
+// placeholders, and the optional read that shows the human what the target really is.
+
+import { ArgumentBinder } from './argumentBinder.ts';
+import { resolveTarget } from './bindTargets.ts';
+import type { ManifestTool } from './manifest.ts';
+import { findOperation } from './operationLookup.ts';
+import { successResponse } from './outputSchema.ts';
+import { projectResponse } from './projection.ts';
+import type { Sink } from './sink.ts';
+import { destructiveReason, type SpecIndex } from './specIndex.ts';
+import type { ApprovalSpec, ArgBinding, HttpMethod } from './toolDefinition.ts';
+
+const PLACEHOLDER = /\{([^{}]+)\}/g;
+
+export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding[], sink: Sink): ApprovalSpec | null {
+  const a = t.approval;
+  if (a === undefined) {
+    if (t.risk !== 'read') sink.error('APPROVAL_INVALID', `a ${t.risk} tool needs an approval message a human confirms`, null, "add `approval: { message: \"... '{arg}' ...?\" }`", '.approval');
+    return null;
+  }
+  let lookup: ApprovalSpec['lookup'] = null;
+  if (a.lookup !== undefined) {
+    const l = a.lookup;
+    const op = findOperation(ix, l.operation, sink, '.approval.lookup.operation');
+    if (op !== null) {
+      if ((op.method !== 'GET' && op.method !== 'HEAD') || destructiveReason(op) !== null) {
+        sink.error('APPROVAL_INVALID', `approval lookup '${l.operation}' must be a read (GET/HEAD) operation`, op.loc, 'look up with a GET operation', '.approval.lookup.operation');
+      } else {
+        const binder = new ArgumentBinder();
+        for (const [key, value] of Object.entries(l.args)) {
+          const suffix = `.approval.lookup.args.${key}`;
+          const target = resolveTarget(ix, op, null, key, sink, suffix);
+          if (target === null) continue;
+          const ref = typeof value === 'string' ? /^\{([A-Za-z][A-Za-z0-9_]*)\}$/.exec(value) : null;
+          if (ref === null) {
+            binder.bindFixed(target, value);
+            continue;
+          }
+          const arg = ref[1] as string;
+          if (!args.some((x) => x.arg === arg)) {
+            sink.error('APPROVAL_INVALID', `lookup argument '{${arg}}' is not an argument of this tool`, null, `use one of: ${args.map((x) => `{${x.arg}}`).join(', ')}`, suffix);
+            continue;
+          }
+          binder.bindArg(target, arg);
+        }
+        binder.reportUnboundParams(op, sink, (p) => `approval lookup '${l.operation}' needs '${p.name}'`, (name) => `add \`${name}: '{${name}}'\` under approval.lookup.args`, '.approval.lookup.args');
+        const success = successResponse(ix, op);
+        const projection = projectResponse(ix.doc, success.raw, l.pick, {});
+        for (const p of projection.problems) sink.error(p.kind, `approval lookup: ${p.message}`, p.specPath, p.fix, '.approval.lookup.pick');
+        lookup = {
+          operation: {
+            operationId: l.operation,
+            method: op.method as HttpMethod,
+            path: op.path,
+            args: binder.args,
+            fixed: binder.fixed,
+            body: null,
+            successStatuses: success.statuses,
+            idempotencyKeyHeader: null,
+          },
+          backendScopes: ix.scopes(op).scopes,
+          pick: l.pick,
+        };
+      }
+    }
+  }
+  a.lookup?.pick.forEach((p, i) => {
+    if (!/^[A-Za-z0-9_]+$/.test(p)) {
+      sink.error('APPROVAL_INVALID', `approval lookup pick '${p}' is not a top-level field name`, null, 'pick top-level scalar fields; the message shows them as {lookup.<field>}', `.approval.lookup.pick[${i}]`);
+    }
+  });
+  // The runtime fills {arg} from the call's arguments and {lookup.field} from the lookup.
+  for (const m of a.message.matchAll(PLACEHOLDER)) {
+    const name = m[1] as string;
+    const simple = /^(lookup\.)?[A-Za-z0-9_]+$/.test(name);
+    if (!simple) {
+      sink.error('APPROVAL_INVALID', `approval message placeholder '{${name}}' is not {arg} or {lookup.field}`, null, 'use {argName} or {lookup.field}', '.approval.message');
+    } else if (name.startsWith('lookup.')) {
+      if (!a.lookup?.pick.includes(name.slice('lookup.'.length))) {
+        sink.error('APPROVAL_INVALID', `approval message placeholder '{${name}}' is not a lookup pick`, null, a.lookup ? `add '${name.slice(7)}' to approval.lookup.pick` : 'add an approval.lookup', '.approval.message');
+      }
+    } else if (!args.some((x) => x.arg === name)) {
+      const known = args.map((x) => `{${x.arg}}`).join(', ');
+      sink.error('APPROVAL_INVALID', `approval message placeholder '{${name}}' is not an argument of this tool`, null, known === '' ? 'remove the placeholder' : `use one of: ${known}`, '.approval.message');
+    }
+  }
+  return { message: a.message, lookup, withoutElicitation: a.withoutElicitation ?? null };
+}
+

@@ -1,0 +1,99 @@
+// A tool's inputs: the manifest's `input` (what the model may set, narrowed) and `fixed` (what
+// the server always sends), bound to the operation, plus the request body they fill.
+
+import { ArgumentBinder } from './argumentBinder.ts';
+import { checkExposable, resolveTarget } from './bindTargets.ts';
+import { boundFix, boundMessage, inputSchemaFor, materialize } from './inputSchema.ts';
+import { findUnbounded, validateValue } from './jsonSchemaChecks.ts';
+import type { InputEntry, ManifestTool } from './manifest.ts';
+import type { BodyInfo } from './requestBody.ts';
+import type { JsonObject } from './schemaView.ts';
+import type { Sink } from './sink.ts';
+import type { SpecIndex, SpecOperation } from './specIndex.ts';
+import type { OperationBinding } from './toolDefinition.ts';
+import { ARG_RULE, toArgName } from './toolNames.ts';
+
+export interface ToolInputs {
+  binder: ArgumentBinder;
+  /** The strict input schema: every argument, no extra properties. */
+  inputSchema: JsonObject;
+  body: OperationBinding['body'];
+}
+
+export function compileInputs(ix: SpecIndex, op: SpecOperation, body: BodyInfo | null, t: ManifestTool, sink: Sink): ToolInputs {
+  const binder = new ArgumentBinder();
+  const properties: JsonObject = {};
+  const required: string[] = [];
+  const argNames = new Map<string, string>();
+
+  for (const [key, rawOpts] of Object.entries(t.input)) {
+    const opts: NonNullable<InputEntry> = rawOpts ?? {};
+    const suffix = `.input.${key}`;
+    const target = resolveTarget(ix, op, body, key, sink, suffix);
+    if (target === null) continue;
+    const arg = opts.arg ?? target.name;
+    if (!ARG_RULE.test(arg)) {
+      sink.error('PARAM_UNSUPPORTED', `'${target.name}' is not a usable argument name`, target.loc, `set \`arg:\` to a name like '${toArgName(target.name)}'`, suffix);
+      continue;
+    }
+    const clash = argNames.get(arg);
+    if (clash !== undefined) {
+      sink.error('PARAM_AMBIGUOUS', `argument name '${arg}' is used by both ${clash} and input.${key}`, target.loc, 'rename one with `arg:`', suffix);
+      continue;
+    }
+    argNames.set(arg, `input.${key}`);
+    if (!checkExposable(ix, target, body, sink, suffix)) continue;
+    const schema = inputSchemaFor(ix, target, opts, sink, suffix);
+    if (schema === null) continue;
+    for (const p of findUnbounded(schema)) sink.error(p.code, boundMessage(p.code, `${arg}${p.at}`), target.loc, boundFix(p.code, arg, p.at === ''), suffix);
+    properties[arg] = schema;
+    if (target.required || opts.required === true) required.push(arg);
+    binder.bindArg(target, arg);
+  }
+
+  for (const [key, value] of Object.entries(t.fixed)) {
+    const suffix = `.fixed.${key}`;
+    if (Object.hasOwn(t.input, key)) {
+      sink.error('FIXED_VALUE_INVALID', `'${key}' is both in input and in fixed`, null, 'keep it in one of them: fixed if the model must not choose it', suffix);
+      continue;
+    }
+    const target = resolveTarget(ix, op, body, key, sink, suffix);
+    if (target === null || !checkExposable(ix, target, body, sink, suffix)) continue;
+    const schema = target.raw === null ? null : materialize(ix, target.raw, sink, suffix);
+    if (schema === null) continue;
+    const invalid = validateValue(schema, value);
+    if (invalid !== null) {
+      sink.error('FIXED_VALUE_INVALID', `fixed value ${JSON.stringify(value)} for '${target.name}' is not allowed by the spec (${invalid})`, target.loc, 'use a value the spec schema accepts', suffix);
+      continue;
+    }
+    binder.bindFixed(target, value);
+  }
+
+  binder.reportUnboundParams(
+    op,
+    sink,
+    (p) => `required ${p.in} parameter '${p.name}' is neither exposed nor fixed`,
+    (name) => `add \`${name}: {}\` under input (the model sets it) or \`${name}: <value>\` under fixed (the server always sends it)`,
+    '',
+  );
+
+  const inputSchema: JsonObject = { type: 'object', properties };
+  if (required.length > 0) inputSchema.required = required;
+  inputSchema.additionalProperties = false;
+  return { binder, inputSchema, body: bindBody(body, binder, sink) };
+}
+
+/** The body binding: present when something is sent in it or the spec requires one. */
+function bindBody(body: BodyInfo | null, binder: ArgumentBinder, sink: Sink): OperationBinding['body'] {
+  if (body === null || !(binder.bindsBody || body.required)) return null;
+  if (body.unsupported !== null || body.contentType === null) {
+    if (body.required) sink.error('BODY_UNSUPPORTED', `the request body is required but ${body.unsupported ?? 'unsupported'}`, body.loc, 'choose an operation with a JSON or form-encoded object body', '');
+    return null;
+  }
+  for (const r of body.view?.required ?? []) {
+    if (!binder.isBound('body', r)) {
+      sink.error('REQUIRED_PARAM_UNBOUND', `required body property '${r}' is neither exposed nor fixed`, `${body.view?.loc ?? body.loc}.properties.${r}`, `add \`${r}: {}\` under input or \`${r}: <value>\` under fixed`, '');
+    }
+  }
+  return { contentType: body.contentType, required: body.required };
+}
