@@ -12,6 +12,9 @@
  *   status     answer 500/502/503/504 problem+json (503 with `Retry-After: 1`)
  *   malformed  answer 200 `application/json` with a truncated JSON body
  *   oversized  answer 200 with valid JSON of `bytes` bytes (default 6 MiB)
+ *   body       answer `status` (default 200) `application/json` with the given JSON, unchecked: an answer that
+ *              breaks the spec (a list where an object is declared, a wrong type, an off-spec
+ *              date or enum value), as real backends sometimes send
  *
  * `count` applies a fault to that many requests, then clears it.
  */
@@ -30,6 +33,7 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('status'), status: z.union([z.literal(500), z.literal(502), z.literal(503), z.literal(504)]), count }),
   z.strictObject({ kind: z.literal('malformed'), count }),
   z.strictObject({ kind: z.literal('oversized'), bytes: z.number().int().min(1024).max(100 * 1024 * 1024).optional(), count }),
+  z.strictObject({ kind: z.literal('body'), body: z.json(), status: z.number().int().min(200).max(299).optional(), count }),
 ]);
 export type Fault = z.infer<typeof faultSchema>;
 export type FaultKind = Fault['kind'];
@@ -126,6 +130,12 @@ export class FaultInjector {
         case 'malformed': {
           const body = '{"items":[{"filename":"q3-pricing-update.md","title":"Q3 pri';
           res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+          res.end(body);
+          return;
+        }
+        case 'body': {
+          const body = JSON.stringify(fault.body);
+          res.writeHead(fault.status ?? 200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
           res.end(body);
           return;
         }

@@ -1,8 +1,7 @@
 // Output projection: checks each `pick` path against the response schema and builds the schema of
 // the projected shape (the tool's outputSchema).
 //
-// Path grammar: property names joined by '.', '[]' after a name descends into list items:
-// 'items[].filename', 'nextCursor', 'rows[][]'. A path must end at a leaf — a scalar, or a list of
+// Path grammar: src/tools/pickPath.ts (shared with the runtime projection). A path must end at a leaf — a scalar, or a list of
 // scalars — so a field the backend adds later to a picked object can never leak out unreviewed.
 // Through allOf a property is found in any member; through oneOf/anyOf a path is valid if any
 // branch has it. The projected schema lists no `required`: projection never invents a field, and
@@ -20,6 +19,7 @@ import {
   type SchemaView,
   type SpecDocument,
 } from './schemaView.ts';
+import { buildPickTree, type PickNode, type PickTree } from '../tools/pickPath.ts';
 
 const WALK = { strict: false };
 
@@ -40,55 +40,14 @@ export interface Projection {
   arrayPaths: string[];
 }
 
-interface PickNode {
-  arrays: number;
-  children: Map<string, PickNode>;
-  /** A pick path that ends at this node, if any. */
-  pick: string | null;
-  /** Any pick path through this node, for messages. */
-  example: string;
-}
-
-const SEGMENT = /^([^.[\]]+)((?:\[\])*)$/;
-
 export function projectResponse(doc: SpecDocument, root: RawSchema | null, picks: string[], listCaps: Record<string, number>): Projection {
   const problems: ProjectionProblem[] = [];
   const freeText: string[] = [];
   const arrayPaths: string[] = [];
-  const tree = new Map<string, PickNode>();
-
-  for (const pick of picks) {
-    const segments = pick.split('.');
-    let level = tree;
-    let ok = true;
-    segments.forEach((seg, i) => {
-      if (!ok) return;
-      const m = SEGMENT.exec(seg);
-      if (m === null) {
-        problems.push({ kind: 'OUTPUT_INVALID', pick, message: `pick path '${pick}' is malformed`, specPath: null, fix: "write paths like 'items[].filename' or 'nextCursor'" });
-        ok = false;
-        return;
-      }
-      const name = m[1] as string;
-      const arrays = (m[2] ?? '').length / 2;
-      let node = level.get(name);
-      if (node === undefined) {
-        node = { arrays, children: new Map(), pick: null, example: pick };
-        level.set(name, node);
-      } else if (node.arrays !== arrays) {
-        problems.push({ kind: 'OUTPUT_INVALID', pick, message: `pick path '${pick}' uses '${name}' with a different number of '[]' than '${node.example}'`, specPath: null, fix: 'write each list the same way in every path' });
-        ok = false;
-        return;
-      }
-      if (i === segments.length - 1) node.pick = pick;
-      level = node.children;
-    });
-  }
-  for (const node of walkNodes(tree)) {
-    if (node.pick !== null && node.children.size > 0) {
-      problems.push({ kind: 'PICK_NOT_LEAF', pick: node.pick, message: `pick path '${node.pick}' names a whole object and also fields inside it`, specPath: null, fix: `keep only the field paths, e.g. '${[...node.children.values()][0]?.example}'` });
-      node.pick = null;
-    }
+  const built = buildPickTree(picks);
+  const tree = built.tree;
+  for (const p of built.problems) {
+    problems.push({ kind: p.kind === 'overlapping' ? 'PICK_NOT_LEAF' : 'OUTPUT_INVALID', pick: p.pick, message: p.message, specPath: null, fix: p.fix });
   }
 
   if (root === null) {
@@ -114,13 +73,6 @@ interface Ctx {
   arrayPaths: string[];
 }
 
-function* walkNodes(level: Map<string, PickNode>): Generator<PickNode> {
-  for (const node of level.values()) {
-    yield node;
-    yield* walkNodes(node.children);
-  }
-}
-
 function nullable(v: SchemaView): boolean {
   return (v.types?.has('null') ?? false) || v.altGroups.some((g) => g.some(isNullOnly));
 }
@@ -143,7 +95,7 @@ function propertyNames(v: SchemaView): string[] {
   return [...names];
 }
 
-function projectObject(ctx: Ctx, v: SchemaView, children: Map<string, PickNode>, prefix: string): JsonObject {
+function projectObject(ctx: Ctx, v: SchemaView, children: PickTree, prefix: string): JsonObject {
   const properties: JsonObject = {};
   for (const [name, node] of children) {
     const path = prefix === '' ? name : `${prefix}.${name}`;

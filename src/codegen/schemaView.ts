@@ -344,9 +344,11 @@ export const JSON_SCHEMA_FORMATS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Keywords each mode emits. Output schemas describe shape only: no value bounds (redaction may
- * rewrite a string) and no descriptions (spec prose would reach the model unreviewed, and the
- * seven-tool tools/list must stay under 8 KB; the tool description says what comes back).
+ * Keywords each mode emits. Output schemas describe structure only (src/README.md, D15): no
+ * `format`, `enum`, `const`, `pattern` or bounds, which an off-spec backend value could break
+ * (a date-time in a `date` field would make a strict MCP client reject the whole result, while
+ * the value is still useful), and no descriptions (spec prose would reach the model unreviewed,
+ * and the seven-tool tools/list must stay under 8 KB; the tool description says what comes back).
  */
 const MODE_KEYWORDS: Record<SchemaMode, readonly ValueKeyword[]> = {
   input: [
@@ -367,7 +369,7 @@ const MODE_KEYWORDS: Record<SchemaMode, readonly ValueKeyword[]> = {
     'uniqueItems',
     'default',
   ],
-  output: ['enum', 'const', 'format'],
+  output: [],
 };
 
 /**
@@ -377,10 +379,8 @@ const MODE_KEYWORDS: Record<SchemaMode, readonly ValueKeyword[]> = {
 export function toJsonSchema(doc: SpecDocument, v: SchemaView, mode: SchemaMode): JsonObject {
   const strict = { strict: true };
   const out: JsonObject = {};
-  if (v.types !== null) {
-    const types = [...v.types];
-    out.type = types.length === 1 ? types[0] : types;
-  }
+  const types = v.types !== null ? [...v.types] : mode === 'output' ? typesOfValues(v) : null;
+  if (types !== null) out.type = types.length === 1 ? types[0] : types;
   for (const k of MODE_KEYWORDS[mode]) {
     const val = v.kw[k];
     if (val === undefined) continue;
@@ -408,4 +408,16 @@ export function toJsonSchema(doc: SpecDocument, v: SchemaView, mode: SchemaMode)
   if (groups.length === 1) out.anyOf = groups[0];
   else if (groups.length > 1) out.allOf = groups.map((g) => ({ anyOf: g }));
   return out;
+}
+
+/**
+ * The JSON types of an untyped `enum`/`const` (an output schema keeps the type, not the values).
+ * null when there are none to read.
+ */
+function typesOfValues(v: SchemaView): string[] | null {
+  const values = v.kw.const !== undefined ? [v.kw.const] : Array.isArray(v.kw.enum) ? v.kw.enum : null;
+  if (values === null || values.length === 0) return null;
+  const types = new Set(values.map((x) => (x === null ? 'null' : Array.isArray(x) ? 'array' : Number.isInteger(x) ? 'integer' : typeof x)));
+  if (types.has('integer') && types.has('number')) types.delete('integer');
+  return [...types].sort();
 }

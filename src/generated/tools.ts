@@ -230,15 +230,10 @@ export const tools: readonly ToolDefinition[] = [
           "type": "string"
         },
         "visibility": {
-          "type": "string",
-          "enum": [
-            "internal",
-            "public"
-          ]
+          "type": "string"
         },
         "createdAt": {
-          "type": "string",
-          "format": "date-time"
+          "type": "string"
         }
       }
     },
@@ -321,29 +316,16 @@ export const tools: readonly ToolDefinition[] = [
           "type": "string"
         },
         "status": {
-          "type": "string",
-          "enum": [
-            "trial",
-            "active",
-            "past_due",
-            "cancelled"
-          ]
+          "type": "string"
         },
         "plan": {
-          "type": "string",
-          "enum": [
-            "free",
-            "starter",
-            "pro",
-            "enterprise"
-          ]
+          "type": "string"
         },
         "renewalDate": {
           "type": [
             "string",
             "null"
-          ],
-          "format": "date"
+          ]
         },
         "seats": {
           "type": "integer"
@@ -434,13 +416,7 @@ export const tools: readonly ToolDefinition[] = [
           "type": "string"
         },
         "status": {
-          "type": "string",
-          "enum": [
-            "draft",
-            "in_review",
-            "scheduled",
-            "published"
-          ]
+          "type": "string"
         },
         "excerpt": {
           "type": "string"
@@ -572,26 +548,13 @@ export const tools: readonly ToolDefinition[] = [
                 "type": "string"
               },
               "status": {
-                "type": "string",
-                "enum": [
-                  "open",
-                  "pending",
-                  "solved",
-                  "closed"
-                ]
+                "type": "string"
               },
               "priority": {
-                "type": "string",
-                "enum": [
-                  "low",
-                  "normal",
-                  "high",
-                  "urgent"
-                ]
+                "type": "string"
               },
               "updatedAt": {
-                "type": "string",
-                "format": "date-time"
+                "type": "string"
               },
               "lastMessage": {
                 "type": "string"
@@ -733,20 +696,13 @@ export const tools: readonly ToolDefinition[] = [
                 "type": "string"
               },
               "status": {
-                "type": "string",
-                "enum": [
-                  "draft",
-                  "in_review",
-                  "scheduled",
-                  "published"
-                ]
+                "type": "string"
               },
               "wordCount": {
                 "type": "integer"
               },
               "updatedAt": {
-                "type": "string",
-                "format": "date-time"
+                "type": "string"
               }
             }
           },
@@ -856,19 +812,13 @@ export const tools: readonly ToolDefinition[] = [
           "type": "string"
         },
         "url": {
-          "type": "string",
-          "format": "uri"
+          "type": "string"
         },
         "status": {
-          "type": "string",
-          "enum": [
-            "live",
-            "unpublished"
-          ]
+          "type": "string"
         },
         "publishedAt": {
-          "type": "string",
-          "format": "date-time"
+          "type": "string"
         }
       }
     },
@@ -1035,22 +985,10 @@ export const tools: readonly ToolDefinition[] = [
                 "type": "string"
               },
               "status": {
-                "type": "string",
-                "enum": [
-                  "trial",
-                  "active",
-                  "past_due",
-                  "cancelled"
-                ]
+                "type": "string"
               },
               "plan": {
-                "type": "string",
-                "enum": [
-                  "free",
-                  "starter",
-                  "pro",
-                  "enterprise"
-                ]
+                "type": "string"
               },
               "seats": {
                 "type": "integer"
@@ -1059,8 +997,7 @@ export const tools: readonly ToolDefinition[] = [
                 "type": [
                   "string",
                   "null"
-                ],
-                "format": "date"
+                ]
               }
             }
           },

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-export type AuditOutcome = 'ok' | 'tool_error' | 'denied' | 'unknown_tool' | 'invalid_input' | 'approval_declined' | 'budget_exceeded';
+export type AuditOutcome = 'ok' | 'tool_error' | 'denied' | 'unknown_tool' | 'invalid_input' | 'approval_declined' | 'budget_exceeded' | 'backend_contract_violation';
 
 export interface AuditEvent {
   correlationId: string;

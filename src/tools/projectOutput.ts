@@ -1,89 +1,92 @@
 /**
- * Least data out (DESIGN decision 7): a backend response is reduced to the manifest's `pick`
- * allowlist before anything else looks at it. Paths are dot-separated; `[]` walks every element
- * of an array: `items[].filename`, `nextCursor`, `contact.name`.
+ * Least data out (src/README.md, D7): a backend response is reduced to the manifest's `pick`
+ * allowlist before anything else looks at it. The path grammar is pickPath.ts, shared with the
+ * generator; `[]` walks every element of a list, once per level.
  *
  * Anything not named is dropped, including fields the backend adds later, so the tool surface
- * can never widen because the backend's responses did.
+ * can never widen because the backend's responses did. An answer whose shape contradicts the
+ * spec (a list where an object is declared, an object where a list is) is not projected into
+ * something smaller and called a success: it is a ContractViolation (D15).
  */
+import { buildPickTree, type PickNode, type PickTree } from './pickPath.ts';
 
 export interface Projection {
-  value: unknown;
-  /** Arrays that were cut to their cap: path → how many elements the backend returned. */
+  value: Record<string, unknown>;
+  /** Lists that were cut to their cap: path → how many elements the backend returned. */
   truncated: Record<string, number>;
 }
 
-type PickTree = Map<string, PickTree | true>;
-
-interface Segment {
-  key: string;
-  each: boolean;
-}
-
-function parsePath(path: string): Segment[] {
-  return path.split('.').map((part) => (part.endsWith('[]') ? { key: part.slice(0, -2), each: true } : { key: part, each: false }));
-}
-
-/** Build a tree once per tool; `[]` is kept on the key so `items` and `items[]` stay distinct. */
-export function compilePick(pick: readonly string[]): PickTree {
-  const root: PickTree = new Map();
-  for (const path of pick) {
-    let node = root;
-    const segments = parsePath(path);
-    segments.forEach((segment, index) => {
-      const key = segment.each ? `${segment.key}[]` : segment.key;
-      if (index === segments.length - 1) {
-        node.set(key, true);
-        return;
-      }
-      let child = node.get(key);
-      if (child === true) return; // a shorter path already keeps the whole subtree
-      if (!child) {
-        child = new Map();
-        node.set(key, child);
-      }
-      node = child;
-    });
+/** The backend answered with a shape its own spec (or the manifest's declaration) rules out. */
+export class ContractViolation extends Error {
+  override readonly name = 'ContractViolation';
+  constructor(
+    /** Where in the answer: a pick path prefix such as 'items[]' or 'owner', or '(the answer)'. */
+    readonly at: string,
+    /** What the spec promises there, in words ('a list', 'an object', 'a string'). */
+    readonly expected: string,
+    /** What came instead, in words, never the value itself. */
+    readonly got: string,
+  ) {
+    super(`${at}: expected ${expected}, got ${got}`);
   }
-  return root;
 }
 
-export function projectOutput(value: unknown, tree: PickTree, listCaps: Readonly<Record<string, number>>): Projection {
+/** Build the pick tree once per tool (the generator already refused malformed lists). */
+export function compilePick(pick: readonly string[]): PickTree {
+  return buildPickTree(pick).tree;
+}
+
+export function projectOutput(body: unknown, tree: PickTree, listCaps: Readonly<Record<string, number>>): Projection {
   const truncated: Record<string, number> = {};
 
-  function capArray(items: unknown[], path: string): unknown[] {
+  function capList(items: unknown[], path: string): unknown[] {
     const cap = listCaps[path];
     if (cap === undefined || items.length <= cap) return items;
     truncated[path] = items.length;
     return items.slice(0, cap);
   }
 
-  function walk(node: unknown, pick: PickTree, prefix: string): unknown {
-    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
-    const record = node as Record<string, unknown>;
+  function projectObject(value: unknown, pick: PickTree, at: string): Record<string, unknown> {
+    if (!isRecord(value)) throw new ContractViolation(at || '(the answer)', 'an object', kindOf(value));
     const out: Record<string, unknown> = {};
-    for (const [key, sub] of pick) {
-      const each = key.endsWith('[]');
-      const field = each ? key.slice(0, -2) : key;
-      if (!Object.hasOwn(record, field)) continue;
-      const path = prefix ? `${prefix}.${field}` : field;
-      const raw = record[field];
-      if (each) {
-        if (!Array.isArray(raw)) continue;
-        const items = capArray(raw, path);
-        out[field] = sub === true ? items.map(copyJson) : items.map((item) => walk(item, sub, `${path}[]`) ?? {});
-      } else if (sub === true) {
-        out[field] = Array.isArray(raw) ? capArray(raw, path).map(copyJson) : copyJson(raw);
-      } else {
-        const child = walk(raw, sub, path);
-        if (child !== undefined) out[field] = child;
-        else if (raw === null) out[field] = null;
-      }
+    for (const [key, node] of pick) {
+      if (!Object.hasOwn(value, key)) continue;
+      out[key] = projectNode(value[key], node, at === '' ? key : `${at}.${key}`, 0);
     }
     return out;
   }
 
-  return { value: walk(value, tree, '') ?? {}, truncated };
+  /** One picked property, `level` list levels down. */
+  function projectNode(value: unknown, node: PickNode, path: string, level: number): unknown {
+    const here = `${path}${'[]'.repeat(level)}`;
+    if (value === null) return null; // whether null is allowed is the outputSchema's call
+    if (level < node.arrays) {
+      if (!Array.isArray(value)) throw new ContractViolation(here, 'a list', kindOf(value));
+      return capList(value, here).map((item) => projectNode(item, node, path, level + 1));
+    }
+    if (node.children.size > 0) return projectObject(value, node.children, here);
+    // A leaf: a scalar or a list of scalars (the outputSchema check catches anything else).
+    return Array.isArray(value) ? capList(value, here).map(copyJson) : copyJson(value);
+  }
+
+  const value = projectObject(body, tree, '');
+  if (tree.size > 0 && Object.keys(value).length === 0) {
+    throw new ContractViolation('(the answer)', `at least one of ${[...tree.keys()].map((k) => `'${k}'`).join(', ')}`, 'none of them');
+  }
+  return { value, truncated };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A value's kind in words, for messages: never the value itself. */
+export function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  if (value === undefined) return 'nothing';
+  return `a ${typeof value}`;
 }
 
 /** A deep copy of plain JSON, so the projection never aliases the parsed backend body. */

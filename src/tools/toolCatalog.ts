@@ -1,17 +1,20 @@
 /**
  * The tool catalogue: generated definitions plus what the runtime derives from them once, at
- * start: the strict input validator, the compiled pick tree, the `tools/list` entry, the target
+ * start: the strict input validator, the compiled pick tree, the output check, the `tools/list` entry, the target
  * argument named in error messages, and the read tool that helps the model find valid targets.
  */
 import { z } from 'zod';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolDefinition } from '../generated/tools.ts';
+import { compileOutputCheck, type OutputCheck } from './checkOutput.ts';
 import { compilePick } from './projectOutput.ts';
 
 export interface CatalogEntry {
   definition: ToolDefinition;
   validate: z.ZodType;
   pick: ReturnType<typeof compilePick>;
+  /** Checks structuredContent against the advertised outputSchema before it is returned. */
+  checkOutput: OutputCheck;
   listing: Tool;
   /** The first path argument: what a not-found or conflict message names. */
   targetArg: string | null;
@@ -31,6 +34,7 @@ export function buildCatalog(definitions: readonly ToolDefinition[]): ToolCatalo
       // bounded strings and arrays; zod enforces it, unknown keys included.
       validate: z.fromJSONSchema(definition.inputSchema as Parameters<typeof z.fromJSONSchema>[0]),
       pick: compilePick(definition.output.pick),
+      checkOutput: compileOutputCheck(definition.outputSchema),
       listing: {
         name: definition.name,
         title: definition.title,

@@ -80,5 +80,7 @@ export const toolMessages = {
     `${tool} changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not support elicitation, or Deputy runs in stateless mode. Nothing was done; ask the user to perform this action with a client that supports elicitation, on a stateful Deputy.`,
   operator: () =>
     'Deputy could not complete this call because of a server-side configuration problem. The operators have been notified in the logs; do not retry.',
+  contractViolation: (tool: string, wrote: boolean, v: { at: string; expected: string; got: string }) =>
+    `${wrote ? `${tool} was carried out (the admin backend accepted it), but its answer` : `The admin backend's answer to ${tool}`} does not match its API description (${v.at}: expected ${v.expected}, got ${v.got}), so no result can be shown. ${wrote ? 'Do not repeat the call; read the current state with a read tool instead.' : "Retrying is unlikely to help; the operators can see this in Deputy's logs."}`,
   internal: () => 'Deputy hit an internal error. Nothing more is known to the agent; the operators have the details in the logs.',
 } as const;

@@ -19,7 +19,7 @@ import type { Caller } from './caller.ts';
 import { fitToBytes } from './fitOutput.ts';
 import { missingScopes, visibleTools } from './policy.ts';
 import { presentResult } from './presentResult.ts';
-import { projectOutput } from './projectOutput.ts';
+import { ContractViolation, kindOf, projectOutput } from './projectOutput.ts';
 import { redactSecrets } from './redactSecrets.ts';
 import { SessionBudget, type BudgetLimits } from './sessionBudget.ts';
 import type { CatalogEntry, ToolCatalog } from './toolCatalog.ts';
@@ -164,10 +164,12 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
         });
         backendStatus = { status: response.status, durationMs: backendMs(), errorCode: null };
 
-        const body = tool.output.rootArray ? { items: response.body } : response.body;
-        const projected = projectOutput(body, entry.pick, tool.output.listCaps);
-        const redacted = redactSecrets(projected.value);
-        const fitted = fitToBytes(redacted.value, tool.output.maxBytes);
+        const shaped = shapeOutput(entry, response.body);
+        if (shaped instanceof ContractViolation) {
+          log.warn({ tool: tool.name, status: response.status, at: shaped.at, expected: shaped.expected, got: shaped.got }, 'backend answer contradicts the spec');
+          return finish(errorResult(toolMessages.contractViolation(tool.name, tool.risk !== 'read', shaped)), { outcome: 'backend_contract_violation', approval, backend: backendStatus, result: null }, args);
+        }
+        const { projected, redacted, fitted } = shaped;
         const facts = { truncated: projected.truncated, shrunk: fitted.shrunk, redactions: redacted.redactions };
         const items = Array.isArray((fitted.value as { items?: unknown }).items) ? (fitted.value as { items: unknown[] }).items.length : null;
         return finish(
@@ -241,4 +243,23 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
 export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, args: unknown): string {
   const digest = createHash('sha256').update(`${caller.subject}\n${tool}\n${canonicalJson(args)}`).digest('base64url');
   return `deputy-${digest.slice(0, 43)}`;
+}
+
+/**
+ * Backend body → structuredContent: the pick projection, secret redaction, the size cap, then
+ * Deputy's check of its own result against the advertised outputSchema. Any step that finds the
+ * answer contradicting the spec yields the ContractViolation instead.
+ */
+function shapeOutput(entry: CatalogEntry, body: unknown) {
+  const tool = entry.definition;
+  try {
+    if (tool.output.rootArray && !Array.isArray(body)) throw new ContractViolation('(the answer)', 'a list', kindOf(body));
+    const projected = projectOutput(tool.output.rootArray ? { items: body } : body, entry.pick, tool.output.listCaps);
+    const redacted = redactSecrets(projected.value);
+    const fitted = fitToBytes(redacted.value, tool.output.maxBytes);
+    return entry.checkOutput(fitted.value) ?? { projected, redacted, fitted };
+  } catch (error) {
+    if (error instanceof ContractViolation) return error;
+    throw error;
+  }
 }

@@ -60,6 +60,37 @@ describe('faults without retries', () => {
     expect(h.backend.requestLog.forOperation('listDrafts').filter((e) => e.fault === fault.kind)).toHaveLength(1);
   });
 
+  // An answer that breaks the spec is an error the audit trail calls by its name, never `ok`;
+  // an off-spec value of the right type is still a result the client accepts.
+  it.each([
+    ['a list where an object is declared', ['a', 'list'], '(the answer): expected an object, got a list'],
+    ['an object where the list of drafts is declared', { items: { filename: 'x.md' } }, 'items: expected a list, got an object'],
+    ['a title that is an object (it could carry fields nobody reviewed)', { items: [{ filename: 'x.md', title: { secret: 'hunter2' } }] }, 'items[].title: expected a string, got an object'],
+    ['none of the picked fields', { drafts: [] }, "(the answer): expected at least one of 'items', 'nextCursor', got none of them"],
+  ])('%s → a contract-violation error, audited as such', async (_name, body, detail) => {
+    const { result, text } = await listDraftsWith({ kind: 'body', body });
+    expect(result.isError).toBe(true);
+    expect(text).toBe(`The admin backend's answer to listDrafts does not match its API description (${detail}), so no result can be shown. Retrying is unlikely to help; the operators can see this in Deputy's logs.`);
+    expect(text).not.toContain('hunter2');
+    expect(h.auditLines().at(-1)).toMatchObject({ tool: 'listDrafts', outcome: 'backend_contract_violation', backend: { status: 200 }, result: null });
+  });
+
+  it('off-spec values of the right type (a date-time for a date, an unknown status) → a normal result a strict client accepts', async () => {
+    h.backend.faults.set('getDraft', { kind: 'body', body: { filename: 'x.md', title: 'X', author: 'mchen', status: 'frobnicated', excerpt: 'Hi', wordCount: 3, updatedAt: 'yesterday' } });
+    const result = await h.callTool(client, 'getDraft', { filename: 'x.md' });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ filename: 'x.md', status: 'frobnicated' });
+    expect(h.auditLines().at(-1)).toMatchObject({ tool: 'getDraft', outcome: 'ok' });
+  });
+
+  it('a write whose answer breaks the spec says it was done and not to repeat it', async () => {
+    h.backend.faults.set('addTicketNote', { kind: 'body', status: 201, body: 'not an object' });
+    const result = await h.callTool(client, 'addTicketNote', { ticketId: 'tkt_100001', body: 'Checked the logs.' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe("addTicketNote was carried out (the admin backend accepted it), but its answer does not match its API description ((the answer): expected an object, got a string), so no result can be shown. Do not repeat the call; read the current state with a read tool instead.");
+    expect(h.auditLines().at(-1)).toMatchObject({ tool: 'addTicketNote', outcome: 'backend_contract_violation', approval: 'accepted' });
+  });
+
   it('a hung backend → the timeout message, once the configured timeout has passed', async () => {
     const { result, text, ms } = await listDraftsWith({ kind: 'hang' });
     expect(result.isError).toBe(true);

@@ -169,7 +169,8 @@ describe('real-world specs', { timeout: 120_000 }, () => {
       expect((list.outputSchema as any).properties.items.items.properties.labels).toEqual({ type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } }, maxItems: 10 });
       const issue = tool(github, 'getIssue');
       expect((issue.outputSchema as any).properties.body).toEqual({ type: ['string', 'null'] });
-      expect((issue.outputSchema as any).properties.closed_at).toEqual({ type: ['string', 'null'], format: 'date-time' });
+      // Structure only: a closed_at the backend sends in another date format must not break the result.
+      expect((issue.outputSchema as any).properties.closed_at).toEqual({ type: ['string', 'null'] });
       // `format: int64` is OpenAPI's, not JSON Schema's: strict validators would refuse it.
       expect((tool(github, 'commentOnIssue').outputSchema as any).properties.id).toEqual({ type: 'integer' });
       expect(tool(github, 'commentOnIssue').approval?.lookup?.operation).toMatchObject({ operationId: 'issues/get', method: 'GET', path: '/repos/{owner}/{repo}/issues/{issue_number}' });
@@ -178,7 +179,8 @@ describe('real-world specs', { timeout: 120_000 }, () => {
     it('Stripe: anyOf response branches, a form-encoded body, unix-time dropped', () => {
       const summary = tool(stripe, 'getCustomerSummary');
       // The response is anyOf [customer, deleted_customer]: picks come from either branch.
-      expect((summary.outputSchema as any).properties).toMatchObject({ email: { type: ['string', 'null'] }, deleted: { type: 'boolean', enum: [true] }, created: { type: 'integer' } });
+      expect((summary.outputSchema as any).properties.deleted).toEqual({ type: 'boolean' }); // the spec's enum [true] is not advertised
+      expect((summary.outputSchema as any).properties).toMatchObject({ email: { type: ['string', 'null'] }, deleted: { type: 'boolean' }, created: { type: 'integer' } });
       const note = tool(stripe, 'setCustomerNote');
       expect(note.operation).toMatchObject({ method: 'POST', path: '/v1/customers/{customer}', body: { contentType: 'application/x-www-form-urlencoded', required: false } });
       expect(note.operation.args).toEqual([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compilePick, projectOutput } from '../../src/tools/projectOutput.ts';
+import { compilePick, ContractViolation, projectOutput } from '../../src/tools/projectOutput.ts';
+import { compileOutputCheck } from '../../src/tools/checkOutput.ts';
 
 const draftList = {
   items: [
@@ -41,9 +42,30 @@ describe('projectOutput', () => {
     expect(value).toEqual({ contact: { name: 'Ann' }, renewalDate: null });
   });
 
-  it('ignores a shape that does not match the pick (array where an object was expected)', () => {
-    const { value } = projectOutput({ items: { filename: 'x' } }, compilePick(['items[].filename']), {});
-    expect(value).toEqual({});
+  it('projects lists of lists level by level, each level capped under its own path', () => {
+    const { value, truncated } = projectOutput({ rows: [[1, 2, 3], [4], [5]] }, compilePick(['rows[][]']), { rows: 2, 'rows[]': 2 });
+    expect(value).toEqual({ rows: [[1, 2], [4]] });
+    expect(truncated).toEqual({ rows: 3, 'rows[]': 3 });
+  });
+
+  // An answer whose shape contradicts the pick (and so the spec) is never projected into {} or a
+  // smaller value and called a success.
+  it.each([
+    ['an object where a list is picked', { items: { filename: 'x' } }, ['items[].filename'], 'items', 'a list', 'an object'],
+    ['a scalar inside a picked list of objects', { items: [{ filename: 'a' }, 'b'] }, ['items[].filename'], 'items[]', 'an object', 'a string'],
+    ['a list at the root where an object is declared', [{ id: 1 }], ['id'], '(the answer)', 'an object', 'a list'],
+    ['a string where a nested object is picked', { contact: 'Ann' }, ['contact.name'], 'contact', 'an object', 'a string'],
+    ['none of the picked fields', { unrelated: 1 }, ['id', 'plan'], '(the answer)', "at least one of 'id', 'plan'", 'none of them'],
+    ['a list where the inner list is picked', { rows: [1] }, ['rows[][]'], 'rows[]', 'a list', 'a number'],
+  ])('reports %s as a contract violation', (_name, body, pick, at, expected, got) => {
+    let thrown: unknown;
+    try {
+      projectOutput(body, compilePick(pick), {});
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ContractViolation);
+    expect(thrown).toMatchObject({ at, expected, got });
   });
 
   it('does not alias the input', () => {
@@ -53,3 +75,33 @@ describe('projectOutput', () => {
     expect(input.tags).toEqual(['a']);
   });
 });
+
+describe('compileOutputCheck (structuredContent against the advertised outputSchema)', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      items: { type: 'array', maxItems: 5, items: { type: 'object', properties: { id: { type: 'string' }, due: { type: ['string', 'null'] }, n: { anyOf: [{ type: 'integer' }, { type: 'string' }] } } } },
+      title: { type: 'string' },
+    },
+  };
+  const check = compileOutputCheck(schema);
+
+  it.each([
+    ['an empty object (nothing is required)', {}],
+    ['off-spec values of the right type (a date-time where a date was declared, an unknown status)', { items: [{ id: 'x', due: '2026-01-01T00:00:00Z' }], title: 'status: frobnicated' }],
+    ['null where the spec allows it', { items: [{ due: null }] }],
+    ['either branch of an anyOf', { items: [{ n: 1 }, { n: 'one' }] }],
+  ])('accepts %s', (_name, value) => {
+    expect(check(value)).toBeNull();
+  });
+
+  it.each([
+    ['an object where a string was promised (it could carry unreviewed fields)', { title: { secret: 'x' } }, 'title', 'a string', 'an object'],
+    ['a number inside a list item', { items: [{ id: 'a' }, { id: 7 }] }, 'items[].id', 'a string', 'a number'],
+    ['null where the spec does not allow it', { title: null }, 'title', 'a string', 'null'],
+    ['a boolean where neither anyOf branch fits', { items: [{ n: true }] }, 'items[].n', 'an integer or a string', 'a boolean'],
+  ])('refuses %s', (_name, value, at, expected, got) => {
+    expect(check(value)).toMatchObject({ at, expected, got });
+  });
+});
+
