@@ -46,8 +46,12 @@ export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding
         }
         binder.reportUnboundParams(op, sink, (p) => `approval lookup '${l.operation}' needs '${p.name}'`, (name) => `add \`${name}: '{${name}}'\` under approval.lookup.args`, '.approval.lookup.args');
         const success = successResponse(ix, op);
-        const projection = projectResponse(ix.doc, success.raw, l.pick, {});
-        for (const p of projection.problems) sink.error(p.kind, `approval lookup: ${p.message}`, p.specPath, p.fix, '.approval.lookup.pick');
+        // A lookup whose spec declares no body is still worth making: the runtime shows only
+        // the scalar values it finds under the picked names, so nothing unchecked reaches the human.
+        if (success.raw !== null) {
+          const projection = projectResponse(ix.doc, success.raw, l.pick, {});
+          for (const p of projection.problems) sink.error(p.kind, `approval lookup: ${p.message}`, p.specPath, p.fix, '.approval.lookup.pick');
+        }
         lookup = {
           operation: {
             operationId: l.operation,

@@ -109,7 +109,7 @@ function compileTool(ix: SpecIndex, t: ManifestTool, sink: Sink): ToolDefinition
 
   // Output.
   const success = successResponse(ix, op);
-  const { schema: outputSchema, rootArray } = compileOutput(ix, t, success.raw, sink);
+  const { schema: outputSchema, rootArray } = compileOutput(ix, t, success, sink);
   const { scopes, alternatives } = ix.scopes(op);
   if (alternatives > 1) sink.warn(`the operation has ${alternatives} alternative security requirements; backend scopes come from the first`);
   if (t.risk !== 'read' && scopes.length === 0 && t.callerScopes === undefined) {

@@ -29,6 +29,13 @@ export type InputEntry = z.infer<typeof InputEntry>;
 
 const Output = z.strictObject({
   pick: z.array(z.string()).default([]),
+  /** Pick path → type, for values the spec leaves open (free-form maps, no response body). */
+  types: z.record(z.string(), z.string()).default({}),
+  /**
+   * `declared`: the spec's response schema is missing or wrong; every pick's type comes from
+   * `types`. `declared-list`: the same, for an answer that is a JSON list (picked as `items[]…`).
+   */
+  responseShape: z.enum(['spec', 'declared', 'declared-list']).default('spec'),
   listCaps: z.record(z.string(), z.number().int().positive()).default({}),
   maxBytes: z.number().int().min(256).max(1_048_576).default(16_384),
   untrusted: z.array(z.string()).default([]),
@@ -54,7 +61,7 @@ export const ManifestTool = z.strictObject({
   risk: z.enum(['read', 'write', 'destructive']),
   input: z.record(z.string(), InputEntry).default({}),
   fixed: z.record(z.string(), scalar).default({}),
-  output: Output.default({ pick: [], listCaps: {}, maxBytes: 16_384, untrusted: [] }),
+  output: Output.default({ pick: [], types: {}, responseShape: 'spec', listCaps: {}, maxBytes: 16_384, untrusted: [] }),
   approval: Approval.optional(),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   callerScopes: z.array(z.string()).optional(),

@@ -24,9 +24,24 @@ export function successResponse(ix: SpecIndex, op: SpecOperation): { statuses: n
   return { statuses: codes.some((c) => /XX/i.test(c)) ? [] : statuses, raw: null };
 }
 
-export function compileOutput(ix: SpecIndex, t: ManifestTool, raw: RawSchema | null, sink: Sink): { schema: JsonObject; rootArray: boolean } {
+/** Success statuses that carry no content by definition (RFC 9110 §15.3.5, §15.3.6). */
+const NO_CONTENT = new Set([204, 205]);
+
+export function compileOutput(ix: SpecIndex, t: ManifestTool, success: { raw: RawSchema | null; statuses: number[] }, sink: Sink): { schema: JsonObject; rootArray: boolean } {
+  const specRaw = success.raw;
+  const noContent = specRaw === null && success.statuses.length > 0 && success.statuses.every((s) => NO_CONTENT.has(s));
+  // A tool must return something an agent can use, unless the operation answers 204 No Content:
+  // then success itself is the answer.
+  if (t.output.pick.length === 0 && noContent) return { schema: { type: 'object', properties: {} }, rootArray: false };
+  if (t.output.pick.length === 0) {
+    sink.error('OUTPUT_INVALID', 'output.pick is empty: the tool would return nothing an agent can use', specRaw?.loc ?? null, specRaw === null ? "pick what the backend returns and declare its types: `output: { pick: [id], types: { id: string } }`" : 'list the response fields the model may see under output.pick', '.output.pick');
+    return { schema: { type: 'object', properties: {} }, rootArray: false };
+  }
+  const declaredShape = t.output.responseShape !== 'spec';
+  const raw = declaredShape ? null : specRaw;
   let root = raw;
-  let rootArray = false;
+  // A declared list answer is projected as { items: [...] }, like a spec'd one below.
+  let rootArray = t.output.responseShape === 'declared-list';
   if (raw !== null) {
     try {
       const v = ix.doc.view(raw, { strict: false });
@@ -40,7 +55,10 @@ export function compileOutput(ix: SpecIndex, t: ManifestTool, raw: RawSchema | n
       return { schema: { type: 'object', properties: {} }, rootArray };
     }
   }
-  const projection = projectResponse(ix.doc, root, t.output.pick, t.output.listCaps);
+  const projection = projectResponse(ix.doc, root, t.output.pick, t.output.listCaps, {
+    declared: t.output.types,
+    ...(declaredShape ? { noRootReason: 'the manifest says `responseShape: declared`, so every pick needs a declared type' } : {}),
+  });
   for (const p of projection.problems) {
     const i = t.output.pick.indexOf(p.pick);
     sink.error(p.kind, p.message, p.specPath, p.fix, i >= 0 ? `.output.pick[${i}]` : '.output.pick');

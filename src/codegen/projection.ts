@@ -11,6 +11,7 @@ import {
   admitsArray,
   admitsObject,
   isFreeForm,
+  isObject,
   isNullOnly,
   JSON_SCHEMA_FORMATS,
   toJsonSchema,
@@ -20,6 +21,7 @@ import {
   type SpecDocument,
 } from './schemaView.ts';
 import { buildPickTree, type PickNode, type PickTree } from '../tools/pickPath.ts';
+import { DECLARED_TYPE_HINT, declaredTypeSchema } from './declaredTypes.ts';
 
 const WALK = { strict: false };
 
@@ -40,7 +42,14 @@ export interface Projection {
   arrayPaths: string[];
 }
 
-export function projectResponse(doc: SpecDocument, root: RawSchema | null, picks: string[], listCaps: Record<string, number>): Projection {
+export interface ProjectOptions {
+  /** Pick path → declared type (manifest `output.types`), for values the spec leaves open. */
+  declared?: Readonly<Record<string, string>>;
+  /** Why there is no root schema, for messages: the spec has none, or the manifest ignores it. */
+  noRootReason?: string;
+}
+
+export function projectResponse(doc: SpecDocument, root: RawSchema | null, picks: string[], listCaps: Record<string, number>, options: ProjectOptions = {}): Projection {
   const problems: ProjectionProblem[] = [];
   const freeText: string[] = [];
   const arrayPaths: string[] = [];
@@ -50,18 +59,24 @@ export function projectResponse(doc: SpecDocument, root: RawSchema | null, picks
     problems.push({ kind: p.kind === 'overlapping' ? 'PICK_NOT_LEAF' : 'OUTPUT_INVALID', pick: p.pick, message: p.message, specPath: null, fix: p.fix });
   }
 
+  const declared = options.declared ?? {};
+  const ctx: Ctx = { doc, listCaps, problems, freeText, arrayPaths, declared, used: new Set() };
+  let schema: JsonObject;
   if (root === null) {
-    for (const pick of picks) {
-      problems.push({ kind: 'PICK_NOT_IN_RESPONSE', pick, message: `pick path '${pick}' is not in the response: the operation's success response has no JSON body`, specPath: null, fix: 'remove the pick list, or pick from an operation that returns JSON' });
-    }
-    return { schema: { type: 'object', properties: {} }, problems, freeText, arrayPaths };
+    const why = options.noRootReason ?? "the operation's success response declares no JSON body";
+    schema = declaredObject(ctx, tree, '', why);
+  } else {
+    schema = projectObject(ctx, doc.view(root, WALK), tree, '');
   }
-
-  const ctx: Ctx = { doc, listCaps, problems, freeText, arrayPaths };
-  const view = doc.view(root, WALK);
-  const schema = projectObject(ctx, view, tree, '');
   // The root is always an object: MCP structuredContent must be one.
   schema.type = 'object';
+  for (const [path] of Object.entries(declared)) {
+    if (!ctx.used.has(path) && picks.includes(path)) {
+      problems.push({ kind: 'OUTPUT_INVALID', pick: path, message: `output.types declares '${path}', which the spec already types`, specPath: null, fix: `remove '${path}' from output.types (or set \`responseShape: declared\` if the spec's response schema is wrong)` });
+    } else if (!picks.includes(path)) {
+      problems.push({ kind: 'OUTPUT_INVALID', pick: path, message: `output.types declares '${path}', which is not in pick`, specPath: null, fix: `add '${path}' to pick, or remove it from output.types` });
+    }
+  }
   return { schema, problems, freeText, arrayPaths };
 }
 
@@ -71,6 +86,69 @@ interface Ctx {
   problems: ProjectionProblem[];
   freeText: string[];
   arrayPaths: string[];
+  declared: Readonly<Record<string, string>>;
+  /** Declarations that were needed. */
+  used: Set<string>;
+}
+
+/** An object the spec leaves open (free-form, or no schema at all): every pick below it is declared. */
+function declaredObject(ctx: Ctx, children: PickTree, prefix: string, why: string): JsonObject {
+  const properties: JsonObject = {};
+  for (const [name, node] of children) {
+    const schema = declaredValue(ctx, node, prefix === '' ? name : `${prefix}.${name}`, why);
+    if (schema !== null) properties[name] = schema;
+  }
+  return { type: 'object', properties };
+}
+
+function declaredValue(ctx: Ctx, node: PickNode, path: string, why: string): JsonObject | null {
+  let inner: JsonObject | null;
+  let curPath = path;
+  const caps: number[] = [];
+  for (let i = 0; i < node.arrays; i++) {
+    const cap = capFor(ctx, curPath, node.example, null);
+    if (cap === null) return null;
+    caps.push(cap);
+    curPath = `${curPath}[]`;
+  }
+  if (node.children.size > 0) {
+    inner = declaredObject(ctx, node.children, curPath, why);
+  } else {
+    const pick = node.pick ?? node.example;
+    const text = ctx.declared[pick];
+    const schema = text === undefined ? null : declaredTypeSchema(text);
+    if (schema === null) {
+      ctx.problems.push({
+        kind: 'PICK_NOT_IN_RESPONSE',
+        pick,
+        message: text === undefined ? `pick path '${pick}' cannot be checked: ${why}` : `output.types '${pick}: ${text}' is not a type Deputy knows`,
+        specPath: null,
+        fix: `declare its type in the manifest: \`output: { types: { '${pick}': string } }\` (${DECLARED_TYPE_HINT})`,
+      });
+      return null;
+    }
+    ctx.used.add(pick);
+    if (schema.items !== undefined) {
+      const cap = capFor(ctx, curPath, pick, null);
+      if (cap === null) return null;
+      schema.maxItems = cap;
+    }
+    if (text?.replace(/\s/g, '').startsWith('string')) ctx.freeText.push(pick);
+    inner = schema;
+  }
+  for (let i = caps.length - 1; i >= 0; i--) inner = { type: 'array', items: inner, maxItems: caps[i] };
+  return inner;
+}
+
+/** An object whose properties the spec does not list: a free-form map (`additionalProperties: {}` or unsaid). */
+function isOpenObject(v: SchemaView): boolean {
+  if (isFreeForm(v)) return true;
+  return admitsObject(v) && v.props.size === 0 && v.altGroups.length === 0 && (v.additionalProperties === undefined || v.additionalProperties === true || (typeof v.additionalProperties === 'object' && isFreeFormRaw(v.additionalProperties)));
+}
+
+function isFreeFormRaw(raw: RawSchema): boolean {
+  const s = raw.schema;
+  return s === true || (isObject(s) && Object.keys(s).every((k) => k === 'description' || k === 'title'));
 }
 
 function nullable(v: SchemaView): boolean {
@@ -96,10 +174,17 @@ function propertyNames(v: SchemaView): string[] {
 }
 
 function projectObject(ctx: Ctx, v: SchemaView, children: PickTree, prefix: string): JsonObject {
+  if (isOpenObject(v)) {
+    const out = declaredObject(ctx, children, prefix, `${prefix === '' ? 'the response' : `'${prefix}'`} is a free-form map in the spec (${v.loc})`);
+    if (nullable(v)) out.type = ['object', 'null'];
+    return out;
+  }
   const properties: JsonObject = {};
   for (const [name, node] of children) {
     const path = prefix === '' ? name : `${prefix}.${name}`;
     const found = findProperty(ctx.doc, v, name);
+    // A map whose values the spec types (`additionalProperties: {type: string}`): any key is one of them.
+    if (found.length === 0 && typeof v.additionalProperties === 'object' && !isFreeFormRaw(v.additionalProperties)) found.push(ctx.doc.view(v.additionalProperties, WALK));
     if (found.length === 0) {
       const available = propertyNames(v);
       ctx.problems.push({
@@ -156,8 +241,11 @@ function projectValue(ctx: Ctx, v: SchemaView, node: PickNode, path: string): Js
     curPath = `${curPath}[]`;
   }
   let inner: JsonObject | null;
-  if (node.children.size > 0) {
-    if (!admitsObject(cur) && cur.altGroups.length === 0) {
+  if (node.children.size === 0 && (isFreeForm(cur) || (admitsArray(cur) && (cur.items.length === 0 || isFreeForm(ctx.doc.viewAll(cur.items, WALK)))))) {
+    // Any JSON in the spec: usable only with a type the manifest declares.
+    inner = declaredValue(ctx, { ...node, arrays: 0 }, curPath, `'${curPath}' is a free-form value in the spec (${cur.loc})`);
+  } else if (node.children.size > 0) {
+    if (!admitsObject(cur) && cur.altGroups.length === 0 && !isFreeForm(cur)) {
       ctx.problems.push({ kind: 'PICK_NOT_IN_RESPONSE', pick: node.example, message: `pick path '${node.example}': '${curPath}' is not an object`, specPath: cur.loc, fix: `end the path at '${curPath}'` });
       return null;
     }
@@ -176,7 +264,7 @@ function projectValue(ctx: Ctx, v: SchemaView, node: PickNode, path: string): Js
   return inner;
 }
 
-function capFor(ctx: Ctx, arrayPath: string, pick: string, loc: string): number | null {
+function capFor(ctx: Ctx, arrayPath: string, pick: string, loc: string | null): number | null {
   if (!ctx.arrayPaths.includes(arrayPath)) ctx.arrayPaths.push(arrayPath);
   const cap = ctx.listCaps[arrayPath];
   if (cap === undefined) {
@@ -206,13 +294,12 @@ function notLeaf(ctx: Ctx, v: SchemaView, depth = 0): string | null {
 function projectLeaf(ctx: Ctx, v: SchemaView, pick: string, path: string): JsonObject | null {
   const why = notLeaf(ctx, v);
   if (why !== null) {
-    const fields = propertyNames(v);
     ctx.problems.push({
       kind: 'PICK_NOT_LEAF',
       pick,
       message: `pick path '${pick}' reaches ${why}; only scalars and lists of scalars can be picked`,
       specPath: v.loc,
-      fix: fields.length > 0 ? `pick its fields instead, e.g. '${pick}.${fields[0]}'` : 'pick a scalar field, or leave it out',
+      fix: leafFix(ctx, v, pick),
     });
     return null;
   }
@@ -233,4 +320,21 @@ function projectLeaf(ctx: Ctx, v: SchemaView, pick: string, path: string): JsonO
   const target = admitsArray(v) ? ctx.doc.viewAll(v.items, WALK) : v;
   if (admitsString && !constrained(target)) ctx.freeText.push(pick);
   return schema;
+}
+
+/**
+ * Where to go instead of a non-leaf: into its fields, into its list's items, or — for any
+ * JSON — a declared type. Each suggestion is a path that can compile, so hints never loop.
+ */
+function leafFix(ctx: Ctx, v: SchemaView, pick: string): string {
+  const fields = propertyNames(v);
+  if (fields.length > 0) return `pick its fields instead, e.g. '${pick}.${fields[0]}'`;
+  if (admitsArray(v) && v.items.length > 0) {
+    const items = ctx.doc.viewAll(v.items, WALK);
+    const itemFields = propertyNames(items);
+    if (itemFields.length > 0) return `pick fields of its items instead, e.g. '${pick}[].${itemFields[0]}' (with a listCaps entry for '${pick}')`;
+    if (isFreeForm(items)) return `declare the items' type: \`output: { types: { '${pick}': string[] } }\` (${DECLARED_TYPE_HINT})`;
+  }
+  if (isFreeForm(v) || isOpenObject(v)) return `pick keys inside it with declared types, e.g. pick '${pick}.someKey' and \`output: { types: { '${pick}.someKey': string } }\``;
+  return 'leave it out';
 }

@@ -411,10 +411,14 @@ export function toJsonSchema(doc: SpecDocument, v: SchemaView, mode: SchemaMode)
 }
 
 /**
- * The JSON types of an untyped `enum`/`const` (an output schema keeps the type, not the values).
- * null when there are none to read.
+ * The JSON types of an untyped schema, for output schemas: from its items or properties, or
+ * from the values of its `enum`/`const` (an output schema keeps the type, not the values).
+ * null when there is nothing to read them from.
  */
 function typesOfValues(v: SchemaView): string[] | null {
+  // The structure says it even where `type` does not: items make a list, properties an object.
+  if (v.altGroups.length === 0 && v.items.length > 0 && v.props.size === 0) return ['array'];
+  if (v.altGroups.length === 0 && v.props.size > 0 && v.items.length === 0) return ['object'];
   const values = v.kw.const !== undefined ? [v.kw.const] : Array.isArray(v.kw.enum) ? v.kw.enum : null;
   if (values === null || values.length === 0) return null;
   const types = new Set(values.map((x) => (x === null ? 'null' : Array.isArray(x) ? 'array' : Number.isInteger(x) ? 'integer' : typeof x)));

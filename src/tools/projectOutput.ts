@@ -69,6 +69,8 @@ export function projectOutput(body: unknown, tree: PickTree, listCaps: Readonly<
     return Array.isArray(value) ? capList(value, here).map(copyJson) : copyJson(value);
   }
 
+  // Nothing picked: the operation answers 204 No Content (the generator allows no other case).
+  if (tree.size === 0) return { value: {}, truncated };
   const value = projectObject(body, tree, '');
   if (tree.size > 0 && Object.keys(value).length === 0) {
     throw new ContractViolation('(the answer)', `at least one of ${[...tree.keys()].map((k) => `'${k}'`).join(', ')}`, 'none of them');

@@ -103,6 +103,7 @@ describe('OpenAPI 3.1 shapes (items fixture)', () => {
       risk: 'read',
       description: 'Finds items.',
       input: { q: { maxLength: 40, required: true, description: 'Words to find.' }, limit: { maximum: 25, default: 5 }, status: { enum: ['active'] }, tags: { maxItems: 3 } },
+      output: { pick: ['items[].id'], listCaps: { items: 5 } },
       callerScopes: ['items:search'],
     });
     expect(tool.inputSchema).toEqual({
