@@ -31,7 +31,7 @@ function start(name: string, script: string, scriptArgs: string[], env: NodeJS.P
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       const match = ready.exec(line);
       if (match) resolve(match[1]!);
@@ -48,7 +48,7 @@ function mintAgentToken(mockUrl: string, resource: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: { ...process.env, MOCK_BACKEND_URL: mockUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout!.on('data', (chunk) => (out += chunk));
+    child.stdout.on('data', (chunk) => (out += chunk));
     child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`the token command failed (exit ${code})`))));
   });
 }

@@ -216,7 +216,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     sessions,
     newServer: () => createServer(SERVER_IDENTITY, tools, callerFromAuthInfo, { elicitation: live.mode === 'stateful' }),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
-    toolScopes: tools.toolScopes,
+    toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,
     readiness: [
       { name: 'backend', check: () => reachable(live.backend.url) },

@@ -3,7 +3,6 @@
  * thrashing agent before it reaches the backend, the number of open sessions is capped, idle
  * sessions expire, and concurrent sessions never see each other's data.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findLeaks, setup, textOf, type Harness } from '../helpers/deputy.ts';
 
