@@ -83,7 +83,7 @@ export function createTokenProvider(config: Config): TokenProvider {
 }
 
 /**
- * Refuse to start without a credential for every exposed operation (issue 4 §5), and warn
+ * Refuse to start without a credential for every exposed operation (src/README.md D3), and warn
  * loudly about credentials that hold more than their operation needs.
  */
 export async function checkCredentials(config: Config, provider: TokenProvider, tools: readonly ToolDefinition[], log: Logger): Promise<void> {

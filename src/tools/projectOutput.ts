@@ -1,5 +1,5 @@
 /**
- * Least data out (DESIGN decision 7): a backend response is reduced to the manifest's `pick`
+ * Least data out (src/README.md D7): a backend response is reduced to the manifest's `pick`
  * allowlist before anything else looks at it. Paths are dot-separated; `[]` walks every element
  * of an array: `items[].filename`, `nextCursor`, `contact.name`.
  *

@@ -1,5 +1,5 @@
 /**
- * Human approval for writes (DESIGN decision 6, issue 4 §8), through MCP elicitation with a real
+ * Human approval for writes (src/README.md D6), through MCP elicitation with a real
  * SDK client playing the human: accepted → done exactly once, even when the call is repeated;
  * declined, cancelled or unconfirmed → nothing done; a client that cannot ask a human → refused
  * before anything reaches the backend.

@@ -1,5 +1,5 @@
 /**
- * Errors are answers (DESIGN decision 8, issue 4 §9): every backend failure the mock can inject,
+ * Errors are answers (src/README.md D8): every backend failure the mock can inject,
  * and its rate limit, reaches the model as a short `isError` text it can act on; retries happen
  * only where they are safe; a backend refusing Deputy's own credential is an operator problem
  * (generic text to the model, detail in the log, never the token).

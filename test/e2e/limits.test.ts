@@ -1,5 +1,5 @@
 /**
- * Limits everywhere (DESIGN decision 10, issue 4 §1 and §7): per-session budgets stop a
+ * Limits everywhere (src/README.md D10): per-session budgets stop a
  * thrashing agent before it reaches the backend, the number of open sessions is capped, idle
  * sessions expire, and concurrent sessions never see each other's data.
  */
