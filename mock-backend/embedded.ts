@@ -1,5 +1,5 @@
 /**
- * `npm start`: the embedded default (DESIGN decision 12). Starts the mock backend and Deputy
+ * `npm start`: the embedded default (src/README.md D12). Starts the mock backend and Deputy
  * wired together on loopback, mints a dev agent token, and prints the MCP URL, the token and
  * ready-to-paste client configurations. Ctrl-C stops both.
  *
@@ -9,7 +9,7 @@
  *
  *   PORT               Deputy's port (default 3000)
  *   MOCK_BACKEND_PORT  the mock backend's port (default 4010)
- *   any DEPUTY_* variable is passed through to Deputy (README, "Configuration")
+ *   any DEPUTY_* variable is passed through to Deputy (src/README.md, "Configuration")
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -31,7 +31,7 @@ function start(name: string, script: string, scriptArgs: string[], env: NodeJS.P
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       const match = ready.exec(line);
       if (match) resolve(match[1]!);
@@ -48,7 +48,7 @@ function mintAgentToken(mockUrl: string, resource: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: { ...process.env, MOCK_BACKEND_URL: mockUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout!.on('data', (chunk) => (out += chunk));
+    child.stdout.on('data', (chunk) => (out += chunk));
     child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`the token command failed (exit ${code})`))));
   });
 }
@@ -88,7 +88,7 @@ process.stdout.write(`
 Deputy is running (dev mode: mock backend + dev authorization server on loopback).
 
   MCP endpoint   ${mcpUrl}
-  Mock backend   ${mockUrl}   (dev clients and users: README, "Dev authorization server")
+  Mock backend   ${mockUrl}   (dev clients and users: mock-backend/README.md, "The development authorization server")
   Agent token    (user "dev", valid 15 min; mint another with: npm run -s token -- --for mcp)
 
 ${token}

@@ -1,7 +1,7 @@
 /**
  * Prints the markdown table of operations → method and path → required scopes, read from the
- * spec, for the README (`npx tsx mock-backend/scopeTable.ts`). A test keeps the README's copy
- * equal to this output.
+ * spec, for mock-backend/README.md (`npx tsx mock-backend/scopeTable.ts`); a test keeps that
+ * copy equal to this output.
  */
 import { pathToFileURL } from 'node:url';
 import { loadSpec, type ApiSpec } from './spec.ts';

@@ -3,7 +3,7 @@
  * `reset()`, so tests can name them. Everything random comes from one seeded PRNG (never
  * `Math.random`), and every date is relative to a fixed reference date.
  *
- * Fixture records tests may rely on are exported as `FIXTURES` and listed in the README section.
+ * Fixture records tests may rely on are exported as `FIXTURES` and listed in mock-backend/README.md, "Seed data".
  */
 import type { ApiKeyMetadata, Customer, CustomerStatus, Draft, DraftStatus, PaymentMethod, Plan, Post, RiskFlag, Ticket, TicketNote, TicketPriority, TicketStatus } from './types.ts';
 
@@ -19,7 +19,7 @@ export interface SeedData {
   notes: TicketNote[];
 }
 
-/** Records with documented contents; see README.md, "Seed data". */
+/** Records with documented contents; see mock-backend/README.md, "Seed data". */
 export const FIXTURES = {
   /** In review, never published, by `mchen`. */
   draftInReview: 'q3-pricing-update.md',

@@ -229,7 +229,7 @@ function resolveRef(document: Record<string, unknown>, value: unknown): Record<s
   let current = value as Record<string, unknown>;
   for (let depth = 0; typeof current?.['$ref'] === 'string'; depth++) {
     if (depth > 20) throw new Error('spec: $ref chain too deep');
-    const ref = current['$ref'] as string;
+    const ref = current['$ref'];
     if (!ref.startsWith('#/')) throw new Error(`spec: only local $refs are supported, got ${ref}`);
     let target: unknown = document;
     for (const token of ref.slice(2).split('/')) {
@@ -288,7 +288,7 @@ function toResponses(document: Record<string, unknown>, raw: unknown): Record<st
     for (const [type, media] of Object.entries((response['content'] ?? {}) as Record<string, { schema?: unknown }>)) {
       content[type.toLowerCase()] = media.schema === undefined ? undefined : (rewriteRefs(media.schema) as JsonSchema);
     }
-    out[status] = { content, headers: Object.keys((response['headers'] ?? {}) as object) };
+    out[status] = { content, headers: Object.keys((response['headers'] ?? {})) };
   }
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Configuration, read once at the edge (main.ts) from the environment and parsed with zod into
  * a typed, frozen `Config`. Nothing below main.ts reads `process.env`.
- * Every variable, its default and its meaning is listed in the README's configuration table.
+ * Every variable, its default and its meaning is listed in src/README.md, "Configuration".
  */
 import { z } from 'zod';
 
@@ -104,7 +104,7 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
-  const missing = (name: string) => new ConfigError(`${name} is required (see the configuration table in README.md)`);
+  const missing = (name: string) => new ConfigError(`${name} is required (see "Configuration" in src/README.md)`);
 
   const displayHost = e.DEPUTY_HOST === '0.0.0.0' || e.DEPUTY_HOST === '::' ? '127.0.0.1' : e.DEPUTY_HOST;
   const publicUrl = (e.DEPUTY_PUBLIC_URL ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${e.PORT}`).replace(/\/$/, '');

@@ -83,7 +83,7 @@ export function createTokenProvider(config: Config): TokenProvider {
 }
 
 /**
- * Refuse to start without a credential for every exposed operation (issue 4 §5), and warn
+ * Refuse to start without a credential for every exposed operation (src/README.md D3), and warn
  * loudly about credentials that hold more than their operation needs.
  */
 export async function checkCredentials(config: Config, provider: TokenProvider, tools: readonly ToolDefinition[], log: Logger): Promise<void> {
@@ -216,7 +216,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     sessions,
     newServer: () => createServer(SERVER_IDENTITY, tools, callerFromAuthInfo, { elicitation: live.mode === 'stateful' }),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
-    toolScopes: tools.toolScopes,
+    toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,
     readiness: [
       { name: 'backend', check: () => reachable(live.backend.url) },

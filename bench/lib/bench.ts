@@ -8,7 +8,7 @@ export interface BenchOptions {
   /** Profile the Deputy child with `--cpu-prof` into this directory. */
   cpuProfDir?: string;
   /** Progress lines (stderr). */
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 export interface Target {

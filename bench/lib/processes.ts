@@ -83,7 +83,7 @@ function launch(nodeArgs: string[], env: Record<string, string>, readyPattern: R
   const { command, args } = serverCommand(nodeArgs, cores);
   const proc = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr.push(...chunk.split('\n').filter(Boolean));
     if (stderr.length > 200) stderr.splice(0, stderr.length - 200);
   });
@@ -106,7 +106,7 @@ function launch(nodeArgs: string[], env: Record<string, string>, readyPattern: R
       void child.stop();
       reject(new Error(`${nodeArgs.join(' ')}: not ready after ${timeoutMs} ms\n${stderr.slice(-20).join('\n')}`));
     }, timeoutMs);
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       if (out === null) return;
       out += chunk;
       const match = readyPattern.exec(out);
@@ -201,7 +201,7 @@ export function spawnDeputyRaw(opts: DeputyOptions): Child & { listeningAt: numb
   const { command, args } = serverCommand(deputyNodeArgs(opts));
   const proc = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...deputyEnv(opts) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(...chunk.split('\n').filter(Boolean)));
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(...chunk.split('\n').filter(Boolean)));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const child = {
     listeningAt: null as number | null,
@@ -216,7 +216,7 @@ export function spawnDeputyRaw(opts: DeputyOptions): Child & { listeningAt: numb
       clearTimeout(timer);
     },
   };
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     if (child.listeningAt === null && chunk.includes('deputy listening')) child.listeningAt = performance.now();
   });
   return child;

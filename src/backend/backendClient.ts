@@ -192,7 +192,7 @@ function networkError(operationId: string, err: unknown, attempts: number): Back
   const causeCode = errorCode(err);
   const status = (err as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number') {
-    const headers = ((err as { headers?: IncomingHttpHeaders }).headers ?? {}) as IncomingHttpHeaders;
+    const headers = ((err as { headers?: IncomingHttpHeaders }).headers ?? {});
     return errorFromResponse(operationId, status, headers, undefined, attempts);
   }
   const code = codeForNetworkError(causeCode);

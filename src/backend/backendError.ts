@@ -179,7 +179,7 @@ export function describeCode(code: BackendErrorCode): string {
 }
 
 const LOG_TEXT_MAX = 200;
-const FIELD_NAME = /^[A-Za-z0-9_.$@\[\]\/-]{1,100}$/;
+const FIELD_NAME = /^[A-Za-z0-9_.$@[\]/-]{1,100}$/;
 const SCOPE_NAME = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/; // RFC 6749 §3.3 scope-token
 
 /** Untrusted text for logs: control characters removed, cut to 200 characters. */

@@ -5,7 +5,7 @@
  * Pure: no I/O, so every rule is unit-tested directly.
  */
 import { backendError } from './backendError.ts';
-import type { ArgLocation, OperationBinding } from './operation.ts';
+import type { OperationBinding } from './operation.ts';
 
 export interface BackendTarget {
   /** The only origin requests may go to, e.g. `https://admin.example.com`. */
@@ -114,7 +114,7 @@ function collect(binding: OperationBinding, args: Readonly<Record<string, unknow
     out[a.in].set(a.in === 'header' ? a.name.toLowerCase() : a.name, { argument: a.arg, value });
   }
   for (const f of binding.fixed) {
-    out[f.in as ArgLocation].set(f.in === 'header' ? f.name.toLowerCase() : f.name, { argument: `(fixed ${f.in} ${f.name})`, value: f.value });
+    out[f.in].set(f.in === 'header' ? f.name.toLowerCase() : f.name, { argument: `(fixed ${f.in} ${f.name})`, value: f.value });
   }
   return out;
 }
@@ -158,6 +158,7 @@ function buildHeaders(operationId: string, entries: Collected['header']): Record
     if (value === null) continue;
     const text = String(scalar(operationId, argument, value));
     // RFC 9110 §5.5: no CR/LF/NUL or other controls (tab allowed) — no header splitting.
+    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(text)) throw invalid(operationId, argument, 'header value contains a control character');
     headers[name] = text;
   }

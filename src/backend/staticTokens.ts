@@ -1,6 +1,6 @@
 /**
  * Static token file provider: fine-grained keys the backend team issued by hand, one per scope
- * set or per operation. Format (YAML, documented in README.md, "Token providers"):
+ * set or per operation. Format (YAML, documented in src/README.md, "Token providers"):
  *
  *   tokens:
  *     - id: drafts-read            # non-secret name for logs

@@ -29,7 +29,7 @@ export interface IntrospectionConfig extends Omit<OAuthClientConfig, 'tokenUrl'>
 function scopesFromClaims(claims: Record<string, unknown>): string[] | undefined {
   const { scope, scp } = claims;
   if (typeof scope === 'string') return scope.split(' ').filter(Boolean);
-  if (Array.isArray(scp) && scp.every((s) => typeof s === 'string')) return scp as string[];
+  if (Array.isArray(scp) && scp.every((s) => typeof s === 'string')) return scp;
   if (typeof scp === 'string') return scp.split(' ').filter(Boolean);
   return undefined;
 }
@@ -49,7 +49,7 @@ function report(method: PrivilegeReport['method'], granted: string[] | undefined
 function jwtScopes(token: string): string[] | undefined | null {
   if (token.split('.').length !== 3) return null;
   try {
-    return scopesFromClaims(decodeJwt(token) as Record<string, unknown>);
+    return scopesFromClaims(decodeJwt(token));
   } catch {
     return null; // not a JWT after all
   }

@@ -1,5 +1,5 @@
 /**
- * Where per-operation backend tokens come from (DESIGN decision 3). A provider hands out a
+ * Where per-operation backend tokens come from (src/README.md D3). A provider hands out a
  * token holding exactly the scopes of one operation's `security` requirement; the client asks
  * for one per call and drops it with `invalidate` when the backend answers 401.
  *

@@ -9,7 +9,7 @@ import { successResponse } from './outputSchema.ts';
 import { projectResponse } from './projection.ts';
 import type { Sink } from './sink.ts';
 import { destructiveReason, type SpecIndex } from './specIndex.ts';
-import type { ApprovalSpec, ArgBinding, HttpMethod } from './toolDefinition.ts';
+import type { ApprovalSpec, ArgBinding } from './toolDefinition.ts';
 
 const PLACEHOLDER = /\{([^{}]+)\}/g;
 
@@ -55,7 +55,7 @@ export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding
         lookup = {
           operation: {
             operationId: l.operation,
-            method: op.method as HttpMethod,
+            method: op.method,
             path: op.path,
             args: binder.args,
             fixed: binder.fixed,

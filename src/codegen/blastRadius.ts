@@ -72,7 +72,7 @@ export function describeBounds(s: JsonObject): string {
   if (typeof s.pattern === 'string') parts.push(`pattern ${s.pattern}`);
   const range = (lo: unknown, hi: unknown, what: string) => {
     if (lo === undefined && hi === undefined) return;
-    parts.push(`${what} ${lo === undefined ? '' : String(lo)}..${hi === undefined ? '' : String(hi)}`);
+    parts.push(`${what} ${lo === undefined ? '' : JSON.stringify(lo)}..${hi === undefined ? '' : JSON.stringify(hi)}`);
   };
   range(s.minLength, s.maxLength, 'length');
   range(s.minimum ?? s.exclusiveMinimum, s.maximum ?? s.exclusiveMaximum, 'range');

@@ -174,7 +174,7 @@ export async function runLint(argv: string[], io: Io = consoleIo): Promise<numbe
   const loaded = await loadAndCompile(values.spec, values.tools, io);
   if (loaded === null) return 1;
   const info = isObject(loaded.spec.info) ? loaded.spec.info : {};
-  const title = `Blast radius: ${loaded.result.tools.length} tools over ${String(info.title ?? 'the API')} ${String(info.version ?? '')} (${loaded.labels.spec} + ${loaded.labels.manifest})`;
+  const title = `Blast radius: ${loaded.result.tools.length} tools over ${typeof info.title === 'string' ? info.title : 'the API'} ${typeof info.version === 'string' || typeof info.version === 'number' ? info.version : ''} (${loaded.labels.spec} + ${loaded.labels.manifest})`;
   io.out(blastRadiusReport(loaded.result, title).trimEnd());
   if (loaded.result.errors.length > 0) {
     io.err(`${loaded.result.errors.length} error(s)`);

@@ -74,6 +74,7 @@ export const POISON_RULES: readonly PoisonRule[] = [
   {
     id: 'hidden-characters',
     // Zero-width, bidi controls, word joiners, BOM, soft hyphen, Unicode tag characters, C0 controls.
+    // eslint-disable-next-line no-control-regex
     re: /[\u00AD\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u{E0000}-\u{E007F}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/u,
     what: 'invisible or control characters',
   },

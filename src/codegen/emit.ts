@@ -142,7 +142,7 @@ export function pruneToExposed(spec: JsonObject, tools: readonly ToolDefinition[
   const queue: unknown[] = [paths];
   while (queue.length > 0) {
     const node = queue.pop();
-    if (Array.isArray(node)) queue.push(...node);
+    if (Array.isArray(node)) queue.push(...(node as unknown[]));
     else if (isObject(node)) {
       const ref = node.$ref;
       if (typeof ref === 'string' && ref.startsWith('#/components/') && !reached.has(ref)) {

@@ -27,7 +27,7 @@ export function guardTexts(def: ToolDefinition, t: ManifestTool, sink: Sink): vo
   );
   for (const { at, text } of schemaDescriptions(def.inputSchema)) {
     const arg = /^properties\.([^.]+)/.exec(at)?.[1] ?? '';
-    const fromManifest = t.input[arg]?.description !== undefined || Object.entries(t.input).some(([k, v]) => v?.arg === arg && v.description !== undefined);
+    const fromManifest = t.input[arg]?.description !== undefined || Object.values(t.input).some((v) => v?.arg === arg && v.description !== undefined);
     report(`inputSchema.${at}`, findPoison(text), fromManifest ? null : `(description of input '${arg}' in the spec)`, fromManifest ? 'reword the description' : `reword it in the spec, or override it with input.${arg}.description`, `.input.${arg}`);
   }
   for (const { at, text } of schemaDescriptions(def.outputSchema)) {

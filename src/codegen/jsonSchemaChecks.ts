@@ -40,7 +40,7 @@ export function findUnbounded(s: JsonObject, at = '', inherited: JsonObject = {}
   const bounds: JsonObject = { ...inherited };
   for (const k of ['maxLength', 'pattern', 'format', 'maxItems', 'enum', 'const'] as const) if (s[k] !== undefined) bounds[k] = s[k];
   const fixedValue = bounds.enum !== undefined || bounds.const !== undefined;
-  const branches = [...(Array.isArray(s.anyOf) ? s.anyOf : []), ...(Array.isArray(s.allOf) ? s.allOf : [])].filter(isObject);
+  const branches = [...(Array.isArray(s.anyOf) ? (s.anyOf as unknown[]) : []), ...(Array.isArray(s.allOf) ? (s.allOf as unknown[]) : [])].filter(isObject);
   const types = typesOf(s);
   if (types === null && !fixedValue && branches.length === 0) return [{ code: 'INPUT_FREE_FORM', at }];
   for (const b of branches) out.push(...findUnbounded(b, at, bounds));
@@ -100,7 +100,7 @@ export function canonicalSchema(s: JsonObject): JsonObject {
       for (const [name, sub] of Object.entries(v)) props[name] = isObject(sub) ? canonicalSchema(sub) : sub;
       out[k] = props;
     } else if ((k === 'items' || k === 'additionalProperties') && isObject(v)) out[k] = canonicalSchema(v);
-    else if ((k === 'anyOf' || k === 'allOf') && Array.isArray(v)) out[k] = v.map((b) => (isObject(b) ? canonicalSchema(b) : b));
+    else if ((k === 'anyOf' || k === 'allOf') && Array.isArray(v)) out[k] = (v as unknown[]).map((b) => (isObject(b) ? canonicalSchema(b) : b));
     else out[k] = v;
   }
   return out;

@@ -64,7 +64,7 @@ export async function loadSpec(path: string): Promise<LoadSpecResult> {
 export function checkSpecVersion(document: JsonObject): GenerationError | null {
   if (document.swagger !== undefined) {
     return specError(
-      `the spec is Swagger ${String(document.swagger)} (OpenAPI 2.0), which Deputy does not read`,
+      `the spec is Swagger ${typeof document.swagger === 'string' ? document.swagger : JSON.stringify(document.swagger)} (OpenAPI 2.0), which Deputy does not read`,
       'convert it to OpenAPI 3 first, e.g. `npx swagger2openapi spec.yaml -o spec.openapi.yaml`, and pass that with --spec',
       'swagger',
     );

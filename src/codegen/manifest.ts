@@ -122,8 +122,8 @@ export function parseManifest(raw: unknown): ParsedManifest {
 }
 
 function fixFor(code: string): string {
-  if (code === 'unrecognized_keys') return 'remove or correct the key; see the manifest reference in the README';
-  return 'correct the value; see the manifest reference in the README';
+  if (code === 'unrecognized_keys') return 'remove or correct the key; see the manifest reference in openapi/README.md';
+  return 'correct the value; see the manifest reference in openapi/README.md';
 }
 
 export function pathOf(path: readonly PropertyKey[]): string {

@@ -136,7 +136,7 @@ export function destructiveReason(op: SpecOperation): string | null {
 export function operationIdWords(id: string): string[] {
   return id
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .split(/[\s/_.\-]+/)
+    .split(/[\s/_.-]+/)
     .filter((w) => w !== '')
     .map((w) => w.toLowerCase());
 }

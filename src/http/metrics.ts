@@ -3,7 +3,7 @@
  * already one event with tool, outcome, approval, backend status and durations, so counting
  * from it keeps the numbers and the audit trail in agreement by construction.
  *
- * `/metrics` is served only when allowed (README, "Configuration"): open on a loopback bind,
+ * `/metrics` is served only when allowed (src/README.md, "Configuration"): open on a loopback bind,
  * and on any other bind only with a scrape token, never public by default.
  */
 import { timingSafeEqual } from 'node:crypto';

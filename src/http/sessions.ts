@@ -22,7 +22,7 @@ export interface SessionLimits {
   /**
    * This replica's name (DEPUTY_REPLICA_ID), put in front of every session id it issues
    * (`r1.<random>`) so a load balancer can route a session's requests to the replica that
-   * holds it (README, "Deploying"). Not a secret and not a credential.
+   * holds it (.deploy/README.md, "Session affinity with open-source nginx"). Not a secret and not a credential.
    */
   replicaId?: string;
 }

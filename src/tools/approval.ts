@@ -1,5 +1,5 @@
 /**
- * Human approval for writes (DESIGN decision 6). A write does nothing until a person confirms
+ * Human approval for writes (src/README.md D6). A write does nothing until a person confirms
  * that exact action through MCP elicitation (`elicitation/create`, form mode): the message
  * names the tool, the target and the effect, and lists every argument the call will send, so
  * the approval covers exactly what was shown. Nothing the model can put in its own arguments

@@ -1,5 +1,5 @@
 /**
- * The audit trail (DESIGN decision 9): one JSON line per tool-call outcome, written by its own
+ * The audit trail (src/README.md D9): one JSON line per tool-call outcome, written by its own
  * pino logger to its own destination so operators can ship it apart from application logs.
  *
  * Arguments are logged field by field with the configured fields replaced by `[REDACTED]`,

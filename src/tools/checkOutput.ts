@@ -17,7 +17,7 @@ export type OutputCheck = (value: unknown) => ContractViolation | null;
 export function compileOutputCheck(outputSchema: Record<string, unknown>): OutputCheck {
   let validator: z.ZodType | null = null;
   return (value) => {
-    validator ??= z.fromJSONSchema(outputSchema as Parameters<typeof z.fromJSONSchema>[0]);
+    validator ??= z.fromJSONSchema(outputSchema);
     const result = validator.safeParse(value);
     if (result.success) return null;
     const issue = result.error.issues[0];

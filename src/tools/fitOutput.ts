@@ -1,5 +1,5 @@
 /**
- * Size caps on tool output (DESIGN decisions 7 and 10). A projection larger than the tool's
+ * Size caps on tool output (src/README.md D7, D10). A projection larger than the tool's
  * `maxBytes` is shrunk, never rejected: lists lose their tail first (the model can page with a
  * cursor), then the longest strings are cut. The caller learns what was cut.
  */

@@ -1,5 +1,5 @@
 /**
- * The one policy that decides what a caller may see and do (DESIGN decisions 4 and 5).
+ * The one policy that decides what a caller may see and do (src/README.md D4, D5).
  * `tools/list` filtering, the HTTP layer's 403 before dispatch and the handler's own refusal
  * all call these functions, so what is listed and what is enforced cannot drift apart.
  */

@@ -1,5 +1,5 @@
 /**
- * The compact text form of a tool result, beside `structuredContent` (DESIGN decision 7). It
+ * The compact text form of a tool result, beside `structuredContent` (src/README.md D7). It
  * states what happened in one line, then gives the data as JSON under an explicit label: text
  * from the backend (titles, ticket messages) stays quoted inside JSON strings, presented as
  * data, never as prose the model might take for instructions.

@@ -1,5 +1,5 @@
 /**
- * Redaction of secret-looking strings in tool output (DESIGN decision 7). The pick allowlist
+ * Redaction of secret-looking strings in tool output (src/README.md D7). The pick allowlist
  * already keeps known secret fields out; this is the second net for secrets that turn up inside
  * free text (a customer pasting an API key into a ticket, a token in a note).
  *

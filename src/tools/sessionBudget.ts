@@ -1,5 +1,5 @@
 /**
- * Per-session budgets (DESIGN decision 10): a thrashing agent is stopped with a clear tool
+ * Per-session budgets (src/README.md D10): a thrashing agent is stopped with a clear tool
  * error before it reaches the backend. Two limits: calls in flight at once, and calls started
  * in the last minute (a sliding window of start times).
  */

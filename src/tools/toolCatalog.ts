@@ -32,7 +32,7 @@ export function buildCatalog(definitions: readonly ToolDefinition[]): ToolCatalo
       definition,
       // The generator guarantees a strict object schema (additionalProperties: false) with
       // bounded strings and arrays; zod enforces it, unknown keys included.
-      validate: z.fromJSONSchema(definition.inputSchema as Parameters<typeof z.fromJSONSchema>[0]),
+      validate: z.fromJSONSchema(definition.inputSchema),
       pick: compilePick(definition.output.pick),
       checkOutput: compileOutputCheck(definition.outputSchema),
       listing: {

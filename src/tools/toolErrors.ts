@@ -1,5 +1,5 @@
 /**
- * Errors are answers (DESIGN decision 8): the one place where a failure becomes the short text
+ * Errors are answers (src/README.md D8): the one place where a failure becomes the short text
  * a model reads in an `isError: true` result. Messages say what happened and what to do next;
  * they never carry backend bodies, stack traces, URLs or tokens. Failures that only an
  * operator can fix (Deputy's own credential refused, token endpoint down) get a generic message

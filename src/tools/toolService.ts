@@ -1,5 +1,5 @@
 /**
- * The tool pipeline (DESIGN, "The flow of one tool call"), one fixed order for every call:
+ * The tool pipeline (src/README.md, "The flow of a call"), one fixed order for every call:
  *
  *   policy (caller scopes) → session budget → strict input validation → human approval
  *   (writes) → backend call with a per-operation token → projection to the pick allowlist →
@@ -238,7 +238,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
 /**
  * The Idempotency-Key of a write, derived from the approved action itself (who, which tool,
  * which arguments): a retried call — by the SDK, the agent or a proxy — reaches the backend
- * with the same key and can never act twice (DESIGN decision 10, issue 4 §6).
+ * with the same key and can never act twice (src/README.md D20).
  */
 export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, args: unknown): string {
   const digest = createHash('sha256').update(`${caller.subject}\n${tool}\n${canonicalJson(args)}`).digest('base64url');

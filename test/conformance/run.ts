@@ -58,8 +58,8 @@ function runSuite(url: string, outDir: string, baseline: string, timeoutMs: numb
     // Own process group, so a timeout stops npx, node@22 and the suite together.
     const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const timer = setTimeout(() => {
       try {
         process.kill(-child.pid!, 'SIGKILL');

@@ -1,5 +1,5 @@
 /**
- * Human approval for writes (DESIGN decision 6, issue 4 §8), through MCP elicitation with a real
+ * Human approval for writes (src/README.md D6), through MCP elicitation with a real
  * SDK client playing the human: accepted → done exactly once, even when the call is repeated;
  * declined, cancelled or unconfirmed → nothing done; a client that cannot ask a human → refused
  * before anything reaches the backend.
@@ -109,9 +109,9 @@ describe('publishDraft', () => {
   });
 
   it.each([
-    ['declined', { action: 'decline' } as ElicitResult, 'The user declined publishDraft. Nothing was done.'],
-    ['cancelled', { action: 'cancel' } as ElicitResult, 'The approval request for publishDraft was dismissed. Nothing was done.'],
-    ['accepted without the confirm box', { action: 'accept', content: { confirm: false } } as ElicitResult, 'The user declined publishDraft. Nothing was done.'],
+    ['declined', { action: 'decline' } satisfies ElicitResult, 'The user declined publishDraft. Nothing was done.'],
+    ['cancelled', { action: 'cancel' } satisfies ElicitResult, 'The approval request for publishDraft was dismissed. Nothing was done.'],
+    ['accepted without the confirm box', { action: 'accept', content: { confirm: false } } satisfies ElicitResult, 'The user declined publishDraft. Nothing was done.'],
   ])('%s → isError saying nothing was done; not published; no publish request', async (_name, reply, expected) => {
     answer = () => reply;
     const result = await h.callTool(human, 'publishDraft', { filename: DRAFT });
@@ -208,8 +208,8 @@ describe('addTicketNote', () => {
   });
 
   it.each([
-    ['declined', { action: 'decline' } as ElicitResult],
-    ['cancelled', { action: 'cancel' } as ElicitResult],
+    ['declined', { action: 'decline' } satisfies ElicitResult],
+    ['cancelled', { action: 'cancel' } satisfies ElicitResult],
   ])('%s → nothing added, no request', async (_name, reply) => {
     answer = () => reply;
     const notesBefore = h.backend.store.notes.get(OPEN_TICKET)!.length;

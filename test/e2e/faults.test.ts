@@ -1,5 +1,5 @@
 /**
- * Errors are answers (DESIGN decision 8, issue 4 §9): every backend failure the mock can inject,
+ * Errors are answers (src/README.md D8): every backend failure the mock can inject,
  * and its rate limit, reaches the model as a short `isError` text it can act on; retries happen
  * only where they are safe; a backend refusing Deputy's own credential is an operator problem
  * (generic text to the model, detail in the log, never the token).
@@ -41,14 +41,14 @@ describe('faults without retries', () => {
   }
 
   it.each([
-    [{ kind: 'status', status: 500 } as Fault, 'The admin backend is unavailable right now; try again in a minute.'],
-    [{ kind: 'status', status: 502 } as Fault, 'The admin backend is unavailable right now; try again in a minute.'],
-    [{ kind: 'status', status: 503 } as Fault, 'The admin backend is unavailable right now; retry after 1 s.'],
+    [{ kind: 'status', status: 500 } satisfies Fault, 'The admin backend is unavailable right now; try again in a minute.'],
+    [{ kind: 'status', status: 502 } satisfies Fault, 'The admin backend is unavailable right now; try again in a minute.'],
+    [{ kind: 'status', status: 503 } satisfies Fault, 'The admin backend is unavailable right now; retry after 1 s.'],
     // A gateway timeout is a timeout, whoever ran out of time.
-    [{ kind: 'status', status: 504 } as Fault, 'The admin backend did not answer in time. It may be overloaded; try again later. If this was a write, check its result before retrying.'],
-    [{ kind: 'reset' } as Fault, 'The admin backend could not be reached (connection failed or was reset). Try again in a minute.'],
-    [{ kind: 'malformed' } as Fault, 'The admin backend sent a response that could not be read. Try again later; if it persists, report it to the operators.'],
-    [{ kind: 'oversized' } as Fault, 'The admin backend response was larger than this tool allows. Narrow the request (filters, a smaller limit) and try again.'],
+    [{ kind: 'status', status: 504 } satisfies Fault, 'The admin backend did not answer in time. It may be overloaded; try again later. If this was a write, check its result before retrying.'],
+    [{ kind: 'reset' } satisfies Fault, 'The admin backend could not be reached (connection failed or was reset). Try again in a minute.'],
+    [{ kind: 'malformed' } satisfies Fault, 'The admin backend sent a response that could not be read. Try again later; if it persists, report it to the operators.'],
+    [{ kind: 'oversized' } satisfies Fault, 'The admin backend response was larger than this tool allows. Narrow the request (filters, a smaller limit) and try again.'],
   ])('%j → isError: %s', async (fault, expected) => {
     const { result, text } = await listDraftsWith(fault);
     expect(result.isError).toBe(true);
@@ -185,9 +185,9 @@ describe('faults with retries (the defaults)', () => {
   });
 
   it.each([
-    [{ kind: 'status', status: 502, count: 1 } as Fault],
-    [{ kind: 'status', status: 504, count: 1 } as Fault],
-    [{ kind: 'reset', count: 1 } as Fault],
+    [{ kind: 'status', status: 502, count: 1 } satisfies Fault],
+    [{ kind: 'status', status: 504, count: 1 } satisfies Fault],
+    [{ kind: 'reset', count: 1 } satisfies Fault],
   ])('a read survives one %j', async (fault) => {
     h.backend.faults.set('listDrafts', fault);
     const result = await h.callTool(client, 'listDrafts', { limit: 1 });

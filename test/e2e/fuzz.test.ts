@@ -1,5 +1,5 @@
 /**
- * Fuzzing every tool's input (issue 5 §3) with fast-check, through the front door: a real MCP
+ * Fuzzing every tool's input with fast-check, through the front door: a real MCP
  * SDK client (with elicitation that accepts, so writes get as far as they can) on a real
  * Deputy in front of the mock backend. Inputs: arbitrary JSON (objects or not), the tool's own
  * keys with valid, boundary, look-alike and unicode values, extra keys, deep and wide objects

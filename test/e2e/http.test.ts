@@ -1,5 +1,5 @@
 /**
- * The HTTP face of Deputy (issue 4 §1–4): an OAuth 2.1 resource server with Protected Resource
+ * The HTTP face of Deputy (src/README.md D4): an OAuth 2.1 resource server with Protected Resource
  * Metadata, 401/403 challenges, scope-filtered tools, sessions bound to their subject, the
  * Origin/Host guard, batch and size limits, and the stateless mode. Raw `fetch` where the status
  * and headers are the point; the SDK client where a client's view is.

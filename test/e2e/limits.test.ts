@@ -1,9 +1,8 @@
 /**
- * Limits everywhere (DESIGN decision 10, issue 4 §1 and §7): per-session budgets stop a
+ * Limits everywhere (src/README.md D10): per-session budgets stop a
  * thrashing agent before it reaches the backend, the number of open sessions is capped, idle
  * sessions expire, and concurrent sessions never see each other's data.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findLeaks, setup, textOf, type Harness } from '../helpers/deputy.ts';
 

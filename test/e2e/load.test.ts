@@ -1,5 +1,5 @@
 /**
- * Load and faults (issue 5 §2): 50 concurrent agent sessions (SDK clients over Streamable HTTP;
+ * Load and faults: 50 concurrent agent sessions (SDK clients over Streamable HTTP;
  * a third accept approvals, a third decline them, a third cannot be asked) each make a fixed
  * number of calls over all seven tools while the mock backend rate-limits Deputy's tokens,
  * injects every fault kind on every operation (armed with `count`, so they come and go, and

@@ -1,4 +1,4 @@
-/** Prometheus metrics at /metrics (issue 5 §5), counted from the same events as the audit trail. */
+/** Prometheus metrics at /metrics (src/README.md, "Metrics"), counted from the same events as the audit trail. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { setup, type Harness } from '../helpers/deputy.ts';

@@ -1,5 +1,5 @@
 /**
- * Scale-out (DESIGN decision 13, issue 5 §6): two Deputy replicas behind nginx from Debian's
+ * Scale-out (src/README.md D13, D29): two Deputy replicas behind nginx from Debian's
  * packages, configured with the repository's own `.deploy/nginx/deputy.conf.template`, all on
  * loopback. One mock backend (and authorization server) serves both replicas, so one agent
  * token works on either.

@@ -1,5 +1,5 @@
 /**
- * Tokens never appear in logs, errors, tool output or the audit trail (DESIGN decision 3). One
+ * Tokens never appear in logs, errors, tool output or the audit trail (src/README.md D3). One
  * harness drives every path that could carry a secret — every tool, refused callers, bad inputs,
  * backend faults, rate limits, declined approvals, secrets planted in backend data — then
  * searches every application log line, audit line, tool result and raw HTTP answer for every

@@ -1,5 +1,5 @@
 /**
- * Per-operation tokens on behalf of the caller (RFC 8693 token exchange, DESIGN decision 3):
+ * Per-operation tokens on behalf of the caller (RFC 8693 token exchange, src/README.md D3):
  * the backend sees the user who acted (with Deputy as the actor) and exactly the operation's
  * scopes, on a backend-audience token. The caller's own token is never forwarded: the mock
  * refuses Deputy-audience tokens, so a forwarded one would fail, and the harness proves none of

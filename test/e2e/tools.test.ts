@@ -330,7 +330,7 @@ describe('audit', () => {
       tool: 'getCustomerSummary', risk: 'read', arguments: { customerId: NORTHWIND }, approval: 'not_required',
       backend: { status: 200 }, outcome: 'ok', result: { items: null, redactions: 0, truncated: false },
     });
-    expect(read!.result!.bytes).toBeGreaterThan(0);
+    expect(read.result!.bytes).toBeGreaterThan(0);
     expect(invalid).toMatchObject({ tool: 'getDraft', arguments: null, approval: 'not_reached', backend: null, outcome: 'invalid_input' });
     expect(missing).toMatchObject({ tool: 'getDraft', arguments: { filename: 'no-such-draft.md' }, backend: { status: 404, errorCode: 'BACKEND_NOT_FOUND' }, outcome: 'tool_error' });
   });

@@ -35,7 +35,7 @@ export async function call(baseUrl: string, method: string, path: string, opts: 
     headers['content-type'] ??= 'application/json';
   }
   const res = await request(`${baseUrl}${path}`, {
-    method: method.toUpperCase() as Dispatcher.HttpMethod,
+    method: method.toUpperCase(),
     headers,
     ...(body !== undefined ? { body } : {}),
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),

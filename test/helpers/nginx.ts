@@ -120,7 +120,7 @@ export async function startNginx(options: { binary: string; port: number; replic
   const child: ChildProcess = spawn(options.binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const cleanup = async () => {
     if (child.exitCode === null && child.signalCode === null) {

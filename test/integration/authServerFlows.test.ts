@@ -309,7 +309,7 @@ function authorizeParams(clientId: string, challenge: string, overrides: Partial
 }
 
 const getAuthorize = (params: Record<string, string>) =>
-  fetch(`${as.base}/oauth/authorize?${new URLSearchParams(params)}`, { redirect: 'manual' });
+  fetch(`${as.base}/oauth/authorize?${new URLSearchParams(params).toString()}`, { redirect: 'manual' });
 
 const postLogin = (params: Record<string, string>, username: string, password: string, headers: Record<string, string> = {}) =>
   postForm('/oauth/authorize', { ...params, username, password }, headers);
@@ -530,7 +530,7 @@ describe('authorization code flow with PKCE', () => {
       }
     }
     // Two resources in one request.
-    const two = await fetch(`${as.base}/oauth/authorize?${new URLSearchParams(authorizeParams(client.client_id, challenge))}&resource=${encodeURIComponent('http://127.0.0.1:3001/mcp')}`, { redirect: 'manual' });
+    const two = await fetch(`${as.base}/oauth/authorize?${new URLSearchParams(authorizeParams(client.client_id, challenge)).toString()}&resource=${encodeURIComponent('http://127.0.0.1:3001/mcp')}`, { redirect: 'manual' });
     expect(location(two).searchParams.get('error')).toBe('invalid_target');
   });
 

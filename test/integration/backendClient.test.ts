@@ -66,7 +66,7 @@ beforeAll(async () => {
 afterEach(async () => {
   backend.reset();
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(providers.splice(0).map((p) => p.close?.()));
+  await Promise.all(providers.splice(0).map(async (p) => p.close?.()));
 });
 afterAll(async () => {
   await cc.close();

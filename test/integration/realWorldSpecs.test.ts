@@ -104,7 +104,7 @@ describe('real-world specs', { timeout: 120_000 }, () => {
       for (const t of byName(c).result.tools) {
         expect(JSON.stringify(t.inputSchema), t.name).not.toContain('$ref');
         expect(JSON.stringify(t.outputSchema), t.name).not.toContain('$ref');
-        const schema = z.fromJSONSchema(t.inputSchema as Parameters<typeof z.fromJSONSchema>[0]);
+        const schema = z.fromJSONSchema(t.inputSchema);
         expect(schema.safeParse({ notAnArgument: 1 }).success, t.name).toBe(false);
         expect(t.outputSchema.type, t.name).toBe('object');
       }
@@ -148,7 +148,7 @@ describe('real-world specs', { timeout: 120_000 }, () => {
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
     const result = await run(process.execPath, [tsc, '--noEmit', '-p', join(dir, 'tsconfig.json')], { cwd: root }).then(
       () => ({ ok: true, out: '' }),
-      (err: { stdout?: string }) => ({ ok: false, out: err.stdout ?? String(err) }),
+      (err: Error & { stdout?: string }) => ({ ok: false, out: err.stdout ?? String(err) }),
     );
     expect(result.out).toBe('');
     expect(result.ok).toBe(true);

@@ -1,6 +1,6 @@
 /**
  * Deputy refuses to start without a backend credential for every operation it may call, and
- * warns loudly about credentials holding more scopes than their operation needs (issue 4 §5).
+ * warns loudly about credentials holding more scopes than their operation needs (src/README.md D3).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

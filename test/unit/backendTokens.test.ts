@@ -68,7 +68,7 @@ const providers: TokenProvider[] = [];
 afterEach(async () => {
   hits = [];
   issued = 0;
-  await Promise.all(providers.splice(0).map((p) => p.close?.()));
+  await Promise.all(providers.splice(0).map(async (p) => p.close?.()));
 });
 
 function clientCredentials(now?: () => number) {

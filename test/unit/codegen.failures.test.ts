@@ -1,4 +1,4 @@
-// Generation fails loudly (issue 3, section 3): each way a manifest and spec can disagree is a
+// Generation fails loudly (src/README.md D2): each way a manifest and spec can disagree is a
 // row — a small change to a fixture that compiles cleanly, and the message it must produce.
 
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -232,7 +232,7 @@ describe('OpenAPI 3.0 shapes (legacy fixture)', () => {
       input: { minScore: {}, before: {} },
       output: { pick: ['items[].id'], listCaps: { items: 20 } },
     });
-    const schema = z.fromJSONSchema(tool.inputSchema as Parameters<typeof z.fromJSONSchema>[0]);
+    const schema = z.fromJSONSchema(tool.inputSchema);
     expect(schema.safeParse({ minScore: 5, before: null }).success).toBe(true);
     expect(schema.safeParse({ minScore: 0 }).success).toBe(false); // exclusive
     expect(schema.safeParse({ extra: 1 }).success).toBe(false);

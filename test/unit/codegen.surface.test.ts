@@ -107,7 +107,7 @@ describe('every tool', () => {
     expect(t.inputSchema.type).toBe('object');
     expect(t.inputSchema.additionalProperties).toBe(false);
     expect(JSON.stringify(t.inputSchema)).not.toContain('$ref');
-    const schema = z.fromJSONSchema(t.inputSchema as Parameters<typeof z.fromJSONSchema>[0]);
+    const schema = z.fromJSONSchema(t.inputSchema);
     expect(schema.safeParse({ __extra: 1 }).success).toBe(false);
   });
 

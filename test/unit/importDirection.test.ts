@@ -1,5 +1,5 @@
 /**
- * Imports go one way (DESIGN "Layout"): main → http → server → tools → backend → generated.
+ * Imports go one way (src/README.md, "Layers"): main → http → server → tools → backend → generated.
  * codegen is used only by the composition root; mock-backend/ and src/ never import each other.
  */
 import { readdirSync, readFileSync } from 'node:fs';

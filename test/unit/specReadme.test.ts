@@ -1,13 +1,13 @@
-/** The mock backend's README section lists the operations and scopes exactly as the spec does. */
+/** The mock backend's README lists the operations, scopes and seed sizes exactly as the code has them. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { operationTable } from '../../mock-backend/scopeTable.ts';
 import { createSeed } from '../../mock-backend/seed.ts';
 
-const section = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+const section = readFileSync(fileURLToPath(new URL('../../mock-backend/README.md', import.meta.url)), 'utf8');
 
-describe('README.md', () => {
+describe('mock-backend/README.md', () => {
   it('has the operation → scope table generated from the spec', () => {
     const m = /<!-- operation-table:start -->\n([\s\S]*?)\n<!-- operation-table:end -->/.exec(section);
     expect(m, 'operation-table markers').not.toBeNull();
