@@ -22,6 +22,7 @@ import {
 } from './schemaView.ts';
 import { buildPickTree, type PickNode, type PickTree } from '../tools/pickPath.ts';
 import { DECLARED_TYPE_HINT, declaredTypeSchema } from './declaredTypes.ts';
+import { isHumanFreeText } from './freeText.ts';
 
 const WALK = { strict: false };
 
@@ -36,7 +37,7 @@ export interface ProjectionProblem {
 export interface Projection {
   schema: JsonObject;
   problems: ProjectionProblem[];
-  /** Picked string leaves with no enum/const/format/pattern: free text from the backend. */
+  /** Picked string leaves with no enum/const/format/pattern and a name not of a machine value (freeText.ts): human-written text from the backend. */
   freeText: string[];
   /** Every array path in the projection (listCaps keys). */
   arrayPaths: string[];
@@ -133,7 +134,7 @@ function declaredValue(ctx: Ctx, node: PickNode, path: string, why: string): Jso
       if (cap === null) return null;
       schema.maxItems = cap;
     }
-    if (text?.replace(/\s/g, '').startsWith('string')) ctx.freeText.push(pick);
+    if (text?.replace(/\s/g, '').startsWith('string') && isHumanFreeText(pick)) ctx.freeText.push(pick);
     inner = schema;
   }
   for (let i = caps.length - 1; i >= 0; i--) inner = { type: 'array', items: inner, maxItems: caps[i] };
@@ -318,7 +319,7 @@ function projectLeaf(ctx: Ctx, v: SchemaView, pick: string, path: string): JsonO
   const admitsString = v.types === null || v.types.has('string') || (admitsArray(v) && ctx.doc.viewAll(v.items, WALK).types?.has('string') === true);
   const constrained = (x: SchemaView) => x.kw.enum !== undefined || x.kw.const !== undefined || (typeof x.kw.format === 'string' && JSON_SCHEMA_FORMATS.has(x.kw.format)) || x.kw.pattern !== undefined;
   const target = admitsArray(v) ? ctx.doc.viewAll(v.items, WALK) : v;
-  if (admitsString && !constrained(target)) ctx.freeText.push(pick);
+  if (admitsString && !constrained(target) && isHumanFreeText(pick)) ctx.freeText.push(pick);
   return schema;
 }
 

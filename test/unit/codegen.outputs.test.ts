@@ -93,3 +93,38 @@ describe('declared types at run time', () => {
     expect(check(value)).toMatchObject({ at: 'records[].fields.summary', expected: 'a string', got: 'an object' });
   });
 });
+
+describe('"not marked untrusted" only for human-written free text', () => {
+  it.each([
+    ['title', true],
+    ['items[].body', true],
+    ['lastMessage', true],
+    ['records[].fields.summary', true],
+    ['description', true],
+    ['id', false],
+    ['items[].customerId', false],
+    ['node_id', false],
+    ['nextCursor', false],
+    ['createdAt', false],
+    ['updated_at', false],
+    ['html_url', false],
+    ['status', false],
+    ['plan.type', false],
+    ['email', false],
+    ['sha', false],
+  ])('%s → %s', (pick, warned) => {
+    const leaf = pick.replace(/\[\]/g, '').split('.');
+    // Build a response that has the path, every leaf an unconstrained string.
+    let schema: JsonObject = str;
+    for (let i = leaf.length - 1; i >= 0; i--) {
+      const inList = pick.split('.')[i]?.endsWith('[]') === true;
+      const child = obj({ [leaf[i] as string]: schema });
+      schema = i === 0 ? child : inList ? { type: 'array', items: child } : child;
+      if (i > 0 && pick.split('.')[i - 1]?.endsWith('[]')) schema = { type: 'array', items: child };
+    }
+    const listCaps = Object.fromEntries(pick.split('.').flatMap((seg, i, all) => (seg.endsWith('[]') ? [[all.slice(0, i + 1).join('.').replace(/\[\]$/, ''), 5]] : [])));
+    const result = compile(schema, { pick: [pick], listCaps });
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.some((w) => w.message.includes(`free-text field '${pick}'`))).toBe(warned);
+  });
+});
