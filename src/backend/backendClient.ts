@@ -525,10 +525,11 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
         requests.forEach((req, i) => opts.tokens.invalidate(req, values[i]));
         const fresh = await fetchAll();
         if (fresh.some((value, i) => value !== values[i])) {
+          values.push(...fresh);
           ({ raw, attempts } = await send(binding, built, ctx, fresh, deadline, attempts));
         }
       }
-      return interpret(binding, raw, attempts);
+      return interpret(binding, raw, attempts, values);
     } finally {
       deadline.clear();
     }
@@ -558,7 +559,8 @@ function parseJsonBody(body: Buffer): { ok: true; value: unknown } | { ok: false
   }
 }
 
-function interpret(binding: OperationBinding, raw: RawResponse, attempts: number): BackendResponse {
+/** `secrets`: the credential values sent, kept out of whatever an error keeps of the body. */
+function interpret(binding: OperationBinding, raw: RawResponse, attempts: number, secrets: readonly string[]): BackendResponse {
   const operationId = binding.operationId;
   const contentType = headerValue(raw.headers, 'content-type');
   const isJson = contentType !== undefined && JSON_TYPE.test(contentType);
@@ -566,7 +568,7 @@ function interpret(binding: OperationBinding, raw: RawResponse, attempts: number
 
   if (!success) {
     const parsed = raw.body && raw.body.length > 0 && isJson ? parseJsonBody(raw.body) : { ok: false as const };
-    throw errorFromResponse(operationId, raw.status, raw.headers, parsed.ok ? parsed.value : undefined, attempts);
+    throw errorFromResponse(operationId, raw.status, raw.headers, parsed.ok ? parsed.value : undefined, attempts, Date.now(), secrets);
   }
 
   const headers: BackendResponse['headers'] = {};
