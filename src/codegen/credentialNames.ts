@@ -71,10 +71,12 @@ export interface CredentialLook {
 }
 
 /**
- * Why a parameter looks like a credential, or null. The description is read only for strings
- * whose name is not about something else (`keyId: "The ID of the API key"` is an id).
+ * Why a parameter looks like a credential, or null. A parameter with an `enum` never does: the
+ * spec lists every value it takes. The description is read only for strings whose name is not
+ * about something else (`keyId: "The ID of the API key"` is an id).
  */
-export function looksLikeCredential(p: { name: string; in: string; description: string | null; type: string | null }): CredentialLook | null {
+export function looksLikeCredential(p: { name: string; in: string; description: string | null; type: string | null; enumerated?: boolean }): CredentialLook | null {
+  if (p.enumerated === true) return null;
   const byName = credentialWordIn(p.name, p.in);
   if (byName !== null) return { match: byName, where: 'name' };
   if (p.description === null || (p.type !== null && p.type !== 'string')) return null;

@@ -235,7 +235,8 @@ export function refuseCredentialInputs(ix: SpecIndex, op: SpecOperation, body: B
     const schema = target.raw !== null ? ix.doc.deref(target.raw.schema, target.raw.loc).node : null;
     const type = isObject(schema) && typeof schema.type === 'string' ? schema.type : null;
     const description = target.description ?? (isObject(schema) && typeof schema.description === 'string' ? schema.description : null);
-    const look = looksLikeCredential({ name: target.name, in: target.in, description, type });
+    const enumerated = isObject(schema) && Array.isArray(schema.enum);
+    const look = looksLikeCredential({ name: target.name, in: target.in, description, type, enumerated });
     if (look === null) continue;
     const credential = target.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'credential';
     sink.error(
