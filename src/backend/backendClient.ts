@@ -585,5 +585,22 @@ function interpret(binding: OperationBinding, raw: RawResponse, attempts: number
   }
   const parsed = parseJsonBody(raw.body!);
   if (!parsed.ok) throw backendError('BACKEND_MALFORMED_RESPONSE', operationId, { status: raw.status, attempts, reason: 'the body is not valid JSON' });
-  return { status: raw.status, body: parsed.value, headers, attempts };
+  return { status: raw.status, body: withoutEchoedSecrets(raw.body!, parsed.value, secrets), headers, attempts };
+}
+
+/**
+ * A backend that echoes the credential it was sent (a "who am I" answer, a debug field) must not
+ * hand it to the model: every string holding one gets it replaced. The byte search runs first,
+ * so an ordinary answer is never walked.
+ */
+function withoutEchoedSecrets(raw: Buffer, value: unknown, secrets: readonly string[]): unknown {
+  const present = secrets.filter((s) => s !== '' && (raw.includes(s) || raw.includes(JSON.stringify(s).slice(1, -1))));
+  if (present.length === 0) return value;
+  const scrub = (v: unknown): unknown => {
+    if (typeof v === 'string') return present.reduce((text, secret) => text.split(secret).join('[REDACTED]'), v);
+    if (Array.isArray(v)) return v.map(scrub);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [scrub(k) as string, scrub(x)]));
+    return v;
+  };
+  return scrub(value);
 }

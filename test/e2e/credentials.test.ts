@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadAndCompile } from '../../src/codegen/cli.ts';
 import { emitToolsModule } from '../../src/codegen/emit.ts';
 
@@ -73,7 +73,8 @@ function startRecordingBackend(): Promise<{ server: Server; url: string; request
       if (widget !== undefined) return json(200, { id: widget, name: req.method === 'PATCH' ? 'Renamed' : 'One' });
       if (url.pathname === '/audit') return json(200, { entries: [{ action: 'rename' }] });
       if (url.pathname === '/reports') return json(200, { month: url.searchParams.get('month') ?? 'all', total: 3 });
-      if (url.pathname === '/profile') return json(200, { sub: 'deputy-bot' });
+      // A "who am I" answer that echoes the credential it was sent.
+      if (url.pathname === '/profile') return json(200, { sub: `deputy-bot via ${req.headers.authorization ?? ''}` });
       return json(501, { title: 'unmocked route' }, 'application/problem+json');
     });
   });
@@ -162,10 +163,11 @@ describe('each credential goes where its scheme says, and nowhere else', () => {
     expect(sent[0]!.headers.authorization).toBe(`Basic ${BASIC}`);
   });
 
-  it('openIdConnect is a bearer token', async () => {
+  it('openIdConnect is a bearer token; a backend echoing it does not hand it to the model', async () => {
     const { result, sent } = await call('getProfile');
     expect(result.isError, textOf(result)).toBeFalsy();
     expect(sent[0]!.headers.authorization).toBe('Bearer oi_test_OIDC_0007');
+    expect(result.structuredContent).toEqual({ sub: 'deputy-bot via Bearer [REDACTED]' });
   });
 
   it('credentials declared as plain parameters are filled from the token file, never by the model', async () => {
@@ -208,7 +210,10 @@ describe('each credential goes where its scheme says, and nowhere else', () => {
 });
 
 describe('no credential value appears anywhere', () => {
-  it('not in logs, the audit trail, tool results or approval prompts', () => {
+  it('not in logs, the audit trail, tool results or approval prompts', async () => {
+    // Logs and audit lines are written asynchronously by the child: wait for the last ones.
+    await vi.waitFor(() => expect(stderr).toContain('bad key ?api_key='), { timeout: 5_000 });
+    await vi.waitFor(() => expect(readFileSync(join(dir, 'audit.log'), 'utf8')).toContain('getProfile'), { timeout: 5_000 });
     const audit = readFileSync(join(dir, 'audit.log'), 'utf8');
     expect(audit).toContain('getLegacyWidget');
     // The query string (which holds the query API key) is never logged or audited; the backend's
