@@ -1,8 +1,8 @@
 /**
- * Where per-operation backend credentials come from (src/README.md D3). A provider
- * hands out the credential of one security scheme of an operation's chosen requirement —
- * a token holding exactly its scopes, a basic pair, or an API key; the client asks for each
- * one per call and drops them with `invalidate` when the backend answers 401.
+ * Where per-operation backend credentials come from (src/README.md D3; openapi/README.md,
+ * "Credentials"). A provider hands out the credential of one security scheme of an operation's
+ * chosen requirement — a token holding exactly its scopes, a basic pair, or an API key; the
+ * client asks for each one per call and drops them with `invalidate` when the backend answers 401.
  *
  * Providers hold secrets. Each one redacts itself for `JSON.stringify` and `util.inspect`, and
  * `describe()` names only non-secret facts (the kind, the file, the token URL, the client id).
