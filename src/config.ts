@@ -39,6 +39,7 @@ const EnvSchema = z.object({
 
   DEPUTY_BACKEND_URL: z.url().optional(),
   DEPUTY_TOKEN_PROVIDER: z.enum(['static', 'client_credentials', 'token_exchange']).default('client_credentials'),
+  /** The static token file; with an OAuth provider it serves API keys, basic pairs and the schemes it names. */
   DEPUTY_TOKEN_FILE: z.string().optional(),
   DEPUTY_OAUTH_TOKEN_URL: z.url().optional(),
   DEPUTY_OAUTH_CLIENT_ID: z.string().optional(),
@@ -82,7 +83,14 @@ export interface Config {
   };
   tokens:
     | { provider: 'static'; file: string }
-    | { provider: 'client_credentials' | 'token_exchange'; tokenUrl: string; clientId: string; clientSecret: string };
+    | {
+        provider: 'client_credentials' | 'token_exchange';
+        tokenUrl: string;
+        clientId: string;
+        clientSecret: string;
+        /** Static token file read alongside for what OAuth cannot mint (API keys, basic pairs); null = none. */
+        file: string | null;
+      };
   /** Where start-up checks backend tokens for over-privilege (RFC 7662), with Deputy's OAuth client. */
   introspection: { url: string; clientId: string; clientSecret: string } | null;
   audit: { destination: string; redactArguments: string[] };
@@ -131,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
       tokenUrl: e.DEPUTY_OAUTH_TOKEN_URL ?? (issuer ? `${issuer}/oauth/token` : ''),
       clientId: e.DEPUTY_OAUTH_CLIENT_ID,
       clientSecret: e.DEPUTY_OAUTH_CLIENT_SECRET,
+      file: e.DEPUTY_TOKEN_FILE ?? null,
     };
   }
 

@@ -9,12 +9,15 @@ import pino, { type Logger } from 'pino';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import {
   ClientCredentialsProvider,
+  CredentialRouter,
   StaticTokenProvider,
   TokenExchangeProvider,
   createBackendClient,
+  describeKind,
   findOverPrivilegedTokens,
   type BackendClient,
-  type OperationScopes,
+  type CredentialNeed,
+  type OperationBinding,
   type TokenProvider,
 } from './backend/index.ts';
 import type { Config } from './config.ts';
@@ -64,13 +67,20 @@ export interface ServeDependencies {
   testOnlyUnauthenticatedCaller?: Caller;
 }
 
-/** Every backend operation the tools call: the tool's own, plus approval lookups. */
-export function operationsOf(tools: readonly ToolDefinition[]): OperationScopes[] {
-  const seen = new Map<string, OperationScopes>();
+/**
+ * Every credential the tools' backend calls need: one per operation (the tool's own, and
+ * approval lookups) and scheme of its chosen security requirement.
+ */
+export function credentialNeeds(tools: readonly ToolDefinition[]): CredentialNeed[] {
+  const seen = new Map<string, CredentialNeed>();
+  const add = (binding: OperationBinding) => {
+    for (const c of binding.credentials) {
+      seen.set(`${binding.operationId}\u0000${c.scheme}`, { operationId: binding.operationId, scheme: c.scheme, kind: c.kind, scopes: c.scopes });
+    }
+  };
   for (const tool of tools) {
-    seen.set(tool.operation.operationId, { operationId: tool.operation.operationId, scopes: tool.backendScopes });
-    const lookup = tool.approval?.lookup;
-    if (lookup) seen.set(lookup.operation.operationId, { operationId: lookup.operation.operationId, scopes: lookup.backendScopes });
+    add(tool.operation);
+    if (tool.approval?.lookup) add(tool.approval.lookup.operation);
   }
   return [...seen.values()];
 }
@@ -79,38 +89,47 @@ export function createTokenProvider(config: Config): TokenProvider {
   const tokens = config.tokens;
   if (tokens.provider === 'static') return StaticTokenProvider.fromFile(tokens.file);
   const common = { tokenUrl: tokens.tokenUrl, clientId: tokens.clientId, clientSecret: tokens.clientSecret, resource: config.backend.url };
-  return tokens.provider === 'client_credentials' ? new ClientCredentialsProvider(common) : new TokenExchangeProvider(common);
+  const oauth = tokens.provider === 'client_credentials' ? new ClientCredentialsProvider(common) : new TokenExchangeProvider(common);
+  return tokens.file === null ? oauth : new CredentialRouter(oauth, StaticTokenProvider.fromFile(tokens.file));
 }
 
+const needName = (n: CredentialNeed) => `${n.operationId} (scheme ${n.scheme}: ${describeKind(n.kind)}${n.scopes.length > 0 ? ` with ${n.scopes.join(' ')}` : ''})`;
+
 /**
- * Refuse to start without a credential for every exposed operation (src/README.md D3), and warn
- * loudly about credentials that hold more than their operation needs.
+ * Refuse to start without a credential for every scheme of every exposed operation, naming
+ * operation and scheme (src/README.md D3), and warn loudly about credentials that hold more than their operation
+ * needs.
  */
 export async function checkCredentials(config: Config, provider: TokenProvider, tools: readonly ToolDefinition[], log: Logger): Promise<void> {
-  const operations = operationsOf(tools);
-  if (provider instanceof StaticTokenProvider) {
-    const coverage = provider.coverage(operations);
+  const needs = credentialNeeds(tools);
+  const file = provider instanceof StaticTokenProvider ? provider : provider instanceof CredentialRouter ? provider.file : null;
+  const fromFile = provider instanceof CredentialRouter ? needs.filter((n) => provider.servedByFile(n)) : file ? needs : [];
+  const fromOAuth = needs.filter((n) => !fromFile.includes(n));
+  const tokenFile = config.tokens.provider === 'static' ? config.tokens.file : (config.tokens.file ?? 'DEPUTY_TOKEN_FILE');
+  if (file) {
+    const coverage = file.coverage(fromFile);
     if (coverage.missing.length > 0) {
-      throw new StartupError(
-        `no backend credential for: ${coverage.missing.map((m) => `${m.operationId} (needs ${m.scopes.join(' ')})`).join(', ')}. Add entries to ${config.tokens.provider === 'static' ? config.tokens.file : 'the token file'}.`,
-      );
+      throw new StartupError(`no backend credential for: ${coverage.missing.map((m) => `${needName(m)} — ${m.reason}`).join('; ')}. Add entries to ${tokenFile}.`);
     }
     for (const m of coverage.scopeMismatch) {
       log.warn({ operationId: m.operationId, tokenId: m.tokenId, declared: m.declared, needed: m.needed }, 'static token scopes differ from what its operation needs');
     }
-  } else if (config.tokens.provider === 'client_credentials') {
+  }
+  const notMintable = fromOAuth.filter((n) => n.kind !== 'bearer');
+  if (notMintable.length > 0) {
+    throw new StartupError(`OAuth mints bearer tokens only; no credential for: ${notMintable.map(needName).join(', ')}. Set DEPUTY_TOKEN_FILE to a token file with a \`scheme:\` entry for each.`);
+  }
+  if (config.tokens.provider === 'client_credentials') {
     // One token request per scope set, all at once: start-up takes one round trip, not one per operation.
     const failures: string[] = [];
     await Promise.all(
-      operations.map((op) =>
-        provider.getToken(op).catch((error: unknown) => failures.push(`${op.operationId} (${op.scopes.join(' ')}): ${(error as Error).message}`)),
-      ),
+      fromOAuth.map((need) => provider.getToken(need).catch((error: unknown) => failures.push(`${needName(need)}: ${(error as Error).message}`))),
     );
     if (failures.length > 0) throw new StartupError(`cannot obtain backend tokens for: ${failures.join('; ')}`);
   }
   // Token exchange needs a caller's token, so its tokens cannot be checked before a call.
-  if (config.tokens.provider === 'token_exchange') return;
-  const findings = await findOverPrivilegedTokens(provider, operations, config.introspection ? { introspection: config.introspection } : {});
+  const checkable = config.tokens.provider === 'token_exchange' ? fromFile : needs;
+  const findings = await findOverPrivilegedTokens(provider, checkable, config.introspection ? { introspection: config.introspection } : {});
   for (const finding of findings) {
     log.warn(
       { operationId: finding.operationId, needed: finding.scopes, extra: finding.extraScopes, missing: finding.missingScopes },

@@ -10,15 +10,17 @@
  *                on every attempt (defence in depth behind buildRequest's URL check)
  *   Pool         connect/headers/body timeouts
  *
- * The bearer token is attached per call, not by an interceptor: fetching it is async, can fail
+ * Credentials are attached per call, not by an interceptor: fetching them is async, can fail
  * (BACKEND_TOKEN_UNAVAILABLE before any socket work) and the 401 → invalidate → one retry loop
- * needs the token that was rejected.
+ * needs the values that were rejected. Each goes where its security scheme says
+ * (placeCredentials), after every header and query parameter the model controls.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { interceptors, Pool, type Dispatcher } from 'undici';
 import { backendError, BackendError, errorFromResponse, type BackendErrorCode } from './backendError.ts';
 import { buildRequest, parseBaseUrl, type BackendTarget, type BuiltRequest } from './buildRequest.ts';
 import type { OperationBinding } from './operation.ts';
+import { placeCredentials } from './placeCredentials.ts';
 import { headerValue, parseRateLimit, parseRetryAfter, type RateLimitInfo } from './responseHeaders.ts';
 import type { CallerIdentity, TokenProvider, TokenRequest } from './tokenProvider.ts';
 
@@ -55,8 +57,6 @@ export interface BackendClientOptions {
 }
 
 export interface CallContext {
-  /** Exactly the scopes of the operation's security requirement: the token will hold these. */
-  scopes: readonly string[];
   /** Total time of this call, retries and token fetch included. */
   timeoutMs?: number;
   maxResponseBytes?: number;
@@ -433,7 +433,7 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     binding: OperationBinding,
     built: BuiltRequest,
     ctx: CallContext,
-    token: string,
+    credentials: readonly string[],
     deadline: Deadline,
     attemptsBefore: number,
   ): Promise<{ raw: RawResponse; attempts: number }> {
@@ -444,15 +444,16 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     const attempts = () => attemptsBefore + retries + 1;
     const collector = new ResponseCollector(operationId, ctx.maxResponseBytes ?? opts.maxResponseBytes, isSuccess, attempts);
 
+    const placed = placeCredentials(operationId, built.path, binding.credentials, credentials);
     const headers: Record<string, string> = {
       ...built.headers,
       accept: 'application/json, application/problem+json;q=0.9',
       'user-agent': userAgent,
-      authorization: `Bearer ${token}`,
     };
     if (built.contentType) headers['content-type'] = built.contentType;
     if (ctx.traceparent && TRACEPARENT.test(ctx.traceparent)) headers.traceparent = ctx.traceparent;
     if (binding.idempotencyKeyHeader && ctx.idempotencyKey !== undefined) headers[binding.idempotencyKeyHeader.toLowerCase()] = ctx.idempotencyKey;
+    Object.assign(headers, placed.headers); // last: nothing else may overwrite a credential
 
     const retry: RetryCallback = (err, _context, cb) => {
       const e = err as { statusCode?: number; headers?: IncomingHttpHeaders };
@@ -476,7 +477,7 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     else {
       const dispatchOpts: Dispatcher.DispatchOptions & { retryOptions: interceptors.RetryInterceptorOpts } = {
         method: built.method,
-        path: built.path,
+        path: placed.path,
         headers,
         body: built.body,
         headersTimeout: Math.min(opts.headersTimeoutMs, Math.max(1, deadline.remainingMs())),
@@ -510,21 +511,25 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     }
     const deadline = new Deadline(ctx.timeoutMs ?? defaultTimeoutMs, ctx.signal);
     try {
-      const tokenReq: TokenRequest = { scopes: ctx.scopes, operationId };
-      if (ctx.caller) tokenReq.caller = ctx.caller;
-      let token = await getToken(tokenReq, deadline);
-      let { raw, attempts } = await send(binding, built, ctx, token, deadline, 0);
-      if (raw.status === 401) {
-        // RFC 6750 §3.1 invalid_token: the cached token may have been revoked or rotated.
-        // Drop it and try exactly once more with a fresh one; a 401 cannot have done any work.
-        opts.tokens.invalidate(tokenReq, token);
-        const fresh = await getToken(tokenReq, deadline);
-        if (fresh !== token) {
-          token = fresh;
-          ({ raw, attempts } = await send(binding, built, ctx, token, deadline, attempts));
+      const requests = binding.credentials.map((c): TokenRequest => {
+        const req: TokenRequest = { scopes: c.scopes, operationId, scheme: c.scheme, kind: c.kind };
+        if (ctx.caller) req.caller = ctx.caller;
+        return req;
+      });
+      const fetchAll = () => Promise.all(requests.map((req) => getToken(req, deadline)));
+      const values = await fetchAll();
+      let { raw, attempts } = await send(binding, built, ctx, values, deadline, 0);
+      if (raw.status === 401 && requests.length > 0) {
+        // RFC 6750 §3.1 invalid_token: a cached token may have been revoked or rotated. Drop
+        // them and try exactly once more if any came back different; a 401 did no work.
+        requests.forEach((req, i) => opts.tokens.invalidate(req, values[i]));
+        const fresh = await fetchAll();
+        if (fresh.some((value, i) => value !== values[i])) {
+          values.push(...fresh);
+          ({ raw, attempts } = await send(binding, built, ctx, fresh, deadline, attempts));
         }
       }
-      return interpret(binding, raw, attempts);
+      return interpret(binding, raw, attempts, values);
     } finally {
       deadline.clear();
     }
@@ -554,7 +559,8 @@ function parseJsonBody(body: Buffer): { ok: true; value: unknown } | { ok: false
   }
 }
 
-function interpret(binding: OperationBinding, raw: RawResponse, attempts: number): BackendResponse {
+/** `secrets`: the credential values sent, kept out of whatever an error keeps of the body. */
+function interpret(binding: OperationBinding, raw: RawResponse, attempts: number, secrets: readonly string[]): BackendResponse {
   const operationId = binding.operationId;
   const contentType = headerValue(raw.headers, 'content-type');
   const isJson = contentType !== undefined && JSON_TYPE.test(contentType);
@@ -562,7 +568,7 @@ function interpret(binding: OperationBinding, raw: RawResponse, attempts: number
 
   if (!success) {
     const parsed = raw.body && raw.body.length > 0 && isJson ? parseJsonBody(raw.body) : { ok: false as const };
-    throw errorFromResponse(operationId, raw.status, raw.headers, parsed.ok ? parsed.value : undefined, attempts);
+    throw errorFromResponse(operationId, raw.status, raw.headers, parsed.ok ? parsed.value : undefined, attempts, Date.now(), secrets);
   }
 
   const headers: BackendResponse['headers'] = {};
@@ -579,5 +585,22 @@ function interpret(binding: OperationBinding, raw: RawResponse, attempts: number
   }
   const parsed = parseJsonBody(raw.body!);
   if (!parsed.ok) throw backendError('BACKEND_MALFORMED_RESPONSE', operationId, { status: raw.status, attempts, reason: 'the body is not valid JSON' });
-  return { status: raw.status, body: parsed.value, headers, attempts };
+  return { status: raw.status, body: withoutEchoedSecrets(raw.body!, parsed.value, secrets), headers, attempts };
+}
+
+/**
+ * A backend that echoes the credential it was sent (a "who am I" answer, a debug field) must not
+ * hand it to the model: every string holding one gets it replaced. The byte search runs first,
+ * so an ordinary answer is never walked.
+ */
+function withoutEchoedSecrets(raw: Buffer, value: unknown, secrets: readonly string[]): unknown {
+  const present = secrets.filter((s) => s !== '' && (raw.includes(s) || raw.includes(JSON.stringify(s).slice(1, -1))));
+  if (present.length === 0) return value;
+  const scrub = (v: unknown): unknown => {
+    if (typeof v === 'string') return present.reduce((text, secret) => text.split(secret).join('[REDACTED]'), v);
+    if (Array.isArray(v)) return v.map(scrub);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [scrub(k) as string, scrub(x)]));
+    return v;
+  };
+  return scrub(value);
 }

@@ -190,6 +190,21 @@ export function logText(value: unknown): string | undefined {
   return clean.length > LOG_TEXT_MAX ? `${clean.slice(0, LOG_TEXT_MAX - 1)}…` : clean;
 }
 
+/**
+ * `value` with every credential the request carried replaced, as sent and percent-encoded: a
+ * backend that quotes the request in its error body must not put a key into Deputy's logs.
+ */
+function withoutSecrets(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value !== 'string' || secrets.length === 0) return value;
+  let out = value;
+  for (const secret of secrets) {
+    for (const form of new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)])) {
+      if (form !== '') out = out.split(form).join('[REDACTED]');
+    }
+  }
+  return out;
+}
+
 function namesFrom(list: unknown, pick: (item: unknown) => unknown, valid: RegExp): string[] | undefined {
   if (!Array.isArray(list)) return undefined;
   const names = new Set<string>();
@@ -211,6 +226,8 @@ export function errorFromResponse(
   problem: unknown,
   attempts?: number,
   now: number = Date.now(),
+  /** The credential values the request carried: scrubbed from the kept problem text. */
+  secrets: readonly string[] = [],
 ): BackendError {
   const code = codeForStatus(status);
   const init: BackendErrorInit = { code, operationId, status, message: '' };
@@ -224,20 +241,20 @@ export function errorFromResponse(
   if (problem !== null && typeof problem === 'object' && !Array.isArray(problem)) {
     const p = problem as Record<string, unknown>;
     const summary: ProblemSummary = {};
-    const type = logText(p.type);
-    const title = logText(p.title);
-    const detail = logText(p.detail);
+    const type = logText(withoutSecrets(p.type, secrets));
+    const title = logText(withoutSecrets(p.title, secrets));
+    const detail = logText(withoutSecrets(p.detail, secrets));
     if (type) summary.type = type;
     if (title) summary.title = title;
     if (detail) summary.detail = detail;
     if (Object.keys(summary).length > 0) init.problem = summary;
     if (code === 'BACKEND_BAD_REQUEST' || code === 'BACKEND_UNPROCESSABLE') {
       const fields = namesFrom(p.errors, (e) => (e !== null && typeof e === 'object' ? (e as Record<string, unknown>).field : undefined), FIELD_NAME);
-      if (fields) init.fields = fields;
+      if (fields) init.fields = fields.filter((f) => !secrets.includes(f));
     }
     if (code === 'BACKEND_FORBIDDEN') {
       const missing = namesFrom(p.missingScopes, (s) => s, SCOPE_NAME);
-      if (missing) init.missingScopes = missing;
+      if (missing) init.missingScopes = missing.filter((m) => !secrets.includes(m));
     }
   }
   let message = `${operationId}: ${WHAT[code]} (HTTP ${status})`;

@@ -149,10 +149,20 @@ function appendParam(target: URLSearchParams, operationId: string, name: string,
   target.append(name, String(scalar(operationId, argument, value)));
 }
 
-function buildHeaders(operationId: string, entries: Collected['header']): Record<string, string> {
+/** The header and query names the binding's credentials occupy: no argument may name them. */
+function credentialPlaces(binding: OperationBinding): { header: Set<string>; query: Set<string> } {
+  const places = { header: new Set<string>(), query: new Set<string>() };
+  for (const c of binding.credentials) {
+    if (c.kind === 'header' && c.name !== null) places.header.add(c.name.toLowerCase());
+    if (c.kind === 'query' && c.name !== null) places.query.add(c.name);
+  }
+  return places;
+}
+
+function buildHeaders(operationId: string, entries: Collected['header'], credentialHeaders: Set<string>): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, { argument, value }] of entries) {
-    if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name)) {
+    if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name) || credentialHeaders.has(name)) {
       throw invalid(operationId, argument, `header '${name}' may not be set by a tool`);
     }
     if (value === null) continue;
@@ -206,9 +216,13 @@ function checkEgress(operationId: string, target: BackendTarget, templatePath: s
 export function buildRequest(target: BackendTarget, binding: OperationBinding, args: Readonly<Record<string, unknown>>): BuiltRequest {
   const collected = collect(binding, args);
   const filledPath = fillPath(binding, collected.path);
+  const places = credentialPlaces(binding);
   const query = new URLSearchParams();
-  for (const [name, { argument, value }] of collected.query) appendParam(query, binding.operationId, name, argument, value);
-  const headers = buildHeaders(binding.operationId, collected.header);
+  for (const [name, { argument, value }] of collected.query) {
+    if (places.query.has(name)) throw invalid(binding.operationId, argument, `query parameter '${name}' carries a credential and may not be set by a tool`);
+    appendParam(query, binding.operationId, name, argument, value);
+  }
+  const headers = buildHeaders(binding.operationId, collected.header, places.header);
   const { body, contentType } = buildBody(binding, collected.body);
   const path = checkEgress(binding.operationId, target, binding.path, filledPath, query.toString());
   return { method: binding.method, path, headers, body, contentType };

@@ -3,7 +3,7 @@
  * `scope` is exactly the operation's scopes, so a token minted for `listDrafts` cannot publish.
  */
 import { OAuthTokenEndpoint, TokenCache, type OAuthClientConfig, type TokenCacheOptions } from './oauthTokenEndpoint.ts';
-import { RedactedSecretHolder, scopeKey, type TokenProvider, type TokenRequest } from './tokenProvider.ts';
+import { notBearer, RedactedSecretHolder, scopeKey, type TokenProvider, type TokenRequest } from './tokenProvider.ts';
 
 export interface ClientCredentialsOptions extends OAuthClientConfig, TokenCacheOptions {
   /** RFC 8707 `resource` to ask for (the backend's URL), when the authorization server needs one. */
@@ -27,6 +27,8 @@ export class ClientCredentialsProvider extends RedactedSecretHolder implements T
   }
 
   getToken(req: TokenRequest): Promise<string> {
+    const refused = notBearer(req, 'OAuth client credentials');
+    if (refused) return Promise.reject(refused);
     const key = scopeKey(req.scopes);
     return this.#cache.get(key, () => {
       const form = new URLSearchParams({ grant_type: 'client_credentials', scope: key });

@@ -5,11 +5,14 @@ export { BackendError, BACKEND_ERROR_CODES, codeForStatus, describeCode, errorFr
 export type { BackendErrorCode, ProblemSummary } from './backendError.ts';
 export { buildRequest, parseBaseUrl, unsafePathValue } from './buildRequest.ts';
 export type { BackendTarget, BuiltRequest } from './buildRequest.ts';
-export type { ArgBinding, ArgLocation, FixedValue, HttpMethod, OperationBinding } from './operation.ts';
+export type { ArgBinding, ArgLocation, CredentialKind, CredentialPlacement, FixedValue, HttpMethod, OperationBinding } from './operation.ts';
+export { placeCredentials } from './placeCredentials.ts';
+export type { PlacedCredentials } from './placeCredentials.ts';
+export { CredentialRouter } from './credentialRouter.ts';
 export { parseRateLimit, parseRetryAfter, retryAfterSeconds } from './responseHeaders.ts';
 export type { RateLimitInfo } from './responseHeaders.ts';
-export { scopeKey, sameScopes } from './tokenProvider.ts';
-export type { CallerIdentity, OperationScopes, TokenProvider, TokenRequest } from './tokenProvider.ts';
+export { describeKind, kindOf, scopeKey, sameScopes } from './tokenProvider.ts';
+export type { CallerIdentity, CredentialNeed, OperationScopes, TokenProvider, TokenRequest } from './tokenProvider.ts';
 export { StaticTokenProvider, StaticTokenFileError } from './staticTokens.ts';
 export type { StaticTokenCoverage } from './staticTokens.ts';
 export { ClientCredentialsProvider } from './clientCredentials.ts';

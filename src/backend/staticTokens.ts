@@ -1,6 +1,7 @@
 /**
- * Static token file provider: fine-grained keys the backend team issued by hand, one per scope
- * set or per operation. Format (YAML, documented in src/README.md, "Token providers"):
+ * Static token file provider: fine-grained credentials the backend team issued by hand, one per
+ * scope set, per operation or per security scheme. Format (YAML, documented in src/README.md,
+ * "Token providers"):
  *
  *   tokens:
  *     - id: drafts-read            # non-secret name for logs
@@ -9,51 +10,93 @@
  *     - id: publish-key
  *       operations: [publishDraft] # serves these operations, whatever their scopes
  *       tokenEnv: ACME_PUBLISH_KEY
+ *     - id: api-key
+ *       scheme: apiKeyAuth         # serves this security scheme (or manifest credential)
+ *       tokenEnv: ACME_API_KEY     # an API key is a token too
+ *     - id: basic
+ *       scheme: basicAuth
+ *       username: deputy           # or usernameEnv
+ *       passwordEnv: ACME_PASSWORD # or password
+ *
+ * An entry without `scheme:` serves bearer-kind schemes only (http bearer, oauth2,
+ * openIdConnect): that is what every entry served before schemes were read, and it keeps a
+ * token from being sent as an API key or basic pair by accident.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { backendError } from './backendError.ts';
+import type { CredentialKind } from './operation.ts';
 import {
   RedactedSecretHolder,
+  describeKind,
+  kindOf,
   scopeKey,
-  type OperationScopes,
+  type CredentialNeed,
   type TokenProvider,
   type TokenRequest,
 } from './tokenProvider.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+/** operationIds are free text in OpenAPI (`repos/delete-deploy-key`, `get /things#v2`): anything printable. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const OPERATION_ID = /^[^\u0000-\u001f\u007f]{1,200}$/;
+/** components.securitySchemes keys (OpenAPI 3.1 §4.8.7.1), also used for manifest credential names. */
+const SCHEME = /^[A-Za-z0-9._-]{1,100}$/;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/; // RFC 6749 §3.3 scope-token
 const TOKEN = /^[\x21-\x7e]{8,4096}$/; // visible ASCII, no spaces: what fits a Bearer header (RFC 6750 §2.1)
+/** RFC 7617 §2: the user-id cannot contain a colon; neither part may hold control characters. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const USERNAME = /^[^:\u0000-\u001f\u007f]{1,256}$/;
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const PASSWORD = /^[^\u0000-\u001f\u007f]{1,1024}$/;
+const ENV = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
 const Entry = z
   .strictObject({
     id: z.string().regex(NAME, 'must be a short name of letters, digits and _.:-'),
+    scheme: z.string().regex(SCHEME, 'must be a security scheme name (letters, digits and ._-)').optional(),
     scopes: z.array(z.string().regex(SCOPE, 'must be an OAuth scope token')).min(1).optional(),
-    operations: z.array(z.string().regex(NAME, 'must be an operationId')).min(1).optional(),
+    operations: z.array(z.string().regex(OPERATION_ID, 'must be an operationId (printable, at most 200 characters)')).min(1).optional(),
     token: z.string().regex(TOKEN, 'must be 8+ visible ASCII characters without spaces').optional(),
-    tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    tokenEnv: ENV.optional(),
+    username: z.string().regex(USERNAME, 'must be 1-256 characters without a colon or control characters').optional(),
+    usernameEnv: ENV.optional(),
+    password: z.string().regex(PASSWORD, 'must be 1-1024 characters without control characters').optional(),
+    passwordEnv: ENV.optional(),
   })
-  .refine((e) => e.scopes !== undefined || e.operations !== undefined, { message: 'needs `scopes`, `operations` or both' })
-  .refine((e) => (e.token === undefined) !== (e.tokenEnv === undefined), { message: 'needs exactly one of `token` and `tokenEnv`' });
+  .refine((e) => e.scopes !== undefined || e.operations !== undefined || e.scheme !== undefined, { message: 'needs `scopes`, `operations`, `scheme` or a combination' })
+  .refine(
+    (e) => {
+      const token = [e.token, e.tokenEnv].filter((v) => v !== undefined).length;
+      const user = [e.username, e.usernameEnv].filter((v) => v !== undefined).length;
+      const pass = [e.password, e.passwordEnv].filter((v) => v !== undefined).length;
+      return (token === 1 && user === 0 && pass === 0) || (token === 0 && user === 1 && pass === 1);
+    },
+    { message: 'needs exactly one of `token`/`tokenEnv` (a bearer token or API key), or a basic pair: one of `username`/`usernameEnv` and one of `password`/`passwordEnv`' },
+  );
 
 const TokenFile = z.strictObject({ tokens: z.array(Entry).min(1) });
 
 export interface StaticTokenEntry {
   id: string;
+  scheme?: string;
   scopes?: readonly string[];
   operations?: readonly string[];
 }
 
+/** What an entry holds: one value (bearer token or API key) or a basic pair, already encoded. */
+type Secret = { type: 'token'; value: string } | { type: 'basic'; encoded: string };
+
 interface LoadedEntry extends StaticTokenEntry {
-  token: string;
+  secret: Secret;
 }
 
 export interface StaticTokenCoverage {
-  /** Each operation with the id of the entry that serves it. */
-  covered: { operationId: string; tokenId: string }[];
-  /** Operations with no credential: Deputy refuses to start while any is exposed. */
-  missing: OperationScopes[];
+  /** Each credential need with the id of the entry that serves it. */
+  covered: { operationId: string; scheme?: string; tokenId: string }[];
+  /** Needs with no usable entry: Deputy refuses to start while any is exposed. `reason` says why. */
+  missing: (CredentialNeed & { reason: string })[];
   /**
    * Operations served by an `operations:` entry whose declared `scopes` differ from what the
    * operation needs (more or fewer) — worth a loud warning.
@@ -65,10 +108,18 @@ export class StaticTokenFileError extends Error {
   override readonly name = 'StaticTokenFileError';
 }
 
+/** The lookup keys of an entry; '' stands for "no scheme" (a bearer-only entry). */
+const key = (scheme: string | undefined, rest: string) => `${scheme ?? ''}\u0000${rest}`;
+
+function fits(secret: Secret, kind: CredentialKind): boolean {
+  return kind === 'basic' ? secret.type === 'basic' : secret.type === 'token';
+}
+
 export class StaticTokenProvider extends RedactedSecretHolder implements TokenProvider {
   readonly #source: string;
   readonly #byOperation = new Map<string, LoadedEntry>();
   readonly #byScopes = new Map<string, LoadedEntry>();
+  readonly #byScheme = new Map<string, LoadedEntry>();
   readonly #count: number;
 
   private constructor(source: string, entries: LoadedEntry[]) {
@@ -76,8 +127,9 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
     this.#source = source;
     this.#count = entries.length;
     for (const entry of entries) {
-      for (const op of entry.operations ?? []) this.#byOperation.set(op, entry);
-      if (entry.scopes && !entry.operations) this.#byScopes.set(scopeKey(entry.scopes), entry);
+      for (const op of entry.operations ?? []) this.#byOperation.set(key(entry.scheme, op), entry);
+      if (entry.scopes && !entry.operations) this.#byScopes.set(key(entry.scheme, scopeKey(entry.scopes)), entry);
+      if (entry.scheme !== undefined && !entry.scopes && !entry.operations) this.#byScheme.set(entry.scheme, entry);
     }
   }
 
@@ -100,33 +152,37 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
     }
 
     const ids = new Set<string>();
-    const scopeSets = new Map<string, string>();
-    const operations = new Map<string, string>();
+    const claimed = new Map<string, string>();
+    const claim = (k: string, id: string, clash: (other: string) => string) => {
+      const other = claimed.get(k);
+      if (other) throw new StaticTokenFileError(`${source}: ${clash(other)}`);
+      claimed.set(k, id);
+    };
     const entries: LoadedEntry[] = [];
     for (const e of parsed.data.tokens) {
       if (ids.has(e.id)) throw new StaticTokenFileError(`${source}: token id '${e.id}' appears twice`);
       ids.add(e.id);
-      for (const op of e.operations ?? []) {
-        const other = operations.get(op);
-        if (other) throw new StaticTokenFileError(`${source}: operation '${op}' is claimed by both '${other}' and '${e.id}'`);
-        operations.set(op, e.id);
+      const forScheme = e.scheme !== undefined ? ` for scheme '${e.scheme}'` : '';
+      for (const op of e.operations ?? []) claim(`op ${key(e.scheme, op)}`, e.id, (other) => `operation '${op}'${forScheme} is claimed by both '${other}' and '${e.id}'`);
+      if (e.scopes && !e.operations) claim(`scopes ${key(e.scheme, scopeKey(e.scopes))}`, e.id, (other) => `'${other}' and '${e.id}' both serve scopes [${scopeKey(e.scopes!)}]${forScheme}`);
+      if (e.scheme !== undefined && !e.scopes && !e.operations) claim(`scheme ${e.scheme}`, e.id, (other) => `'${other}' and '${e.id}' both serve scheme '${e.scheme}'`);
+
+      const fromEnv = (name: string, what: string, rule: RegExp): string => {
+        const value = env[name];
+        if (value === undefined || value === '') throw new StaticTokenFileError(`${source}: '${e.id}' reads its ${what} from $${name}, which is not set`);
+        if (!rule.test(value)) throw new StaticTokenFileError(`${source}: $${name} (for '${e.id}') is not a usable ${what}`);
+        return value;
+      };
+      let secret: Secret;
+      if (e.token !== undefined || e.tokenEnv !== undefined) {
+        secret = { type: 'token', value: e.token ?? fromEnv(e.tokenEnv!, 'token', TOKEN) };
+      } else {
+        const username = e.username ?? fromEnv(e.usernameEnv!, 'username', USERNAME);
+        const password = e.password ?? fromEnv(e.passwordEnv!, 'password', PASSWORD);
+        secret = { type: 'basic', encoded: Buffer.from(`${username}:${password}`, 'utf8').toString('base64') };
       }
-      if (e.scopes && !e.operations) {
-        const key = scopeKey(e.scopes);
-        const other = scopeSets.get(key);
-        if (other) throw new StaticTokenFileError(`${source}: '${other}' and '${e.id}' both serve scopes [${key}]`);
-        scopeSets.set(key, e.id);
-      }
-      let token = e.token;
-      if (token === undefined) {
-        const value = env[e.tokenEnv!];
-        if (value === undefined || value === '') {
-          throw new StaticTokenFileError(`${source}: '${e.id}' reads its token from $${e.tokenEnv}, which is not set`);
-        }
-        if (!TOKEN.test(value)) throw new StaticTokenFileError(`${source}: $${e.tokenEnv} (for '${e.id}') is not a usable bearer token`);
-        token = value;
-      }
-      const entry: LoadedEntry = { id: e.id, token };
+      const entry: LoadedEntry = { id: e.id, secret };
+      if (e.scheme !== undefined) entry.scheme = e.scheme;
       if (e.scopes) entry.scopes = e.scopes;
       if (e.operations) entry.operations = e.operations;
       entries.push(entry);
@@ -144,44 +200,72 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
     return StaticTokenProvider.fromYaml(text, { source: `static token file ${path}`, env: opts.env ?? process.env });
   }
 
-  /** The entry for an operation: its `operations:` entry, else the entry with exactly its scopes. */
-  #lookup(operationId: string, scopes: readonly string[]): LoadedEntry | undefined {
-    return this.#byOperation.get(operationId) ?? this.#byScopes.get(scopeKey(scopes));
+  /**
+   * The entry for one credential, most specific first: the scheme's entry for this operation,
+   * then for these scopes, then for the whole scheme. Entries without `scheme:` serve bearer
+   * kinds only, after the scheme's own entry of the same rank.
+   */
+  #lookup(req: { operationId: string; scopes: readonly string[]; scheme?: string; kind?: CredentialKind }): LoadedEntry | undefined {
+    const schemes = kindOf(req) === 'bearer' ? [req.scheme, undefined] : [req.scheme];
+    const scopes = scopeKey(req.scopes);
+    for (const s of schemes) {
+      const hit = this.#byOperation.get(key(s, req.operationId));
+      if (hit) return hit;
+    }
+    for (const s of schemes) {
+      const hit = this.#byScopes.get(key(s, scopes));
+      if (hit) return hit;
+    }
+    return req.scheme !== undefined ? this.#byScheme.get(req.scheme) : undefined;
+  }
+
+  /** Whether an entry names this scheme: such schemes are served by the file even next to an OAuth provider. */
+  servesScheme(scheme: string): boolean {
+    for (const map of [this.#byOperation, this.#byScopes]) for (const entry of map.values()) if (entry.scheme === scheme) return true;
+    return this.#byScheme.has(scheme);
+  }
+
+  /** Why a need has no credential here, or null when it has one. */
+  #problem(req: TokenRequest, entry: LoadedEntry | undefined): string | null {
+    const kind = kindOf(req);
+    const scheme = req.scheme !== undefined ? `scheme '${req.scheme}'` : 'this operation';
+    if (!entry) {
+      return kind === 'bearer'
+        ? `the static token file has no entry for ${scheme}, this operation or scopes [${scopeKey(req.scopes)}]`
+        : `the static token file has no entry with \`scheme: ${req.scheme ?? '?'}\` (a ${describeKind(kind)})`;
+    }
+    if (!fits(entry.secret, kind)) {
+      return `entry '${entry.id}' holds a ${entry.secret.type === 'basic' ? 'basic pair' : 'token'}, but ${scheme} needs a ${describeKind(kind)}`;
+    }
+    return null;
   }
 
   async getToken(req: TokenRequest): Promise<string> {
-    const entry = this.#lookup(req.operationId, req.scopes);
-    if (!entry) {
-      throw backendError('BACKEND_TOKEN_UNAVAILABLE', req.operationId, {
-        reason: `the static token file has no entry for this operation or for scopes [${scopeKey(req.scopes)}]`,
-      });
-    }
-    return entry.token;
+    const entry = this.#lookup(req);
+    const problem = this.#problem(req, entry);
+    if (problem !== null || !entry) throw backendError('BACKEND_TOKEN_UNAVAILABLE', req.operationId, { reason: problem ?? 'no entry' });
+    return entry.secret.type === 'basic' ? entry.secret.encoded : entry.secret.value;
   }
 
   /** Static tokens cannot be refreshed: a 401 means the operator must replace the key. */
   invalidate(): void {}
 
-  /** Which operations have a credential, and which do not. */
-  coverage(operations: readonly OperationScopes[]): StaticTokenCoverage {
+  /** Which credential needs have a usable entry, and which do not. */
+  coverage(needs: readonly TokenRequest[]): StaticTokenCoverage {
     const result: StaticTokenCoverage = { covered: [], missing: [], scopeMismatch: [] };
-    for (const op of operations) {
-      const entry = this.#lookup(op.operationId, op.scopes);
-      if (!entry) {
-        result.missing.push({ operationId: op.operationId, scopes: op.scopes });
+    for (const need of needs) {
+      const entry = this.#lookup(need);
+      const problem = this.#problem(need, entry);
+      if (problem !== null || !entry) {
+        result.missing.push({ operationId: need.operationId, scopes: need.scopes, scheme: need.scheme ?? 'bearer', kind: kindOf(need), reason: problem ?? 'no entry' });
         continue;
       }
-      result.covered.push({ operationId: op.operationId, tokenId: entry.id });
-      if (entry.operations && entry.scopes && scopeKey(entry.scopes) !== scopeKey(op.scopes)) {
-        result.scopeMismatch.push({ operationId: op.operationId, tokenId: entry.id, declared: entry.scopes, needed: op.scopes });
+      result.covered.push({ operationId: need.operationId, ...(need.scheme !== undefined ? { scheme: need.scheme } : {}), tokenId: entry.id });
+      if (entry.operations && entry.scopes && scopeKey(entry.scopes) !== scopeKey(need.scopes)) {
+        result.scopeMismatch.push({ operationId: need.operationId, tokenId: entry.id, declared: entry.scopes, needed: need.scopes });
       }
     }
     return result;
-  }
-
-  /** The token id that serves an operation (non-secret), for logs. */
-  tokenIdFor(operationId: string, scopes: readonly string[]): string | undefined {
-    return this.#lookup(operationId, scopes)?.id;
   }
 
   describe(): string {

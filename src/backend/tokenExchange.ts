@@ -7,7 +7,7 @@
  */
 import { backendError } from './backendError.ts';
 import { OAuthTokenEndpoint, TokenCache, type OAuthClientConfig, type TokenCacheOptions } from './oauthTokenEndpoint.ts';
-import { RedactedSecretHolder, scopeKey, secretHash, type TokenProvider, type TokenRequest } from './tokenProvider.ts';
+import { notBearer, RedactedSecretHolder, scopeKey, secretHash, type TokenProvider, type TokenRequest } from './tokenProvider.ts';
 
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -39,6 +39,8 @@ export class TokenExchangeProvider extends RedactedSecretHolder implements Token
   }
 
   getToken(req: TokenRequest): Promise<string> {
+    const refused = notBearer(req, 'OAuth token exchange');
+    if (refused) return Promise.reject(refused);
     const caller = req.caller;
     if (!caller) {
       return Promise.reject(

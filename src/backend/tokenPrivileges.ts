@@ -6,7 +6,7 @@
  */
 import { decodeJwt } from 'jose';
 import { OAuthTokenEndpoint, type OAuthClientConfig } from './oauthTokenEndpoint.ts';
-import { scopeKey, secretHash, type OperationScopes, type TokenProvider } from './tokenProvider.ts';
+import { kindOf, scopeKey, secretHash, type OperationScopes, type TokenProvider, type TokenRequest } from './tokenProvider.ts';
 
 export interface PrivilegeReport {
   /** How the granted scopes were learned. `unknown`: an opaque token and no introspection endpoint. */
@@ -90,19 +90,23 @@ export interface OverPrivilegeFinding extends PrivilegeReport {
  * For start-up: fetch each operation's token and report those holding extra (or missing)
  * scopes, or that introspection says are inactive. Operations whose token cannot be fetched
  * without a caller (token exchange) are skipped; fetch failures are reported by the coverage
- * check, not here. Each distinct token is checked once.
+ * check, not here. Each distinct token is checked once. Only bearer tokens are checked: an API
+ * key or basic pair is not a JWT and must never be sent to an introspection endpoint.
  */
 export async function findOverPrivilegedTokens(
   provider: TokenProvider,
-  operations: readonly OperationScopes[],
+  operations: readonly (OperationScopes & Pick<TokenRequest, 'scheme' | 'kind'>)[],
   opts: { introspection?: IntrospectionConfig } = {},
 ): Promise<OverPrivilegeFinding[]> {
   const findings: OverPrivilegeFinding[] = [];
   const checked = new Map<string, PrivilegeReport>();
   for (const op of operations) {
+    if (kindOf(op) !== 'bearer') continue;
     let token: string;
     try {
-      token = await provider.getToken({ operationId: op.operationId, scopes: op.scopes });
+      const req: TokenRequest = { operationId: op.operationId, scopes: op.scopes };
+      if (op.scheme !== undefined) req.scheme = op.scheme;
+      token = await provider.getToken(req);
     } catch {
       continue;
     }

@@ -8,12 +8,16 @@ import { findOperation } from './operationLookup.ts';
 import { successResponse } from './outputSchema.ts';
 import { projectResponse } from './projection.ts';
 import type { Sink } from './sink.ts';
-import { destructiveReason, type SpecIndex } from './specIndex.ts';
+import type { ToolSecurity } from './security.ts';
+import { destructiveReason, type SpecIndex, type SpecOperation } from './specIndex.ts';
 import type { ApprovalSpec, ArgBinding } from './toolDefinition.ts';
 
 const PLACEHOLDER = /\{([^{}]+)\}/g;
 
-export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding[], sink: Sink): ApprovalSpec | null {
+/** Binds the credentials of the lookup operation (security.ts), or null when they cannot be. */
+export type LookupSecurity = (op: SpecOperation, binder: ArgumentBinder) => ToolSecurity | null;
+
+export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding[], sink: Sink, lookupSecurity: LookupSecurity): ApprovalSpec | null {
   const a = t.approval;
   if (a === undefined) {
     if (t.risk !== 'read') sink.error('APPROVAL_INVALID', `a ${t.risk} tool needs an approval message a human confirms`, null, "add `approval: { message: \"... '{arg}' ...?\" }`", '.approval');
@@ -44,6 +48,7 @@ export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding
           }
           binder.bindArg(target, arg);
         }
+        const security = lookupSecurity(op, binder);
         binder.reportUnboundParams(op, sink, (p) => `approval lookup '${l.operation}' needs '${p.name}'`, (name) => `add \`${name}: '{${name}}'\` under approval.lookup.args`, '.approval.lookup.args');
         const success = successResponse(ix, op);
         // A lookup whose spec declares no body is still worth making: the runtime shows only
@@ -52,7 +57,7 @@ export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding
           const projection = projectResponse(ix.doc, success.raw, l.pick, {});
           for (const p of projection.problems) sink.error(p.kind, `approval lookup: ${p.message}`, p.specPath, p.fix, '.approval.lookup.pick');
         }
-        lookup = {
+        if (security !== null) lookup = {
           operation: {
             operationId: l.operation,
             method: op.method,
@@ -62,8 +67,9 @@ export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding
             body: null,
             successStatuses: success.statuses,
             idempotencyKeyHeader: null,
+            credentials: security.credentials,
           },
-          backendScopes: ix.scopes(op).scopes,
+          backendScopes: security.scopes,
           pick: l.pick,
         };
       }

@@ -25,6 +25,11 @@ export class ArgumentBinder {
     this.#bound.add(`${target.in}:${target.name}`);
   }
 
+  /** Deputy fills this target with a credential (src/codegen/security.ts); nothing else may bind it. */
+  bindCredential(target: Target): void {
+    this.#bound.add(`${target.in}:${target.name}`);
+  }
+
   isBound(location: string, name: string): boolean {
     return this.#bound.has(`${location}:${name}`);
   }

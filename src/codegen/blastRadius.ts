@@ -30,6 +30,9 @@ function toolSection(t: ToolDefinition, ops: OperationSummary[]): string[] {
   out.push(row('title', t.title));
   out.push(row('backend scopes', list(t.backendScopes)));
   out.push(row('caller scopes', list(t.callerScopes)));
+  // Where each credential goes, never its value: lint output is pasted into reviews.
+  const where = (c: ToolDefinition['operation']['credentials'][number]) => (c.name === null ? `${c.kind}` : `${c.kind} ${c.name}`);
+  out.push(row('credentials', op.credentials.length === 0 ? '—' : op.credentials.map((c) => `${c.scheme} (${where(c)})`).join(' + ')));
   const props = isObject(t.inputSchema.properties) ? t.inputSchema.properties : {};
   const required = new Set(Array.isArray(t.inputSchema.required) ? (t.inputSchema.required as string[]) : []);
   const argWidth = Math.max(0, ...op.args.map((a) => a.arg.length));

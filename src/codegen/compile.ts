@@ -3,18 +3,19 @@
 // the same checks guard every way a tool surface can come into being (src/README.md, D2).
 // Each concern lives in its own module; this file only says in which order they run.
 
-import { idempotencyKeyHeader } from './argumentBinder.ts';
+import { ArgumentBinder, idempotencyKeyHeader } from './argumentBinder.ts';
 import { compileApproval } from './approvalSpec.ts';
 import type { GenerationError, GenerationWarning } from './errors.ts';
 import { guardTexts } from './guardToolTexts.ts';
 import { canonicalSchema } from './jsonSchemaChecks.ts';
 import { checkSpecVersion } from './loadSpec.ts';
-import { parseManifest, type ManifestTool } from './manifest.ts';
+import { parseManifest, type ManifestDefaults, type ManifestTool } from './manifest.ts';
 import { findOperation } from './operationLookup.ts';
 import { compileOutput, successResponse } from './outputSchema.ts';
 import { readBody } from './requestBody.ts';
 import { annotationsFor, checkRisk } from './riskTier.ts';
 import type { JsonObject } from './schemaView.ts';
+import { bindSecurity, refuseCredentialInputs } from './security.ts';
 import { Sink } from './sink.ts';
 import { destructiveReason, isHttpMethod, SpecIndex } from './specIndex.ts';
 import type { OperationBinding, ToolDefinition } from './toolDefinition.ts';
@@ -70,7 +71,7 @@ export function compileTools({ spec, manifest }: CompileOptions): CompileResult 
     } else seen.set(tool.name, index);
     let def: ToolDefinition | null = null;
     try {
-      def = compileTool(ix, tool, sink);
+      def = compileTool(ix, tool, parsed.defaults, sink);
     } catch (err) {
       // A spec the walker cannot follow (e.g. a `$ref` that points nowhere) is an error, not a crash.
       sink.error('SPEC_UNREADABLE', `cannot read the spec for this tool: ${(err as Error).message}`, null, 'fix the spec (`npx @redocly/cli lint` points at the problem)');
@@ -92,7 +93,7 @@ export function compileTools({ spec, manifest }: CompileOptions): CompileResult 
   return { tools, errors, warnings, operations, apiTypes: parsed.apiTypes };
 }
 
-function compileTool(ix: SpecIndex, t: ManifestTool, sink: Sink): ToolDefinition | null {
+function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults, sink: Sink): ToolDefinition | null {
   checkName(t, sink);
   const op = findOperation(ix, t.operation, sink, '.operation');
   if (op === null) return null;
@@ -104,16 +105,25 @@ function compileTool(ix: SpecIndex, t: ManifestTool, sink: Sink): ToolDefinition
   checkRisk(t, op, method, sink);
 
   const body = readBody(ix, op);
-  const inputs = compileInputs(ix, op, body, t, sink);
+  // Credentials first: the parameters they occupy are bound before inputs are.
+  const binder = new ArgumentBinder();
+  const security = bindSecurity(ix, op, defaults, t, binder, sink);
+  if (security !== null) refuseCredentialInputs(ix, op, body, t, security, sink);
+  const inputs = compileInputs(ix, op, body, t, sink, binder);
   const { args, fixed } = inputs.binder;
 
   // Output.
   const success = successResponse(ix, op);
   const { schema: outputSchema, rootArray } = compileOutput(ix, t, success, sink);
-  const { scopes, alternatives } = ix.scopes(op);
-  if (alternatives > 1) sink.warn(`the operation has ${alternatives} alternative security requirements; backend scopes come from the first`);
-  if (t.risk !== 'read' && scopes.length === 0 && t.callerScopes === undefined) {
-    sink.warn('the operation declares no scopes, so every authenticated caller can see this write tool; set callerScopes');
+  const scopes = security?.scopes ?? [];
+  if (security !== null && t.risk !== 'read' && scopes.length === 0 && t.callerScopes === undefined) {
+    sink.error(
+      'SECURITY_NO_SCOPES',
+      `the chosen security requirement carries no scopes, so every authenticated caller could see and call this ${t.risk} tool`,
+      op.loc,
+      'set `callerScopes:` to the scopes a caller needs (or choose a security alternative with scopes)',
+      '.callerScopes',
+    );
   }
 
   const operation: OperationBinding = {
@@ -125,8 +135,11 @@ function compileTool(ix: SpecIndex, t: ManifestTool, sink: Sink): ToolDefinition
     body: inputs.body,
     successStatuses: success.statuses,
     idempotencyKeyHeader: idempotencyKeyHeader(op),
+    credentials: security?.credentials ?? [],
   };
-  const approval = compileApproval(ix, t, args, sink);
+  const approval = compileApproval(ix, t, args, sink, (lookupOp, lookupBinder) =>
+    bindSecurity(ix, lookupOp, defaults, null, lookupBinder, sink, '.approval.lookup.operation'),
+  );
 
   const def: ToolDefinition = {
     name: t.name,

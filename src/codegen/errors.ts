@@ -27,7 +27,12 @@ export type GenerationErrorCode =
   | 'PICK_NOT_LEAF'
   | 'OUTPUT_INVALID'
   | 'APPROVAL_INVALID'
-  | 'DESCRIPTION_POISONED';
+  | 'DESCRIPTION_POISONED'
+  | 'SECURITY_AMBIGUOUS'
+  | 'SECURITY_UNSUPPORTED'
+  | 'SECURITY_NO_SCOPES'
+  | 'CREDENTIAL_INVALID'
+  | 'CREDENTIAL_AS_INPUT';
 
 export interface GenerationError {
   code: GenerationErrorCode;

@@ -53,6 +53,11 @@ const Approval = z.strictObject({
     .optional(),
 });
 
+/** A security requirement chosen by scheme name(s): `bearerAuth`, or `[apiKeyAuth, tokenAuth]` for a combined one. */
+const SecurityChoice = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+/** Spec parameter (`header.Api-Key`, `query.token`, or a bare name) → the credential the token file serves for it. */
+const CredentialMap = z.record(z.string(), z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be a credential name (letters, digits and ._-)'));
+
 export const ManifestTool = z.strictObject({
   name: z.string(),
   operation: z.string(),
@@ -66,6 +71,12 @@ export const ManifestTool = z.strictObject({
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   callerScopes: z.array(z.string()).optional(),
   allowDestructive: z.literal(true).optional(),
+  /** Which of the operation's security alternatives this tool's call uses (openapi/README.md, "Credentials"). */
+  security: SecurityChoice.optional(),
+  /** Parameters of this operation that carry a credential Deputy fills. */
+  credentials: CredentialMap.optional(),
+  /** input/fixed keys that look like credentials but are not (reviewed): the generator lets them through. */
+  notCredentials: z.array(z.string()).optional(),
 });
 export type ManifestTool = z.infer<typeof ManifestTool>;
 
@@ -77,11 +88,24 @@ export const Manifest = z.strictObject({
    * gives 6.5 MB of types and most of `generate`'s time).
    */
   apiTypes: z.enum(['all', 'exposed']).default('all'),
+  /** The security alternative every tool uses where its operation has it (a tool's own `security:` wins). */
+  security: SecurityChoice.optional(),
+  /** Credential parameters for every tool whose operation has them (a tool's own entry wins). */
+  credentials: CredentialMap.default({}),
   tools: z.array(z.unknown()),
 });
 
+/** The manifest's top-level credential settings, applied to every tool. */
+export interface ManifestDefaults {
+  security: string[] | null;
+  credentials: Record<string, string>;
+}
+
+const NO_DEFAULTS: ManifestDefaults = { security: null, credentials: {} };
+
 export interface ParsedManifest {
   apiTypes: 'all' | 'exposed';
+  defaults: ManifestDefaults;
   /** Tools that parsed, with their index in the file (tools[i]). */
   tools: { index: number; tool: ManifestTool }[];
   errors: GenerationError[];
@@ -92,7 +116,7 @@ export function parseManifestText(text: string): ParsedManifest {
   try {
     raw = parseYaml(text);
   } catch (err) {
-    return { apiTypes: 'all', tools: [], errors: [manifestError(null, null, `the manifest is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax')] };
+    return { apiTypes: 'all', defaults: NO_DEFAULTS, tools: [], errors: [manifestError(null, null, `the manifest is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax')] };
   }
   return parseManifest(raw);
 }
@@ -101,7 +125,7 @@ export function parseManifestText(text: string): ParsedManifest {
 export function parseManifest(raw: unknown): ParsedManifest {
   const top = Manifest.safeParse(raw);
   if (!top.success) {
-    return { apiTypes: 'all', tools: [], errors: top.error.issues.map((i) => manifestError(null, pathOf(i.path), i.message, 'the manifest needs `version: 1` and a `tools:` list')) };
+    return { apiTypes: 'all', defaults: NO_DEFAULTS, tools: [], errors: top.error.issues.map((i) => manifestError(null, pathOf(i.path), i.message, 'the manifest needs `version: 1` and a `tools:` list')) };
   }
   const tools: ParsedManifest['tools'] = [];
   const errors: GenerationError[] = [];
@@ -118,7 +142,8 @@ export function parseManifest(raw: unknown): ParsedManifest {
       errors.push(manifestError(name, path, `${issue.message}${unknownKeys}`, fixFor(issue.code)));
     }
   });
-  return { apiTypes: top.data.apiTypes, tools, errors };
+  const security = top.data.security === undefined ? null : typeof top.data.security === 'string' ? [top.data.security] : top.data.security;
+  return { apiTypes: top.data.apiTypes, defaults: { security, credentials: top.data.credentials }, tools, errors };
 }
 
 function fixFor(code: string): string {

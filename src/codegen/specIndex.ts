@@ -8,6 +8,7 @@ export const PATH_ITEM_METHODS = ['get', 'put', 'post', 'delete', 'options', 'he
 export interface SpecOperation {
   operationId: string | null;
   method: Uppercase<(typeof PATH_ITEM_METHODS)[number]>;
+  /** The request path template, without the `#fragment` some specs add to tell operations apart. */
   path: string;
   op: JsonObject;
   /** 'paths./drafts/{filename}.get' */
@@ -53,7 +54,9 @@ export class SpecIndex {
         const entry: SpecOperation = {
           operationId: typeof op.operationId === 'string' ? op.operationId : null,
           method: m.toUpperCase() as SpecOperation['method'],
-          path,
+          // A fragment is never sent (RFC 9110 §4.2.4): `/things/{id}#v2` only gives one path a
+          // second operation in the spec. Left in, it would fail the egress check at run time.
+          path: withoutFragment(path),
           op,
           loc,
           params,
@@ -109,6 +112,11 @@ export class SpecIndex {
     });
     return out;
   }
+}
+
+export function withoutFragment(path: string): string {
+  const hash = path.indexOf('#');
+  return hash === -1 ? path : path.slice(0, hash);
 }
 
 export function isHttpMethod(m: string): m is HttpMethod {

@@ -40,6 +40,24 @@ export interface FixedValue {
   value: string | number | boolean | null;
 }
 
+/** Where a credential goes: bearer and basic use the Authorization header, the others a named place. */
+export type CredentialKind = 'bearer' | 'basic' | 'header' | 'query' | 'cookie';
+
+/**
+ * One credential the backend call carries, placed by Deputy after everything the model
+ * controls. The value comes from the token provider, never from the manifest or the model.
+ */
+export interface CredentialPlacement {
+  /** Security scheme name (components.securitySchemes key) or the manifest credential's name. */
+  scheme: string;
+  /** bearer/basic → Authorization header; header/query/cookie → the named place. oauth2 and openIdConnect are bearer. */
+  kind: CredentialKind;
+  /** Header, query parameter or cookie name; null for bearer and basic. */
+  name: string | null;
+  /** Scopes (oauth2/openIdConnect) or roles (OpenAPI 3.1, other schemes) the requirement lists for this scheme. */
+  scopes: string[];
+}
+
 /** Everything needed to build the backend request for one operation. */
 export interface OperationBinding {
   /** The spec's operationId. */
@@ -58,6 +76,8 @@ export interface OperationBinding {
   successStatuses: number[];
   /** The spec's Idempotency-Key header parameter name, if declared; the runtime sets a fresh key per call. */
   idempotencyKeyHeader: string | null;
+  /** The credentials the backend call carries: every scheme of the chosen security requirement. */
+  credentials: CredentialPlacement[];
 }
 
 /** The allowlist projection of a backend response (src/README.md, D7). */

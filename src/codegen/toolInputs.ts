@@ -20,8 +20,7 @@ export interface ToolInputs {
   body: OperationBinding['body'];
 }
 
-export function compileInputs(ix: SpecIndex, op: SpecOperation, body: BodyInfo | null, t: ManifestTool, sink: Sink): ToolInputs {
-  const binder = new ArgumentBinder();
+export function compileInputs(ix: SpecIndex, op: SpecOperation, body: BodyInfo | null, t: ManifestTool, sink: Sink, binder = new ArgumentBinder()): ToolInputs {
   const properties: JsonObject = {};
   const required: string[] = [];
   const argNames = new Map<string, string>();

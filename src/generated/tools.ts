@@ -39,6 +39,24 @@ export interface FixedValue {
   value: string | number | boolean | null;
 }
 
+/** Where a credential goes: bearer and basic use the Authorization header, the others a named place. */
+export type CredentialKind = 'bearer' | 'basic' | 'header' | 'query' | 'cookie';
+
+/**
+ * One credential the backend call carries, placed by Deputy after everything the model
+ * controls. The value comes from the token provider, never from the manifest or the model.
+ */
+export interface CredentialPlacement {
+  /** Security scheme name (components.securitySchemes key) or the manifest credential's name. */
+  scheme: string;
+  /** bearer/basic → Authorization header; header/query/cookie → the named place. oauth2 and openIdConnect are bearer. */
+  kind: CredentialKind;
+  /** Header, query parameter or cookie name; null for bearer and basic. */
+  name: string | null;
+  /** Scopes (oauth2/openIdConnect) or roles (OpenAPI 3.1, other schemes) the requirement lists for this scheme. */
+  scopes: string[];
+}
+
 /** Everything needed to build the backend request for one operation. */
 export interface OperationBinding {
   /** The spec's operationId. */
@@ -57,6 +75,8 @@ export interface OperationBinding {
   successStatuses: number[];
   /** The spec's Idempotency-Key header parameter name, if declared; the runtime sets a fresh key per call. */
   idempotencyKeyHeader: string | null;
+  /** The credentials the backend call carries: every scheme of the chosen security requirement. */
+  credentials: CredentialPlacement[];
 }
 
 /** The allowlist projection of a backend response (src/README.md, D7). */
@@ -197,7 +217,17 @@ export const tools: readonly ToolDefinition[] = [
       "successStatuses": [
         201
       ],
-      "idempotencyKeyHeader": "Idempotency-Key"
+      "idempotencyKeyHeader": "Idempotency-Key",
+      "credentials": [
+        {
+          "scheme": "adminAuth",
+          "scopes": [
+            "tickets:write"
+          ],
+          "kind": "bearer",
+          "name": null
+        }
+      ]
     },
     "inputSchema": {
       "type": "object",
@@ -290,7 +320,17 @@ export const tools: readonly ToolDefinition[] = [
       "successStatuses": [
         200
       ],
-      "idempotencyKeyHeader": null
+      "idempotencyKeyHeader": null,
+      "credentials": [
+        {
+          "scheme": "adminAuth",
+          "scopes": [
+            "customers:read"
+          ],
+          "kind": "bearer",
+          "name": null
+        }
+      ]
     },
     "inputSchema": {
       "type": "object",
@@ -385,7 +425,17 @@ export const tools: readonly ToolDefinition[] = [
       "successStatuses": [
         200
       ],
-      "idempotencyKeyHeader": null
+      "idempotencyKeyHeader": null,
+      "credentials": [
+        {
+          "scheme": "adminAuth",
+          "scopes": [
+            "drafts:read"
+          ],
+          "kind": "bearer",
+          "name": null
+        }
+      ]
     },
     "inputSchema": {
       "type": "object",
@@ -495,7 +545,17 @@ export const tools: readonly ToolDefinition[] = [
       "successStatuses": [
         200
       ],
-      "idempotencyKeyHeader": null
+      "idempotencyKeyHeader": null,
+      "credentials": [
+        {
+          "scheme": "adminAuth",
+          "scopes": [
+            "tickets:read"
+          ],
+          "kind": "bearer",
+          "name": null
+        }
+      ]
     },
     "inputSchema": {
       "type": "object",
@@ -643,7 +703,17 @@ export const tools: readonly ToolDefinition[] = [
       "successStatuses": [
         200
       ],
-      "idempotencyKeyHeader": null
+      "idempotencyKeyHeader": null,
+      "credentials": [
+        {
+          "scheme": "adminAuth",
+          "scopes": [
+            "drafts:read"
+          ],
+          "kind": "bearer",
+          "name": null
+        }
+      ]
     },
     "inputSchema": {
       "type": "object",
@@ -781,7 +851,17 @@ export const tools: readonly ToolDefinition[] = [
       "successStatuses": [
         200
       ],
-      "idempotencyKeyHeader": "Idempotency-Key"
+      "idempotencyKeyHeader": "Idempotency-Key",
+      "credentials": [
+        {
+          "scheme": "adminAuth",
+          "scopes": [
+            "drafts:publish"
+          ],
+          "kind": "bearer",
+          "name": null
+        }
+      ]
     },
     "inputSchema": {
       "type": "object",
@@ -857,7 +937,17 @@ export const tools: readonly ToolDefinition[] = [
           "successStatuses": [
             200
           ],
-          "idempotencyKeyHeader": null
+          "idempotencyKeyHeader": null,
+          "credentials": [
+            {
+              "scheme": "adminAuth",
+              "scopes": [
+                "drafts:read"
+              ],
+              "kind": "bearer",
+              "name": null
+            }
+          ]
         },
         "backendScopes": [
           "drafts:read"
@@ -924,7 +1014,17 @@ export const tools: readonly ToolDefinition[] = [
       "successStatuses": [
         200
       ],
-      "idempotencyKeyHeader": null
+      "idempotencyKeyHeader": null,
+      "credentials": [
+        {
+          "scheme": "adminAuth",
+          "scopes": [
+            "customers:read"
+          ],
+          "kind": "bearer",
+          "name": null
+        }
+      ]
     },
     "inputSchema": {
       "type": "object",

@@ -125,7 +125,6 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
           const lookup = tool.approval.lookup;
           if (lookup) {
             const found = await backend.call(lookup.operation, args, {
-              scopes: lookup.backendScopes,
               timeoutMs: tool.timeoutMs,
               traceparent,
               signal: context.signal,
@@ -155,7 +154,6 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
 
         backendStarted = performance.now();
         const response = await backend.call(tool.operation, args, {
-          scopes: tool.backendScopes,
           timeoutMs: tool.timeoutMs,
           traceparent,
           signal: context.signal,

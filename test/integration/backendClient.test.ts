@@ -20,7 +20,7 @@ import {
   type OperationBinding,
   type TokenProvider,
 } from '../../src/backend/index.ts';
-import { getDraftBinding } from '../helpers/bindings.ts';
+import { adminAuth, getDraftBinding } from '../helpers/bindings.ts';
 
 const STATIC_TOKENS = fileURLToPath(new URL('../../mock-backend/fixtures/static-tokens.yaml', import.meta.url));
 
@@ -36,6 +36,7 @@ const listDrafts: OperationBinding = {
   body: null,
   successStatuses: [200],
   idempotencyKeyHeader: null,
+  credentials: adminAuth('drafts:read'),
 };
 const getDraft = getDraftBinding;
 const publishDraft: OperationBinding = {
@@ -50,9 +51,12 @@ const publishDraft: OperationBinding = {
   body: { contentType: 'application/json', required: false },
   successStatuses: [200],
   idempotencyKeyHeader: 'Idempotency-Key',
+  credentials: adminAuth('drafts:publish'),
 };
 const READ = ['drafts:read'];
 const PUBLISH = ['drafts:publish'];
+/** publishDraft bound to a token of the wrong scope: the backend must refuse it. */
+const publishWithReadToken: OperationBinding = { ...publishDraft, credentials: adminAuth(...READ) };
 
 let backend: MockBackend;
 let cc: ClientCredentialsProvider;
@@ -104,11 +108,11 @@ const entries = (operationId: string) => backend.requestLog.forOperation(operati
 describe('per-operation tokens', () => {
   it('client credentials: each operation reaches the backend with a token holding exactly its scopes', async () => {
     const c = client();
-    const list = await c.call(listDrafts, { status: 'in_review', limit: 5 }, { scopes: READ });
+    const list = await c.call(listDrafts, { status: 'in_review', limit: 5 }, {});
     expect(list.status).toBe(200);
     expect((list.body as { items: unknown[] }).items.length).toBeGreaterThan(0);
     expect(list.headers.rateLimit?.limit).toBe(1000);
-    const post = await c.call(publishDraft, { filename: 'q3-pricing-update.md' }, { scopes: PUBLISH, idempotencyKey: 'it-publish-1' });
+    const post = await c.call(publishDraft, { filename: 'q3-pricing-update.md' }, { idempotencyKey: 'it-publish-1' });
     expect(post.body).toMatchObject({ sourceDraft: 'q3-pricing-update.md', status: 'live' });
 
     const [l] = entries('listDrafts');
@@ -129,7 +133,7 @@ describe('per-operation tokens', () => {
     const { access_token: callerToken } = (await agent.body.json()) as { access_token: string };
     const tx = new TokenExchangeProvider({ tokenUrl: `${backend.url}/oauth/token`, clientId: 'deputy', clientSecret: 'dev-secret-deputy', resource: backend.url });
     providers.push(tx);
-    const res = await client(tx).call(getDraft, { filename: 'q3-pricing-update.md' }, { scopes: READ, caller: { token: callerToken, subject: 'alice' } });
+    const res = await client(tx).call(getDraft, { filename: 'q3-pricing-update.md' }, { caller: { token: callerToken, subject: 'alice' } });
     expect(res.status).toBe(200);
     expect(entries('getDraft')[0]).toMatchObject({ subject: 'alice', actor: 'deputy', scopes: ['drafts:read'], status: 200 });
     expect(JSON.stringify(backend.requestLog.entries())).not.toContain(callerToken);
@@ -142,7 +146,7 @@ describe('per-operation tokens', () => {
       invalidate: (req, rejected) => cc.invalidate(req, rejected),
       describe: () => 'revoked first',
     };
-    const res = await client(revokedFirst).call(getDraft, { filename: 'q3-pricing-update.md' }, { scopes: READ });
+    const res = await client(revokedFirst).call(getDraft, { filename: 'q3-pricing-update.md' }, {});
     expect(res.status).toBe(200);
     expect(entries('getDraft').map((e) => e.status)).toEqual([401, 200]);
   });
@@ -163,10 +167,10 @@ describe('static token file against the mock', () => {
       { operationId: 'publishDraft', scopes: PUBLISH },
       { operationId: 'deleteDraft', scopes: ['drafts:delete'] },
     ]);
-    expect(coverage.missing).toEqual([{ operationId: 'deleteDraft', scopes: ['drafts:delete'] }]);
+    expect(coverage.missing).toMatchObject([{ operationId: 'deleteDraft', scopes: ['drafts:delete'], kind: 'bearer' }]);
 
-    await client(tokens).call(listDrafts, {}, { scopes: READ });
-    await client(tokens).call(publishDraft, { filename: 'q3-pricing-update.md' }, { scopes: PUBLISH, idempotencyKey: 'k-static' });
+    await client(tokens).call(listDrafts, {}, {});
+    await client(tokens).call(publishDraft, { filename: 'q3-pricing-update.md' }, { idempotencyKey: 'k-static' });
     expect(entries('listDrafts')[0]).toMatchObject({ tokenKind: 'static', clientId: 'key-drafts-read', scopes: ['drafts:read'] });
     expect(entries('publishDraft')[0]).toMatchObject({ tokenKind: 'static', clientId: 'key-drafts-publish', scopes: ['drafts:publish'] });
   });
@@ -182,21 +186,21 @@ describe('static token file against the mock', () => {
 describe('retries', () => {
   it('retries a GET on 503 and succeeds', async () => {
     backend.faults.set('listDrafts', { kind: 'status', status: 503, count: 1 });
-    const res = await client().call(listDrafts, {}, { scopes: READ });
+    const res = await client().call(listDrafts, {}, {});
     expect(res).toMatchObject({ status: 200, attempts: 2 });
     expect(entries('listDrafts').map((e) => e.status)).toEqual([503, 200]);
   });
 
   it('does not retry a POST without an Idempotency-Key on 503', async () => {
     backend.faults.set('publishDraft', { kind: 'status', status: 503, count: 1 });
-    const err = await failure(client().call(publishDraft, { filename: 'q3-pricing-update.md' }, { scopes: PUBLISH }));
+    const err = await failure(client().call(publishDraft, { filename: 'q3-pricing-update.md' }, {}));
     expect(err).toMatchObject({ code: 'BACKEND_UNAVAILABLE', status: 503, retryAfterSeconds: 1 });
     expect(entries('publishDraft').map((e) => e.status)).toEqual([503]);
   });
 
   it('retries a POST with an Idempotency-Key on 503, and it publishes once', async () => {
     backend.faults.set('publishDraft', { kind: 'status', status: 503, count: 1 });
-    const res = await client().call(publishDraft, { filename: 'q3-pricing-update.md' }, { scopes: PUBLISH, idempotencyKey: 'publish-q3-once' });
+    const res = await client().call(publishDraft, { filename: 'q3-pricing-update.md' }, { idempotencyKey: 'publish-q3-once' });
     expect(res.status).toBe(200);
     // The mock logs the key once its idempotency step ran, which the injected 503 precedes.
     expect(entries('publishDraft').map((e) => e.status)).toEqual([503, 200]);
@@ -206,7 +210,7 @@ describe('retries', () => {
 
   it('retries a GET after a connection reset', async () => {
     backend.faults.set('listDrafts', { kind: 'reset', count: 1 });
-    const res = await client().call(listDrafts, {}, { scopes: READ });
+    const res = await client().call(listDrafts, {}, {});
     expect(res.attempts).toBe(2);
   });
 });
@@ -215,62 +219,62 @@ describe('faults → codes', () => {
   it('hang → BACKEND_TIMEOUT within the call timeout', async () => {
     backend.faults.set('getDraft', { kind: 'hang' });
     const started = Date.now();
-    const err = await failure(client().call(getDraft, { filename: 'q3-pricing-update.md' }, { scopes: READ, timeoutMs: 300 }));
+    const err = await failure(client().call(getDraft, { filename: 'q3-pricing-update.md' }, { timeoutMs: 300 }));
     expect(err.code).toBe('BACKEND_TIMEOUT');
     expect(Date.now() - started).toBeLessThan(5 * 300 + 1000);
   });
 
   it('reset → BACKEND_CONNECTION (POST, not retried)', async () => {
     backend.faults.set('publishDraft', { kind: 'reset' });
-    const err = await failure(client().call(publishDraft, { filename: 'q3-pricing-update.md' }, { scopes: PUBLISH }));
+    const err = await failure(client().call(publishDraft, { filename: 'q3-pricing-update.md' }, {}));
     expect(err.code).toBe('BACKEND_CONNECTION');
     expect(entries('publishDraft')).toHaveLength(1);
   });
 
   it('reset on every attempt of a GET → BACKEND_CONNECTION after the retries', async () => {
     backend.faults.set('listDrafts', { kind: 'reset' });
-    const err = await failure(client().call(listDrafts, {}, { scopes: READ }));
+    const err = await failure(client().call(listDrafts, {}, {}));
     expect(err).toMatchObject({ code: 'BACKEND_CONNECTION', attempts: 3 });
   });
 
   it('malformed → BACKEND_MALFORMED_RESPONSE', async () => {
     backend.faults.set('listDrafts', { kind: 'malformed' });
-    const err = await failure(client().call(listDrafts, {}, { scopes: READ }));
+    const err = await failure(client().call(listDrafts, {}, {}));
     expect(err).toMatchObject({ code: 'BACKEND_MALFORMED_RESPONSE', status: 200 });
   });
 
   it('oversized → BACKEND_RESPONSE_TOO_LARGE', async () => {
     backend.faults.set('listDrafts', { kind: 'oversized', bytes: 4 * 1024 * 1024 });
-    const err = await failure(client().call(listDrafts, {}, { scopes: READ, maxResponseBytes: 256 * 1024 }));
+    const err = await failure(client().call(listDrafts, {}, { maxResponseBytes: 256 * 1024 }));
     expect(err.code).toBe('BACKEND_RESPONSE_TOO_LARGE');
   });
 
   it('500 → BACKEND_UNAVAILABLE, not retried', async () => {
     backend.faults.set('listDrafts', { kind: 'status', status: 500 });
-    const err = await failure(client().call(listDrafts, {}, { scopes: READ }));
+    const err = await failure(client().call(listDrafts, {}, {}));
     expect(err).toMatchObject({ code: 'BACKEND_UNAVAILABLE', status: 500, attempts: 1 });
   });
 
   it('404 for an unknown draft → BACKEND_NOT_FOUND', async () => {
-    const err = await failure(client().call(getDraft, { filename: 'no-such-draft.md' }, { scopes: READ }));
+    const err = await failure(client().call(getDraft, { filename: 'no-such-draft.md' }, {}));
     expect(err).toMatchObject({ code: 'BACKEND_NOT_FOUND', status: 404 });
   });
 
   it('409 for publishing twice → BACKEND_CONFLICT', async () => {
     const c = client();
-    await c.call(publishDraft, { filename: 'q3-pricing-update.md' }, { scopes: PUBLISH });
-    const err = await failure(c.call(publishDraft, { filename: 'q3-pricing-update.md' }, { scopes: PUBLISH }));
+    await c.call(publishDraft, { filename: 'q3-pricing-update.md' }, {});
+    const err = await failure(c.call(publishDraft, { filename: 'q3-pricing-update.md' }, {}));
     expect(err.code).toBe('BACKEND_CONFLICT');
   });
 
   it('400 from the backend carries its field names', async () => {
-    const err = await failure(client().call(listDrafts, { limit: 100000 }, { scopes: READ }));
+    const err = await failure(client().call(listDrafts, { limit: 100000 }, {}));
     expect(err.code).toBe('BACKEND_BAD_REQUEST');
     expect(err.fields).toContain('query.limit');
   });
 
   it('403 for a token lacking the scope → BACKEND_FORBIDDEN naming the missing scope', async () => {
-    const err = await failure(client().call(publishDraft, { filename: 'q3-pricing-update.md' }, { scopes: READ }));
+    const err = await failure(client().call(publishWithReadToken, { filename: 'q3-pricing-update.md' }, {}));
     expect(err).toMatchObject({ code: 'BACKEND_FORBIDDEN', missingScopes: ['drafts:publish'] });
   });
 });
@@ -291,9 +295,9 @@ describe('secrets', () => {
     const errors: BackendError[] = [];
     for (const fault of [{ kind: 'status', status: 503 }, { kind: 'reset' }, { kind: 'malformed' }, { kind: 'oversized', bytes: 2048 }] as const) {
       backend.faults.set('listDrafts', fault);
-      errors.push(await failure(c.call(listDrafts, {}, { scopes: READ, maxResponseBytes: 1024 })));
+      errors.push(await failure(c.call(listDrafts, {}, { maxResponseBytes: 1024 })));
     }
-    errors.push(await failure(c.call(publishDraft, { filename: 'q3-pricing-update.md' }, { scopes: READ })));
+    errors.push(await failure(c.call(publishWithReadToken, { filename: 'q3-pricing-update.md' }, {})));
     expect(handedOut.length).toBeGreaterThan(0);
     const text = errors.map((e) => `${e.message} ${JSON.stringify(e)} ${inspect(e, { depth: 10, showHidden: true })} ${e.stack}`).join('\n');
     for (const token of new Set(handedOut)) expect(text).not.toContain(token);
@@ -308,9 +312,9 @@ describe('rate limits', () => {
     providers.push(tokens);
     try {
       const c = client(tokens, { baseUrl: limited.url });
-      await c.call(listDrafts, {}, { scopes: READ });
-      await c.call(listDrafts, {}, { scopes: READ });
-      const err = await failure(c.call(listDrafts, {}, { scopes: READ }));
+      await c.call(listDrafts, {}, {});
+      await c.call(listDrafts, {}, {});
+      const err = await failure(c.call(listDrafts, {}, {}));
       expect(err).toMatchObject({ code: 'BACKEND_RATE_LIMITED', status: 429, attempts: 1 });
       expect(err.retryAfterSeconds).toBeGreaterThan(2);
       expect(err.retryAfterSeconds).toBeLessThanOrEqual(30);

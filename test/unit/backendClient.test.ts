@@ -20,7 +20,7 @@ import {
   type TokenProvider,
   type TokenRequest,
 } from '../../src/backend/index.ts';
-import { getDraftBinding } from '../helpers/bindings.ts';
+import { adminAuth, getDraftBinding } from '../helpers/bindings.ts';
 
 interface Seen {
   method: string;
@@ -114,9 +114,10 @@ const publishDraft: OperationBinding = {
   body: { contentType: 'application/json', required: false },
   successStatuses: [200],
   idempotencyKeyHeader: 'Idempotency-Key',
+  credentials: adminAuth('drafts:publish'),
 };
 
-const deleteDraft: OperationBinding = { ...getDraft, operationId: 'deleteDraft', method: 'DELETE', successStatuses: [204] };
+const deleteDraft: OperationBinding = { ...getDraft, operationId: 'deleteDraft', method: 'DELETE', successStatuses: [204], credentials: adminAuth('drafts:delete') };
 
 async function failure(p: Promise<unknown>): Promise<BackendError> {
   const err = await p.then(
@@ -134,7 +135,6 @@ describe('backend client: the request', () => {
     route = (_req, res) => json(res, 200, { filename: 'a.md' });
     const tokens = new FakeTokens();
     const res = await client(tokens, { userAgent: 'deputy-test/1' }).call(getDraft, { filename: 'a.md' }, {
-      scopes: ['drafts:read'],
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     });
     expect(res).toMatchObject({ status: 200, body: { filename: 'a.md' }, attempts: 1 });
@@ -143,18 +143,18 @@ describe('backend client: the request', () => {
     expect(seen[0]!.headers.authorization).toBe('Bearer tok-drafts:read-v1');
     expect(seen[0]!.headers['user-agent']).toBe('deputy-test/1');
     expect(seen[0]!.headers.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
-    expect(tokens.requests).toEqual([{ scopes: ['drafts:read'], operationId: 'getDraft' }]);
+    expect(tokens.requests).toEqual([{ scopes: ['drafts:read'], operationId: 'getDraft', scheme: 'adminAuth', kind: 'bearer' }]);
   });
 
   it('drops a malformed traceparent instead of forwarding it', async () => {
     route = (_req, res) => json(res, 200, {});
-    await client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], traceparent: 'evil\r\nx: y' });
+    await client().call(getDraft, { filename: 'a.md' }, { traceparent: 'evil\r\nx: y' });
     expect(seen[0]!.headers.traceparent).toBeUndefined();
   });
 
   it('sends the idempotency key under the binding header, and a JSON body', async () => {
     route = (_req, res) => json(res, 200, { id: 'post_1' });
-    await client().call(publishDraft, { filename: 'a.md', notify: true }, { scopes: ['drafts:publish'], idempotencyKey: 'k-123' });
+    await client().call(publishDraft, { filename: 'a.md', notify: true }, { idempotencyKey: 'k-123' });
     expect(seen[0]!.method).toBe('POST');
     expect(seen[0]!.headers['idempotency-key']).toBe('k-123');
     expect(seen[0]!.headers['content-type']).toBe('application/json');
@@ -165,14 +165,14 @@ describe('backend client: the request', () => {
     route = (_req, res) => json(res, 200, {});
     const tokens = new FakeTokens();
     const caller = { token: 'caller-secret-token-xyz', subject: 'alice' };
-    await client(tokens).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], caller });
+    await client(tokens).call(getDraft, { filename: 'a.md' }, { caller });
     expect(tokens.requests[0]!.caller).toEqual(caller);
     expect(JSON.stringify(seen)).not.toContain('caller-secret-token-xyz');
   });
 
   it('refuses a traversal before any token is fetched or request made', async () => {
     const tokens = new FakeTokens();
-    const err = await failure(client(tokens).call(getDraft, { filename: '%2e%2e' }, { scopes: ['drafts:read'] }));
+    const err = await failure(client(tokens).call(getDraft, { filename: '%2e%2e' }, {}));
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(tokens.requests).toHaveLength(0);
     expect(seen).toHaveLength(0);
@@ -180,7 +180,7 @@ describe('backend client: the request', () => {
 
   it('refuses a binding path on another origin with BACKEND_EGRESS_DENIED and makes no request', async () => {
     for (const path of ['//evil.example/x', 'http://evil.example/x', 'https://127.0.0.1:1/x']) {
-      const err = await failure(client().call({ ...getDraft, path, args: [] }, {}, { scopes: ['drafts:read'] }));
+      const err = await failure(client().call({ ...getDraft, path, args: [] }, {}, {}));
       expect(err.code).toBe('BACKEND_EGRESS_DENIED');
     }
     expect(seen).toHaveLength(0);
@@ -218,7 +218,7 @@ describe('backend client: responses', () => {
       res.writeHead(204, { 'ratelimit-limit': '100', 'ratelimit-remaining': '7', 'ratelimit-reset': '30' });
       res.end();
     };
-    const res = await client().call(deleteDraft, { filename: 'a.md' }, { scopes: ['drafts:delete'] });
+    const res = await client().call(deleteDraft, { filename: 'a.md' }, {});
     expect(res).toMatchObject({ status: 204, body: null, headers: { rateLimit: { limit: 100, remaining: 7, resetSeconds: 30 } } });
   });
 
@@ -231,7 +231,7 @@ describe('backend client: responses', () => {
         detail: 'x'.repeat(1000),
         errors: [{ field: 'query.limit', message: 'must be <= 100, you sent SECRET-ECHO' }],
       });
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, {}));
     expect(err).toMatchObject({ code: 'BACKEND_BAD_REQUEST', status: 400, fields: ['query.limit'], operationId: 'getDraft' });
     expect(err.message).not.toContain('SECRET-ECHO');
     expect(err.message).not.toContain('Invalid request');
@@ -240,7 +240,7 @@ describe('backend client: responses', () => {
 
   it('maps a 404 and keeps the backend body out of the message', async () => {
     route = (_req, res) => json(res, 404, { title: 'Not Found', status: 404, detail: 'no draft named a.md in /var/lib/drafts' });
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, {}));
     expect(err.code).toBe('BACKEND_NOT_FOUND');
     expect(err.message).not.toContain('/var/lib');
     expect(err.problem?.detail).toContain('/var/lib');
@@ -251,7 +251,7 @@ describe('backend client: responses', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"items": [');
     };
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, {}));
     expect(err).toMatchObject({ code: 'BACKEND_MALFORMED_RESPONSE', status: 200 });
   });
 
@@ -260,7 +260,7 @@ describe('backend client: responses', () => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<html>login</html>');
     };
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, {}));
     expect(err.code).toBe('BACKEND_MALFORMED_RESPONSE');
   });
 
@@ -270,7 +270,7 @@ describe('backend client: responses', () => {
       res.write('[');
       // never finishes: the client must not wait for 10 MiB
     };
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], maxResponseBytes: 1024 }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { maxResponseBytes: 1024 }));
     expect(err.code).toBe('BACKEND_RESPONSE_TOO_LARGE');
   });
 
@@ -289,7 +289,7 @@ describe('backend client: responses', () => {
       };
       pump();
     };
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], maxResponseBytes: 32 * 1024 }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { maxResponseBytes: 32 * 1024 }));
     expect(err.code).toBe('BACKEND_RESPONSE_TOO_LARGE');
     await new Promise((r) => setTimeout(r, 50));
     expect(written).toBeLessThan(8 * 1024 * 1024);
@@ -297,7 +297,7 @@ describe('backend client: responses', () => {
 
   it('maps 429 to BACKEND_RATE_LIMITED with retryAfterSeconds (not retried past the limit)', async () => {
     route = (_req, res) => json(res, 429, { title: 'Too Many Requests', status: 429 }, { 'retry-after': '12', 'ratelimit-reset': '12' });
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, {}));
     expect(err).toMatchObject({ code: 'BACKEND_RATE_LIMITED', status: 429, retryAfterSeconds: 12, attempts: 1 });
     expect(err.message).toContain('retry after 12 s');
     expect(seen).toHaveLength(1);
@@ -309,14 +309,14 @@ describe('backend client: responses', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
     const err = await failure(
-      client(new FakeTokens(), { baseUrl: `http://127.0.0.1:${port}`, retry: { maxRetries: 0, maxRetryAfterSeconds: 1 } }).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }),
+      client(new FakeTokens(), { baseUrl: `http://127.0.0.1:${port}`, retry: { maxRetries: 0, maxRetryAfterSeconds: 1 } }).call(getDraft, { filename: 'a.md' }, {}),
     );
     expect(err).toMatchObject({ code: 'BACKEND_CONNECTION', causeCode: 'ECONNREFUSED' });
   });
 
   it('maps a reset before the response to BACKEND_CONNECTION', async () => {
     route = (req) => req.socket.destroy();
-    const err = await failure(client().call(publishDraft, { filename: 'a.md' }, { scopes: ['drafts:publish'] }));
+    const err = await failure(client().call(publishDraft, { filename: 'a.md' }, {}));
     expect(err.code).toBe('BACKEND_CONNECTION');
     expect(seen).toHaveLength(1); // a POST without Idempotency-Key is never retried
   });
@@ -326,14 +326,14 @@ describe('backend client: timeouts and cancellation', () => {
   it('returns BACKEND_TIMEOUT at the call deadline when the backend hangs', async () => {
     route = () => {}; // never answers
     const started = Date.now();
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 400 }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { timeoutMs: 400 }));
     expect(err.code).toBe('BACKEND_TIMEOUT');
     expect(Date.now() - started).toBeLessThan(5 * 400);
   });
 
   it('does not retry a timed-out POST', async () => {
     route = () => {};
-    const err = await failure(client().call(publishDraft, { filename: 'a.md' }, { scopes: ['drafts:publish'], timeoutMs: 150 }));
+    const err = await failure(client().call(publishDraft, { filename: 'a.md' }, { timeoutMs: 150 }));
     expect(err.code).toBe('BACKEND_TIMEOUT');
     expect(seen).toHaveLength(1);
   });
@@ -341,7 +341,7 @@ describe('backend client: timeouts and cancellation', () => {
   it('maps undici headers timeout to BACKEND_TIMEOUT', async () => {
     route = () => {};
     const err = await failure(
-      client(new FakeTokens(), { headersTimeoutMs: 100, retry: { maxRetries: 0, maxRetryAfterSeconds: 1 } }).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 5_000 }),
+      client(new FakeTokens(), { headersTimeoutMs: 100, retry: { maxRetries: 0, maxRetryAfterSeconds: 1 } }).call(getDraft, { filename: 'a.md' }, { timeoutMs: 5_000 }),
     );
     expect(err).toMatchObject({ code: 'BACKEND_TIMEOUT', causeCode: 'UND_ERR_HEADERS_TIMEOUT' });
   });
@@ -350,9 +350,9 @@ describe('backend client: timeouts and cancellation', () => {
     const held: ServerResponse[] = [];
     route = (_req, res) => held.push(res);
     const c = client(new FakeTokens(), { connections: 1 });
-    const first = c.call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 2_000 });
+    const first = c.call(getDraft, { filename: 'a.md' }, { timeoutMs: 2_000 });
     await new Promise((r) => setTimeout(r, 50));
-    const err = await failure(c.call(getDraft, { filename: 'b.md' }, { scopes: ['drafts:read'], timeoutMs: 100 }));
+    const err = await failure(c.call(getDraft, { filename: 'b.md' }, { timeoutMs: 100 }));
     expect(err.code).toBe('BACKEND_TIMEOUT');
     json(held[0]!, 200, { ok: true });
     await first;
@@ -364,13 +364,13 @@ describe('backend client: timeouts and cancellation', () => {
     route = () => {};
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], signal: ac.signal }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { signal: ac.signal }));
     expect(err.code).toBe('BACKEND_ABORTED');
   });
 
   it('times out a token provider that never answers', async () => {
     const stuck: TokenProvider = { getToken: () => new Promise(() => {}), invalidate() {}, describe: () => 'stuck' };
-    const err = await failure(client(stuck).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 100 }));
+    const err = await failure(client(stuck).call(getDraft, { filename: 'a.md' }, { timeoutMs: 100 }));
     expect(err.code).toBe('BACKEND_TIMEOUT');
     expect(seen).toHaveLength(0);
   });
@@ -381,7 +381,7 @@ describe('backend client: timeouts and cancellation', () => {
       invalidate() {},
       describe: () => 'broken',
     };
-    const err = await failure(client(broken).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }));
+    const err = await failure(client(broken).call(getDraft, { filename: 'a.md' }, {}));
     expect(err.code).toBe('BACKEND_TOKEN_UNAVAILABLE');
     expect(err.message).not.toContain('abc-secret');
   });
@@ -393,28 +393,28 @@ describe('backend client: retries', () => {
 
   it('retries a GET on 503 and succeeds', async () => {
     route = flaky(2);
-    const res = await client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] });
+    const res = await client().call(getDraft, { filename: 'a.md' }, {});
     expect(res).toMatchObject({ status: 200, attempts: 3 });
     expect(seen).toHaveLength(3);
   });
 
   it('gives up after maxRetries with BACKEND_UNAVAILABLE', async () => {
     route = flaky(10, 502);
-    const err = await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }));
+    const err = await failure(client().call(getDraft, { filename: 'a.md' }, {}));
     expect(err).toMatchObject({ code: 'BACKEND_UNAVAILABLE', status: 502, attempts: 3 });
     expect(seen).toHaveLength(3);
   });
 
   it('does not retry a POST without an idempotency key', async () => {
     route = flaky(1);
-    const err = await failure(client().call(publishDraft, { filename: 'a.md' }, { scopes: ['drafts:publish'] }));
+    const err = await failure(client().call(publishDraft, { filename: 'a.md' }, {}));
     expect(err.code).toBe('BACKEND_UNAVAILABLE');
     expect(seen).toHaveLength(1);
   });
 
   it('retries a POST that carries an idempotency key, with the same key and body', async () => {
     route = flaky(1);
-    await client().call(publishDraft, { filename: 'a.md', notify: false }, { scopes: ['drafts:publish'], idempotencyKey: 'key-1' });
+    await client().call(publishDraft, { filename: 'a.md', notify: false }, { idempotencyKey: 'key-1' });
     expect(seen).toHaveLength(2);
     expect(seen.map((s) => s.headers['idempotency-key'])).toEqual(['key-1', 'key-1']);
     expect(seen[1]!.body).toBe(seen[0]!.body);
@@ -422,19 +422,19 @@ describe('backend client: retries', () => {
 
   it('does not retry 500 or 4xx', async () => {
     route = flaky(1, 500);
-    await failure(client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }));
+    await failure(client().call(getDraft, { filename: 'a.md' }, {}));
     expect(seen).toHaveLength(1);
   });
 
   it('retries a 429 whose Retry-After is within the limit', async () => {
     route = flaky(1, 429, { 'retry-after': '0' });
-    const res = await client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] });
+    const res = await client().call(getDraft, { filename: 'a.md' }, {});
     expect(res.attempts).toBe(2);
   });
 
   it('retries a GET after a connection reset', async () => {
     route = (req, res, _b, n) => (n === 1 ? req.socket.destroy() : json(res, 200, { ok: true }));
-    const res = await client().call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] });
+    const res = await client().call(getDraft, { filename: 'a.md' }, {});
     expect(res.status).toBe(200);
     expect(seen).toHaveLength(2);
   });
@@ -442,7 +442,7 @@ describe('backend client: retries', () => {
   it('does not retry when the backoff would outlive the deadline', async () => {
     route = flaky(5, 503, { 'retry-after': '1' });
     const err = await failure(
-      client(new FakeTokens(), { retry: { maxRetries: 3, maxRetryAfterSeconds: 5 } }).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 500 }),
+      client(new FakeTokens(), { retry: { maxRetries: 3, maxRetryAfterSeconds: 5 } }).call(getDraft, { filename: 'a.md' }, { timeoutMs: 500 }),
     );
     expect(err.code).toBe('BACKEND_UNAVAILABLE');
     expect(seen).toHaveLength(1);
@@ -453,16 +453,16 @@ describe('backend client: 401', () => {
   it('invalidates the rejected token and retries exactly once with a fresh one', async () => {
     route = (req, res) => (req.headers.authorization === 'Bearer tok-drafts:read-v1' ? json(res, 401, { title: 'Unauthorized', status: 401 }) : json(res, 200, { ok: 1 }));
     const tokens = new FakeTokens();
-    const res = await client(tokens).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] });
+    const res = await client(tokens).call(getDraft, { filename: 'a.md' }, {});
     expect(res.status).toBe(200);
-    expect(tokens.invalidated).toEqual([{ req: { scopes: ['drafts:read'], operationId: 'getDraft' }, rejected: 'tok-drafts:read-v1' }]);
+    expect(tokens.invalidated).toEqual([{ req: { scopes: ['drafts:read'], operationId: 'getDraft', scheme: 'adminAuth', kind: 'bearer' }, rejected: 'tok-drafts:read-v1' }]);
     expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer tok-drafts:read-v1', 'Bearer tok-drafts:read-v2']);
   });
 
   it('retries a 401 even for a POST (nothing was done), but only once', async () => {
     route = (_req, res) => json(res, 401, { title: 'Unauthorized', status: 401 });
     const tokens = new FakeTokens();
-    const err = await failure(client(tokens).call(publishDraft, { filename: 'a.md' }, { scopes: ['drafts:publish'] }));
+    const err = await failure(client(tokens).call(publishDraft, { filename: 'a.md' }, {}));
     expect(err.code).toBe('BACKEND_UNAUTHORIZED');
     expect(err.operatorProblem).toBe(true);
     expect(seen).toHaveLength(2);
@@ -472,7 +472,7 @@ describe('backend client: 401', () => {
   it('does not resend when the provider has no fresher token (static keys)', async () => {
     route = (_req, res) => json(res, 401, { title: 'Unauthorized', status: 401 });
     const fixed: TokenProvider = { getToken: async () => 'static-token-aaaaaaaa', invalidate() {}, describe: () => 'static' };
-    const err = await failure(client(fixed).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'] }));
+    const err = await failure(client(fixed).call(getDraft, { filename: 'a.md' }, {}));
     expect(err.code).toBe('BACKEND_UNAUTHORIZED');
     expect(seen).toHaveLength(1);
   });
@@ -490,7 +490,7 @@ describe('backend client: secrets', () => {
     ];
     for (const r of routes) {
       route = r;
-      const err = await failure(client(new FakeTokens(), { retry: { maxRetries: 0, maxRetryAfterSeconds: 0 } }).call(getDraft, { filename: 'a.md' }, { scopes: ['drafts:read'], timeoutMs: 300 }));
+      const err = await failure(client(new FakeTokens(), { retry: { maxRetries: 0, maxRetryAfterSeconds: 0 } }).call(getDraft, { filename: 'a.md' }, { timeoutMs: 300 }));
       for (const text of [err.message, JSON.stringify(err), inspect(err, { depth: 10, showHidden: true }), String(err.stack)]) {
         expect(text).not.toContain(secret);
         expect(text).not.toContain('tok-drafts');

@@ -22,6 +22,7 @@ const listDrafts: OperationBinding = {
   body: null,
   successStatuses: [200],
   idempotencyKeyHeader: null,
+  credentials: [],
 };
 
 function refusal(fn: () => unknown): BackendError {
@@ -161,6 +162,7 @@ describe('query, headers, body, fixed values', () => {
       body: { contentType: 'application/json', required: false },
       successStatuses: [200],
       idempotencyKeyHeader: 'Idempotency-Key',
+      credentials: [],
     };
     const built = buildRequest(target, publish, { filename: 'a.md', notify: false });
     expect(built).toMatchObject({ method: 'POST', path: '/drafts/a.md/publish', contentType: 'application/json' });
@@ -187,6 +189,7 @@ describe('query, headers, body, fixed values', () => {
       body: { contentType: 'application/x-www-form-urlencoded', required: true },
       successStatuses: [201],
       idempotencyKeyHeader: null,
+      credentials: [],
     };
     const built = buildRequest(target, binding, { id: 't1', text: 'a&b=c ü', labels: ['x', 'y'] });
     expect(built.contentType).toBe('application/x-www-form-urlencoded');

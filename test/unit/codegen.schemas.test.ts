@@ -69,6 +69,7 @@ describe('OpenAPI 3.1 shapes (items fixture)', () => {
       body: { contentType: 'application/json', required: true },
       successStatuses: [201],
       idempotencyKeyHeader: 'Idempotency-Key',
+      credentials: [{ scheme: 'auth', kind: 'bearer', name: null, scopes: ['items:write'] }],
     });
     expect(tool.inputSchema).toEqual({
       type: 'object',
@@ -184,6 +185,7 @@ describe('OpenAPI 3.0 shapes (legacy fixture)', () => {
       input: { text: {}, pinned: {} },
       output: { pick: ['id'] },
       approval: { message: 'Create a note?' },
+      callerScopes: ['notes:write'],
     });
     expect(tool.operation.body).toEqual({ contentType: 'application/x-www-form-urlencoded', required: true });
     expect(tool.operation.args.map((a) => `${a.in}.${a.name}`)).toEqual(['body.text', 'body.pinned']);
@@ -249,6 +251,7 @@ describe('shapes met in real-world specs (Stripe, GitHub)', () => {
     input: { text: {}, ...input },
     output: { pick: ['id', 'archivedAt'] },
     approval: { message: 'Create a note?' },
+    callerScopes: ['notes:write'],
   });
   async function legacyWith(edit: (s: any) => void): Promise<JsonObject> {
     const spec = structuredClone(await load('legacy-30-api.yaml')) as any;

@@ -174,11 +174,13 @@ describe('the decisions in the manifest', () => {
         body: null,
         successStatuses: [200],
         idempotencyKeyHeader: null,
+        credentials: [{ scheme: 'adminAuth', kind: 'bearer', name: null, scopes: ['drafts:read'] }],
       },
       backendScopes: ['drafts:read'],
       pick: ['title'],
     });
     expect(t.operation.idempotencyKeyHeader).toBe('Idempotency-Key');
+    expect(t.operation.credentials).toEqual([{ scheme: 'adminAuth', kind: 'bearer', name: null, scopes: ['drafts:publish'] }]);
   });
 
   it('addTicketNote can only write internal notes', () => {
