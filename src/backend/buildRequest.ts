@@ -108,8 +108,9 @@ interface Collected {
 function collect(binding: OperationBinding, args: Readonly<Record<string, unknown>>): Collected {
   const out: Collected = { path: new Map(), query: new Map(), header: new Map(), body: new Map() };
   for (const a of binding.args) {
-    if (!Object.hasOwn(args, a.arg)) continue;
-    const value = args[a.arg];
+    // Unset means not sent, unless the manifest gave a default: a spec default is the
+    // backend's own and only advertised (openapi/README.md, "Narrowing inputs").
+    const value = Object.hasOwn(args, a.arg) && args[a.arg] !== undefined ? args[a.arg] : a.default;
     if (value === undefined) continue;
     out[a.in].set(a.in === 'header' ? a.name.toLowerCase() : a.name, { argument: a.arg, value });
   }

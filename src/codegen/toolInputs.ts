@@ -48,7 +48,7 @@ export function compileInputs(ix: SpecIndex, op: SpecOperation, body: BodyInfo |
     for (const p of findUnbounded(schema)) sink.error(p.code, boundMessage(p.code, `${arg}${p.at}`), target.loc, boundFix(p.code, arg, p.at === ''), suffix);
     properties[arg] = schema;
     if (target.required || opts.required === true) required.push(arg);
-    binder.bindArg(target, arg);
+    binder.bindArg(target, arg, opts.default);
   }
 
   for (const [key, value] of Object.entries(t.fixed)) {

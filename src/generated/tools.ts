@@ -19,14 +19,22 @@ export interface JsonSchemaObject {
   [keyword: string]: unknown;
 }
 
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
 /** One model-settable argument and where it is sent. */
 export interface ArgBinding {
   /** Property name in inputSchema. */
   arg: string;
   /** Request part the value goes to. */
   in: ArgLocation;
-  /** Spec parameter name, or top-level body property name. */
+  /** Spec parameter name, top-level body property name, or (body templates) the argument name. */
   name: string;
+  /**
+   * Sent when the caller leaves the argument unset: the manifest's `default`. A spec default is
+   * only advertised, never sent (the backend applies it itself).
+   */
+  default?: JsonValue;
 }
 
 /** A value the server always sends; the model can neither see nor set it. */
@@ -36,7 +44,7 @@ export interface FixedValue {
   /** Spec parameter name, or top-level body property name. */
   name: string;
   /** The value, validated against the spec's schema at generation time. */
-  value: string | number | boolean | null;
+  value: JsonValue;
 }
 
 /** Everything needed to build the backend request for one operation. */
@@ -506,7 +514,8 @@ export const tools: readonly ToolDefinition[] = [
         {
           "arg": "limit",
           "in": "query",
-          "name": "limit"
+          "name": "limit",
+          "default": 10
         },
         {
           "arg": "cursor",
@@ -961,7 +970,8 @@ export const tools: readonly ToolDefinition[] = [
         {
           "arg": "limit",
           "in": "query",
-          "name": "limit"
+          "name": "limit",
+          "default": 10
         },
         {
           "arg": "cursor",
