@@ -5,7 +5,7 @@
  * Pure: no I/O, so every rule is unit-tested directly.
  */
 import { backendError } from './backendError.ts';
-import type { ArgLocation, OperationBinding } from './operation.ts';
+import { TEMPLATE_PLACEHOLDER, type ArgLocation, type JsonValue, type OperationBinding } from './operation.ts';
 
 export interface BackendTarget {
   /** The only origin requests may go to, e.g. `https://admin.example.com`. */
@@ -171,6 +171,7 @@ function buildBody(binding: OperationBinding, entries: Collected['body']): { bod
     if (!first.done) throw invalid(binding.operationId, first.value.argument, 'this operation takes no request body');
     return { body: null, contentType: null };
   }
+  if (binding.body.template !== undefined) return { body: JSON.stringify(fillTemplate(binding.operationId, binding.body.template, entries)), contentType: 'application/json' };
   if (entries.size === 0 && !binding.body.required) return { body: null, contentType: null };
   if (binding.body.contentType === 'application/json') {
     const object: Record<string, unknown> = {};
@@ -180,6 +181,35 @@ function buildBody(binding: OperationBinding, entries: Collected['body']): { bod
   const form = new URLSearchParams();
   for (const [name, { argument, value }] of entries) appendParam(form, binding.operationId, name, argument, value);
   return { body: form.toString(), contentType: 'application/x-www-form-urlencoded' };
+}
+
+const WHOLE_PLACEHOLDER = new RegExp(`^${TEMPLATE_PLACEHOLDER}$`);
+const PLACEHOLDERS = new RegExp(TEMPLATE_PLACEHOLDER, 'g');
+
+/**
+ * The body template with each placeholder filled from the validated arguments. The result is
+ * built as a value and serialized once, so an argument can never add JSON structure; text put
+ * inside a string was bounded by an anchored pattern or an enum at generation.
+ */
+function fillTemplate(operationId: string, node: JsonValue, entries: Collected['body']): JsonValue {
+  const valueOf = (name: string) => {
+    const entry = entries.get(name);
+    if (entry === undefined) throw invalid(operationId, name, 'is required');
+    return entry;
+  };
+  if (typeof node === 'string') {
+    const whole = WHOLE_PLACEHOLDER.exec(node);
+    if (whole !== null) return valueOf(whole[1] as string).value as JsonValue;
+    return node.replace(PLACEHOLDERS, (_m, name: string) => {
+      const { argument, value } = valueOf(name);
+      return String(scalar(operationId, argument, value));
+    });
+  }
+  if (Array.isArray(node)) return node.map((item) => fillTemplate(operationId, item, entries));
+  if (node !== null && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, fillTemplate(operationId, value, entries)]));
+  }
+  return node;
 }
 
 /**

@@ -19,6 +19,11 @@ export class ArgumentBinder {
     this.#bound.add(`${target.in}:${target.name}`);
   }
 
+  /** The model sets a placeholder of the body template through argument `arg`. */
+  bindTemplateArg(arg: string, fallback?: JsonValue): void {
+    this.args.push({ arg, in: 'body', name: arg, ...(fallback === undefined ? {} : { default: fallback }) });
+  }
+
   /** The server always sends `value` for this target. */
   bindFixed(target: Target, value: FixedValue['value']): void {
     this.fixed.push({ in: target.in as ArgLocation, name: target.name, value });
