@@ -202,7 +202,14 @@ function fillTemplate(operationId: string, node: JsonValue, entries: Collected['
     if (whole !== null) return valueOf(whole[1] as string).value as JsonValue;
     return node.replace(PLACEHOLDERS, (_m, name: string) => {
       const { argument, value } = valueOf(name);
-      return String(scalar(operationId, argument, value));
+      const text = String(scalar(operationId, argument, value));
+      // A string starting with '/' is a path or JSON pointer (RFC 6901): a value there is one
+      // segment, whatever the manifest's pattern let through.
+      if (node.startsWith('/')) {
+        const why = unsafePathValue(text) ?? (text.includes('~') ? "contains '~'" : null);
+        if (why !== null) throw invalid(operationId, argument, `path segment ${why}`);
+      }
+      return text;
     });
   }
   if (Array.isArray(node)) return node.map((item) => fillTemplate(operationId, item, entries));

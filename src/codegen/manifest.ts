@@ -159,7 +159,7 @@ export function parseManifest(raw: unknown): ParsedManifest {
       if (issue.code === 'unrecognized_keys') {
         const keys = issue.keys.map((k) => `'${k}'`).join(', ');
         errors.push(manifestError(name, path, `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`, unknownKeyFix(issue.path)));
-      } else errors.push(manifestError(name, path, issue.message, 'correct the value; see the manifest reference in openapi/README.md'));
+      } else errors.push(manifestError(name, path, issue.message.replace(/^Invalid input: /, ''), 'correct the value; see the manifest reference in openapi/README.md'));
     }
   });
   return { apiTypes: top.data.apiTypes, tools, errors };

@@ -220,6 +220,10 @@ describe('query, headers, body, fixed values', () => {
       { op: 'add', path: '/notes/-', value: { text: '"}, {"op": "remove', by: 'agent prod' } },
     ]);
     expect(JSON.parse(buildRequest(target, binding, { flagKey: 'checkout', env: 'dev', on: false, note: 'x' }).body!)[0].value).toBe(false);
+    // In a path-like string a value is one segment, even if a pattern had let more through.
+    for (const env of ['a/b', '..', 'x~1y', '%2e%2e']) {
+      expect(refusal(() => buildRequest(target, binding, { flagKey: 'checkout', env, note: 'x' })).code).toBe('INVALID_ARGUMENT');
+    }
     // A placeholder with no argument and no default is refused, never sent as literal text.
     expect(refusal(() => buildRequest(target, binding, { flagKey: 'checkout', note: 'x' })).code).toBe('INVALID_ARGUMENT');
   });

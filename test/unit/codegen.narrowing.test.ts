@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { blastRadiusReport } from '../../src/codegen/blastRadius.ts';
 import { compileTools } from '../../src/codegen/compile.ts';
 import { formatError, type GenerationErrorCode } from '../../src/codegen/errors.ts';
 import { loadSpec } from '../../src/codegen/loadSpec.ts';
@@ -307,6 +308,14 @@ describe('body templates', () => {
     expect(tool.inputSchema.properties).toEqual({ flagKey: { type: 'string', pattern: '^[a-z0-9-]{1,64}$' }, env: { type: 'string', pattern: '^[a-z0-9-]{1,32}$' }, on: { type: 'boolean', default: true } });
     expect(tool.inputSchema.required).toEqual(['flagKey', 'env']);
     expect(tool.operation.args).toContainEqual({ arg: 'on', in: 'body', name: 'on', default: true });
+  });
+
+  it('the blast-radius report shows the template a reviewer approves', () => {
+    const template = { data: { name: '{name}', kind: 'small' } };
+    const result = compileOne(createThing({ body: { template, inputs: { name: { maxLength: 80 } } } }));
+    const report = blastRadiusReport(result, 'fixture');
+    expect(report).toContain(`body template  ${JSON.stringify(template)}`);
+    expect(report).toMatch(/name\s+body, required, string, length \.\.80/);
   });
 
   it('fixed takes objects and arrays the spec accepts', () => {
