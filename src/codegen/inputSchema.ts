@@ -16,7 +16,7 @@ export function materialize(ix: SpecIndex, raw: RawSchema, sink: Sink, suffix: s
     return toJsonSchema(ix.doc, ix.doc.view(raw, STRICT), 'input');
   } catch (err) {
     if (err instanceof SchemaCycleError) {
-      sink.error('SCHEMA_CYCLE', `the input schema is recursive (through ${err.ref})`, raw.loc, 'do not expose a recursive structure; expose its scalar fields, or fix values', suffix);
+      sink.error('SCHEMA_CYCLE', `the input schema is recursive (through ${err.ref})`, raw.loc, 'expose its scalar fields instead, pin it under fixed, or build the body with body.template', suffix);
     } else {
       sink.error('MANIFEST_INVALID', `cannot read the schema: ${(err as Error).message}`, raw.loc, 'fix the `$ref` in the spec', suffix);
     }

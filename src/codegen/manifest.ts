@@ -143,7 +143,7 @@ export function parseManifestText(text: string): ParsedManifest {
 export function parseManifest(raw: unknown): ParsedManifest {
   const top = Manifest.safeParse(raw);
   if (!top.success) {
-    return { apiTypes: 'all', tools: [], errors: top.error.issues.map((i) => manifestError(null, pathOf(i.path), i.message, 'the manifest needs `version: 1` and a `tools:` list')) };
+    return { apiTypes: 'all', tools: [], errors: top.error.issues.flatMap(deepest).map((i) => manifestError(null, pathOf(i.path), i.message.replace(/^Invalid input: /, ''), 'the manifest needs `version: 1` and a `tools:` list')) };
   }
   const tools: ParsedManifest['tools'] = [];
   const errors: GenerationError[] = [];

@@ -7,14 +7,13 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBackendClient, type BackendClient, type TokenProvider } from '../../src/backend/index.ts';
 import { compileTools } from '../../src/codegen/compile.ts';
 import { formatError } from '../../src/codegen/errors.ts';
-import { loadSpec } from '../../src/codegen/loadSpec.ts';
 import type { ToolDefinition } from '../../src/generated/tools.ts';
 import { buildCatalog, type ToolCatalog } from '../../src/tools/toolCatalog.ts';
+import { loadNestedSpec, NESTED_WRITE } from '../fixtures/codegen/fixture.ts';
 
 interface Received {
   method: string;
@@ -23,13 +22,7 @@ interface Received {
   body: string;
 }
 
-const WRITE = {
-  risk: 'write',
-  title: 'Change it',
-  description: 'Changes one thing. WARNING: the change is visible at once. Confirm with the user before calling.',
-  approval: { message: 'Change it?' },
-  output: { pick: ['id'] },
-};
+const WRITE = NESTED_WRITE;
 
 const TOOLS = [
   { ...WRITE, name: 'createThing', operation: 'createThing', body: { template: { data: { name: '{name}', kind: 'small', count: '{count}' } }, inputs: { name: { maxLength: 80 }, count: { maximum: 9, default: 1 } } } },
@@ -67,9 +60,7 @@ let client: BackendClient;
 const tokens: TokenProvider = { getToken: async () => 'template-test-token-0123456789', invalidate: () => {}, describe: () => 'fixed test token' };
 
 beforeAll(async () => {
-  const loaded = await loadSpec(fileURLToPath(new URL('../fixtures/codegen/nested-api.yaml', import.meta.url)));
-  if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('\n'));
-  const compiled = compileTools({ spec: loaded.document, manifest: { version: 1, tools: TOOLS } });
+  const compiled = compileTools({ spec: await loadNestedSpec(), manifest: { version: 1, tools: TOOLS } });
   if (compiled.errors.length > 0) throw new Error(compiled.errors.map((e) => formatError(e, 'tools')).join('\n'));
   catalog = buildCatalog(compiled.tools as unknown as ToolDefinition[]);
 

@@ -2,33 +2,23 @@
 // templates over real-world body shapes (test/fixtures/codegen/nested-api.yaml). Each accepted
 // form is a row with the schema or binding it must produce; each refusal a row with its error.
 
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blastRadiusReport } from '../../src/codegen/blastRadius.ts';
 import { compileTools } from '../../src/codegen/compile.ts';
 import { formatError, type GenerationErrorCode } from '../../src/codegen/errors.ts';
-import { loadSpec } from '../../src/codegen/loadSpec.ts';
 import { parseManifest } from '../../src/codegen/manifest.ts';
 import { SpecDocument, toJsonSchema, type JsonObject } from '../../src/codegen/schemaView.ts';
 import type { ToolDefinition } from '../../src/codegen/toolDefinition.ts';
-import { loadItemsSpec, manifest, readTool, writeTool, type ManifestToolInput } from '../fixtures/codegen/fixture.ts';
+import { loadItemsSpec, loadNestedSpec, manifest, NESTED_WRITE, readTool, writeTool, type ManifestToolInput } from '../fixtures/codegen/fixture.ts';
 
 let nested: JsonObject;
 let items: JsonObject;
 beforeAll(async () => {
-  const loaded = await loadSpec(fileURLToPath(new URL('../fixtures/codegen/nested-api.yaml', import.meta.url)));
-  if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('\n'));
-  nested = loaded.document;
+  nested = await loadNestedSpec();
   items = await loadItemsSpec();
 });
 
-const WRITE = {
-  risk: 'write',
-  title: 'Change it',
-  description: 'Changes one thing. WARNING: the change is visible at once. Confirm with the user before calling.',
-  approval: { message: 'Change it?' },
-  output: { pick: ['id'] },
-};
+const WRITE = NESTED_WRITE;
 const createRecord = (extra: ManifestToolInput): ManifestToolInput => ({ ...WRITE, name: 'createRecord', operation: 'createRecord', ...extra });
 const createThing = (extra: ManifestToolInput): ManifestToolInput => ({ ...WRITE, name: 'createThing', operation: 'createThing', ...extra });
 const addComment = (extra: ManifestToolInput): ManifestToolInput => ({ ...WRITE, name: 'addComment', operation: 'addComment', input: { issueId: {} }, ...extra });
