@@ -5,7 +5,7 @@
  * Pure: no I/O, so every rule is unit-tested directly.
  */
 import { backendError } from './backendError.ts';
-import type { OperationBinding } from './operation.ts';
+import { TEMPLATE_PLACEHOLDER, type JsonValue, type OperationBinding } from './operation.ts';
 
 export interface BackendTarget {
   /** The only origin requests may go to, e.g. `https://admin.example.com`. */
@@ -108,8 +108,9 @@ interface Collected {
 function collect(binding: OperationBinding, args: Readonly<Record<string, unknown>>): Collected {
   const out: Collected = { path: new Map(), query: new Map(), header: new Map(), body: new Map() };
   for (const a of binding.args) {
-    if (!Object.hasOwn(args, a.arg)) continue;
-    const value = args[a.arg];
+    // Unset means not sent, unless the manifest gave a default: a spec default is the
+    // backend's own and only advertised (openapi/README.md, "Narrowing inputs").
+    const value = Object.hasOwn(args, a.arg) && args[a.arg] !== undefined ? args[a.arg] : a.default;
     if (value === undefined) continue;
     out[a.in].set(a.in === 'header' ? a.name.toLowerCase() : a.name, { argument: a.arg, value });
   }
@@ -181,6 +182,7 @@ function buildBody(binding: OperationBinding, entries: Collected['body']): { bod
     if (!first.done) throw invalid(binding.operationId, first.value.argument, 'this operation takes no request body');
     return { body: null, contentType: null };
   }
+  if (binding.body.template !== undefined) return { body: JSON.stringify(fillTemplate(binding.operationId, binding.body.template, entries)), contentType: 'application/json' };
   if (entries.size === 0 && !binding.body.required) return { body: null, contentType: null };
   if (binding.body.contentType === 'application/json') {
     const object: Record<string, unknown> = {};
@@ -190,6 +192,42 @@ function buildBody(binding: OperationBinding, entries: Collected['body']): { bod
   const form = new URLSearchParams();
   for (const [name, { argument, value }] of entries) appendParam(form, binding.operationId, name, argument, value);
   return { body: form.toString(), contentType: 'application/x-www-form-urlencoded' };
+}
+
+const WHOLE_PLACEHOLDER = new RegExp(`^${TEMPLATE_PLACEHOLDER}$`);
+const PLACEHOLDERS = new RegExp(TEMPLATE_PLACEHOLDER, 'g');
+
+/**
+ * The body template with each placeholder filled from the validated arguments. The result is
+ * built as a value and serialized once, so an argument can never add JSON structure; text put
+ * inside a string was bounded by an anchored pattern or an enum at generation.
+ */
+function fillTemplate(operationId: string, node: JsonValue, entries: Collected['body']): JsonValue {
+  const valueOf = (name: string) => {
+    const entry = entries.get(name);
+    if (entry === undefined) throw invalid(operationId, name, 'is required');
+    return entry;
+  };
+  if (typeof node === 'string') {
+    const whole = WHOLE_PLACEHOLDER.exec(node);
+    if (whole !== null) return valueOf(whole[1] as string).value as JsonValue;
+    return node.replace(PLACEHOLDERS, (_m, name: string) => {
+      const { argument, value } = valueOf(name);
+      const text = String(scalar(operationId, argument, value));
+      // A string starting with '/' is a path or JSON pointer (RFC 6901): a value there is one
+      // segment, whatever the manifest's pattern let through.
+      if (node.startsWith('/')) {
+        const why = unsafePathValue(text) ?? (text.includes('~') ? "contains '~'" : null);
+        if (why !== null) throw invalid(operationId, argument, `path segment ${why}`);
+      }
+      return text;
+    });
+  }
+  if (Array.isArray(node)) return node.map((item) => fillTemplate(operationId, item, entries));
+  if (node !== null && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, fillTemplate(operationId, value, entries)]));
+  }
+  return node;
 }
 
 /**

@@ -3,4 +3,5 @@
  * request. Emitted per tool by `generate` into `src/generated/tools.ts`; re-exported here so
  * the rest of backend/ names it from one place.
  */
-export type { ArgBinding, ArgLocation, CredentialKind, CredentialPlacement, FixedValue, HttpMethod, OperationBinding } from '../generated/tools.ts';
+export type { ArgBinding, ArgLocation, CredentialKind, CredentialPlacement, FixedValue, HttpMethod, JsonValue, OperationBinding } from '../generated/tools.ts';
+export { TEMPLATE_PLACEHOLDER } from '../generated/tools.ts';

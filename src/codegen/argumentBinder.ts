@@ -6,7 +6,7 @@
 import { IDEMPOTENCY_HEADER, IGNORED_HEADERS, type Target } from './bindTargets.ts';
 import type { Sink } from './sink.ts';
 import type { SpecOperation } from './specIndex.ts';
-import type { ArgBinding, ArgLocation, FixedValue } from './toolDefinition.ts';
+import type { ArgBinding, ArgLocation, FixedValue, JsonValue } from './toolDefinition.ts';
 
 export class ArgumentBinder {
   readonly args: ArgBinding[] = [];
@@ -14,9 +14,14 @@ export class ArgumentBinder {
   readonly #bound = new Set<string>(); // `${in}:${name}`
 
   /** The model sets this target through argument `arg`. */
-  bindArg(target: Target, arg: string): void {
-    this.args.push({ arg, in: target.in as ArgLocation, name: target.name });
+  bindArg(target: Target, arg: string, fallback?: JsonValue): void {
+    this.args.push({ arg, in: target.in as ArgLocation, name: target.name, ...(fallback === undefined ? {} : { default: fallback }) });
     this.#bound.add(`${target.in}:${target.name}`);
+  }
+
+  /** The model sets a placeholder of the body template through argument `arg`. */
+  bindTemplateArg(arg: string, fallback?: JsonValue): void {
+    this.args.push({ arg, in: 'body', name: arg, ...(fallback === undefined ? {} : { default: fallback }) });
   }
 
   /** The server always sends `value` for this target. */

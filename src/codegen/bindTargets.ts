@@ -72,7 +72,7 @@ export function checkExposable(ix: SpecIndex, target: Target, body: BodyInfo | n
   };
   if (target.in === 'cookie') return fail('is a cookie, which tools cannot send', 'choose an operation without cookie parameters');
   if (target.in === 'header' && IDEMPOTENCY_HEADER.test(target.name)) return fail('is set by the runtime (a fresh key per call)', 'remove it from the manifest');
-  if (p !== null && target.raw === null) return fail('uses `content` instead of `schema`', 'describe it with `schema` in the spec');
+  if (p !== null && target.raw === null) return fail('uses `content` instead of `schema`, so no value can be checked against it', 'leave it out of the manifest (choose another operation if the spec requires it)');
   if (p !== null) {
     const defaultStyle = p.in === 'query' || p.in === 'cookie' ? 'form' : 'simple';
     const defaultExplode = defaultStyle === 'form';

@@ -44,6 +44,7 @@ function toolSection(t: ToolDefinition, ops: OperationSummary[]): string[] {
     out.push(row(i === 0 ? 'inputs' : '', `${a.arg.padEnd(argWidth)}  ${a.in}, ${req}, ${bounds}`));
   });
   out.push(row('fixed', op.fixed.length === 0 ? '—' : op.fixed.map((f) => `${f.name}=${JSON.stringify(f.value)} (${f.in})`).join(', ')));
+  if (op.body?.template !== undefined) out.push(row('body template', JSON.stringify(op.body.template)));
   out.push(row('reveals', t.output.pick.length === 0 ? '— (status only)' : t.output.pick.join(', ')));
   out.push(row('untrusted', list(t.output.untrusted)));
   const caps = Object.entries(t.output.listCaps).map(([k, v]) => `${k} ≤ ${v}`);

@@ -27,8 +27,12 @@ export function guardTexts(def: ToolDefinition, t: ManifestTool, sink: Sink): vo
   );
   for (const { at, text } of schemaDescriptions(def.inputSchema)) {
     const arg = /^properties\.([^.]+)/.exec(at)?.[1] ?? '';
-    const fromManifest = t.input[arg]?.description !== undefined || Object.values(t.input).some((v) => v?.arg === arg && v.description !== undefined);
-    report(`inputSchema.${at}`, findPoison(text), fromManifest ? null : `(description of input '${arg}' in the spec)`, fromManifest ? 'reword the description' : `reword it in the spec, or override it with input.${arg}.description`, `.input.${arg}`);
+    // The schema path below the argument is the narrowing path too (properties.x, items).
+    const inner = at.replace(/^properties\.[^.]+\.?/, '').replace(/\.?(description|title)$/, '');
+    const base = t.body !== undefined && Object.hasOwn(t.body.inputs, arg) ? `body.inputs.${arg}` : `input.${arg}`;
+    const override = `${base}${inner === '' ? '' : `.${inner}`}.description`;
+    const fromManifest = inner === '' && (t.input[arg]?.description !== undefined || t.body?.inputs[arg]?.description !== undefined || Object.values(t.input).some((v) => v?.arg === arg && v.description !== undefined));
+    report(`inputSchema.${at}`, findPoison(text), fromManifest ? null : `(description of input '${arg}' in the spec)`, fromManifest ? 'reword the description' : `reword it in the spec, or override it with ${override}`, `.${base}`);
   }
   for (const { at, text } of schemaDescriptions(def.outputSchema)) {
     report(`outputSchema.${at}`, findPoison(text), '(a response schema description in the spec)', 'reword the description in the spec', '.output');

@@ -14,7 +14,11 @@ export function validateValue(schema: JsonObject, value: unknown): string | null
   const validate = ajv.compile(schema);
   if (validate(value)) return null;
   const e = validate.errors?.[0];
-  return e === undefined ? 'invalid' : `${e.instancePath === '' ? '' : `${e.instancePath} `}${e.message ?? 'invalid'}`;
+  if (e === undefined) return 'invalid';
+  // Name the value that is wrong and what would be right, not only that something is.
+  const params = e.params as { allowedValues?: unknown[]; additionalProperty?: string };
+  const detail = params.allowedValues !== undefined ? `: ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}` : params.additionalProperty !== undefined ? ` ('${params.additionalProperty}')` : '';
+  return `${e.instancePath === '' ? '' : `${e.instancePath} `}${e.message ?? 'invalid'}${detail}`;
 }
 
 export interface BoundProblem {

@@ -5,27 +5,75 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { GenerationError } from './errors.ts';
 
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'expected a string, number, boolean or null' });
 
-/** Per-parameter narrowing. Every keyword may only tighten what the spec allows. */
-const InputEntry = z
+/** The keys a narrowing may use, listed in the error for any other key (openapi/README.md). */
+export const NARROWING_KEYS = ['type', 'description', 'minimum', 'maximum', 'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'enum', 'items', 'properties', 'additionalProperties'] as const;
+
+/**
+ * How the manifest tightens one schema, at any depth: scalar bounds, array `items`, object
+ * `properties` (`false` hides one), `additionalProperties: false` to close an object, and `type`
+ * to give a free-form value one. Every keyword may only tighten what the spec allows.
+ */
+export interface Narrowing {
+  type?: 'string' | 'integer' | 'number' | 'boolean' | 'object' | 'array';
+  description?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minItems?: number;
+  maxItems?: number;
+  enum?: (string | number | boolean | null)[];
+  items?: Narrowing;
+  properties?: Record<string, Narrowing | false>;
+  additionalProperties?: false;
+}
+
+const Narrowing: z.ZodType<Narrowing> = z.strictObject({
+  type: z.enum(['string', 'integer', 'number', 'boolean', 'object', 'array']).optional(),
+  description: z.string().optional(),
+  minimum: z.number().optional(),
+  maximum: z.number().optional(),
+  minLength: z.number().int().nonnegative().optional(),
+  maxLength: z.number().int().nonnegative().optional(),
+  pattern: z.string().optional(),
+  minItems: z.number().int().nonnegative().optional(),
+  maxItems: z.number().int().nonnegative().optional(),
+  enum: z.array(scalar).min(1).optional(),
+  get items() {
+    return Narrowing.optional();
+  },
+  get properties() {
+    return z.record(z.string(), z.union([Narrowing, z.literal(false)], { error: 'expected a narrowing (an object) or `false` to hide the property' })).optional();
+  },
+  additionalProperties: z.literal(false, { error: 'only `additionalProperties: false` can be set: it closes the object' }).optional(),
+});
+
+export type InputEntry = (Narrowing & { arg?: string; required?: true; default?: string | number | boolean | null }) | null;
+
+/** Per-input narrowing: a Narrowing plus how the argument is named, required and defaulted. */
+const InputEntry: z.ZodType<InputEntry> = z
   .strictObject({
+    ...(Narrowing as unknown as z.ZodObject).shape,
     /** Name of the property in inputSchema (default: the spec name). */
     arg: z.string().optional(),
-    description: z.string().optional(),
-    required: z.literal(true).optional(),
-    minimum: z.number().optional(),
-    maximum: z.number().optional(),
-    minLength: z.number().int().nonnegative().optional(),
-    maxLength: z.number().int().nonnegative().optional(),
-    pattern: z.string().optional(),
-    minItems: z.number().int().nonnegative().optional(),
-    maxItems: z.number().int().nonnegative().optional(),
-    enum: z.array(scalar).min(1).optional(),
+    required: z.literal(true, { error: 'only `required: true` can be set: it makes an optional input required' }).optional(),
     default: scalar.optional(),
   })
   .nullable();
-export type InputEntry = z.infer<typeof InputEntry>;
+
+/**
+ * A request body built from a template: literal JSON with `{input}` placeholders, each filled
+ * with one argument the model sets. A whole-string placeholder takes the argument's value as is;
+ * a placeholder inside a longer string is replaced by the value's text.
+ */
+const BodyTemplate = z.strictObject({
+  template: z.json(),
+  inputs: z.record(z.string(), InputEntry).default({}),
+});
+export type BodyTemplate = { template: z.infer<ReturnType<typeof z.json>>; inputs: Record<string, InputEntry> };
 
 const Output = z.strictObject({
   pick: z.array(z.string()).default([]),
@@ -65,7 +113,8 @@ export const ManifestTool = z.strictObject({
   description: z.string(),
   risk: z.enum(['read', 'write', 'destructive']),
   input: z.record(z.string(), InputEntry).default({}),
-  fixed: z.record(z.string(), scalar).default({}),
+  fixed: z.record(z.string(), z.json({ error: 'expected a JSON value' })).default({}),
+  body: BodyTemplate.optional(),
   output: Output.default({ pick: [], types: {}, responseShape: 'spec', listCaps: {}, maxBytes: 16_384, untrusted: [] }),
   approval: Approval.optional(),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
@@ -125,7 +174,7 @@ export function parseManifestText(text: string): ParsedManifest {
 export function parseManifest(raw: unknown): ParsedManifest {
   const top = Manifest.safeParse(raw);
   if (!top.success) {
-    return { apiTypes: 'all', defaults: NO_DEFAULTS, tools: [], errors: top.error.issues.map((i) => manifestError(null, pathOf(i.path), i.message, 'the manifest needs `version: 1` and a `tools:` list')) };
+    return { apiTypes: 'all', defaults: NO_DEFAULTS, tools: [], errors: top.error.issues.flatMap(deepest).map((i) => manifestError(null, pathOf(i.path), i.message.replace(/^Invalid input: /, ''), 'the manifest needs `version: 1` and a `tools:` list')) };
   }
   const tools: ParsedManifest['tools'] = [];
   const errors: GenerationError[] = [];
@@ -136,19 +185,36 @@ export function parseManifest(raw: unknown): ParsedManifest {
       return;
     }
     const name = typeof (entry as { name?: unknown })?.name === 'string' ? (entry as { name: string }).name : null;
-    for (const issue of parsed.error.issues) {
+    for (const issue of parsed.error.issues.flatMap(deepest)) {
       const path = pathOf(['tools', index, ...issue.path]);
-      const unknownKeys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
-      errors.push(manifestError(name, path, `${issue.message}${unknownKeys}`, fixFor(issue.code)));
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => `'${k}'`).join(', ');
+        errors.push(manifestError(name, path, `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`, unknownKeyFix(issue.path)));
+      } else errors.push(manifestError(name, path, issue.message.replace(/^Invalid input: /, ''), 'correct the value; see the manifest reference in openapi/README.md'));
     }
   });
   const security = top.data.security === undefined ? null : typeof top.data.security === 'string' ? [top.data.security] : top.data.security;
   return { apiTypes: top.data.apiTypes, defaults: { security, credentials: top.data.credentials }, tools, errors };
 }
 
-function fixFor(code: string): string {
-  if (code === 'unrecognized_keys') return 'remove or correct the key; see the manifest reference in openapi/README.md';
-  return 'correct the value; see the manifest reference in openapi/README.md';
+/**
+ * A union's own message says only what was expected; when one alternative got further into the
+ * value (an object that is a narrowing, with one bad keyword), its issues say why, so report those.
+ */
+function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  const depth = (branch: z.core.$ZodIssue[]) => Math.max(0, ...branch.map((i) => i.path.length + (i.code === 'invalid_type' || i.code === 'invalid_value' ? 0 : 1)));
+  const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+  if (depth(best) === 0) return [issue];
+  return best.flatMap(deepest).map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
+}
+
+function unknownKeyFix(path: readonly PropertyKey[]): string {
+  if (path.includes('input') || path.includes('inputs')) {
+    const top = path.length === 2 || (path[0] === 'body' && path.length === 3);
+    return `remove or correct it; narrowing keys are ${NARROWING_KEYS.join(', ')}${top ? ', and at the top of an input also arg, required, default' : ''} (openapi/README.md, "Narrowing inputs")`;
+  }
+  return 'remove or correct the key; see the manifest reference in openapi/README.md';
 }
 
 export function pathOf(path: readonly PropertyKey[]): string {

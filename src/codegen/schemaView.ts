@@ -392,12 +392,16 @@ export function toJsonSchema(doc: SpecDocument, v: SchemaView, mode: SchemaMode)
     out[k] = val;
   }
   if (v.props.size > 0 || (v.types?.has('object') ?? false)) {
-    if (v.props.size > 0) {
-      const props: JsonObject = {};
-      for (const [name, raws] of v.props) props[name] = toJsonSchema(doc, doc.viewAll(raws, strict), mode);
-      out.properties = props;
+    // readOnly properties are set by the server, writeOnly ones never come back (OpenAPI 3.x
+    // Schema Object): neither is something an input may carry or an output may show.
+    const hidden = mode === 'input' ? 'readOnly' : 'writeOnly';
+    const props: JsonObject = {};
+    for (const [name, raws] of v.props) {
+      const sub = doc.viewAll(raws, strict);
+      if (sub.kw[hidden] !== true) props[name] = toJsonSchema(doc, sub, mode);
     }
-    const required = [...v.required].filter((r) => v.props.has(r));
+    if (Object.keys(props).length > 0) out.properties = props;
+    const required = [...v.required].filter((r) => Object.hasOwn(props, r));
     if (required.length > 0) out.required = required;
     const ap = v.additionalProperties;
     if (typeof ap === 'boolean') out.additionalProperties = ap;

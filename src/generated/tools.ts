@@ -19,14 +19,29 @@ export interface JsonSchemaObject {
   [keyword: string]: unknown;
 }
 
+/**
+ * A body template placeholder, `{name}` with `name` an argument. A string that is exactly one
+ * placeholder becomes the argument's value; a placeholder inside a longer string is replaced by
+ * the value's text. The generator and the runtime both read placeholders with this pattern.
+ */
+export const TEMPLATE_PLACEHOLDER = '\\{([A-Za-z][A-Za-z0-9_]{0,63})\\}';
+
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
 /** One model-settable argument and where it is sent. */
 export interface ArgBinding {
   /** Property name in inputSchema. */
   arg: string;
   /** Request part the value goes to. */
   in: ArgLocation;
-  /** Spec parameter name, or top-level body property name. */
+  /** Spec parameter name, top-level body property name, or (body templates) the argument name. */
   name: string;
+  /**
+   * Sent when the caller leaves the argument unset: the manifest's `default`. A spec default is
+   * only advertised, never sent (the backend applies it itself).
+   */
+  default?: JsonValue;
 }
 
 /** A value the server always sends; the model can neither see nor set it. */
@@ -36,7 +51,7 @@ export interface FixedValue {
   /** Spec parameter name, or top-level body property name. */
   name: string;
   /** The value, validated against the spec's schema at generation time. */
-  value: string | number | boolean | null;
+  value: JsonValue;
 }
 
 /** Where a credential goes: bearer and basic use the Authorization header, the others a named place. */
@@ -69,8 +84,11 @@ export interface OperationBinding {
   args: ArgBinding[];
   /** Values always sent, never model-settable. */
   fixed: FixedValue[];
-  /** Request body: sent as an object of the body args and fixed body values; null = no body. */
-  body: null | { contentType: 'application/json' | 'application/x-www-form-urlencoded'; required: boolean };
+  /**
+   * Request body: an object of the body args and fixed body values, or the manifest's `template`
+   * with its placeholders filled (see TEMPLATE_PLACEHOLDER); null = no body.
+   */
+  body: null | { contentType: 'application/json' | 'application/x-www-form-urlencoded'; required: boolean; template?: JsonValue };
   /** Explicit 2xx statuses the spec declares; empty means any 2xx (the spec used 2XX/default). */
   successStatuses: number[];
   /** The spec's Idempotency-Key header parameter name, if declared; the runtime sets a fresh key per call. */
@@ -532,7 +550,8 @@ export const tools: readonly ToolDefinition[] = [
         {
           "arg": "limit",
           "in": "query",
-          "name": "limit"
+          "name": "limit",
+          "default": 10
         },
         {
           "arg": "cursor",
@@ -1001,7 +1020,8 @@ export const tools: readonly ToolDefinition[] = [
         {
           "arg": "limit",
           "in": "query",
-          "name": "limit"
+          "name": "limit",
+          "default": 10
         },
         {
           "arg": "cursor",

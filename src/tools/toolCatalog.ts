@@ -31,8 +31,10 @@ export function buildCatalog(definitions: readonly ToolDefinition[]): ToolCatalo
     catalog.set(definition.name, {
       definition,
       // The generator guarantees a strict object schema (additionalProperties: false) with
-      // bounded strings and arrays; zod enforces it, unknown keys included.
-      validate: z.fromJSONSchema(definition.inputSchema),
+      // bounded strings and arrays; zod enforces it, unknown keys included. Without `default`:
+      // zod would fill advertised defaults in, and an argument the caller left unset must not be
+      // sent (the backend applies its own default; a manifest default is in the binding).
+      validate: z.fromJSONSchema(withoutDefaults(definition.inputSchema)),
       pick: compilePick(definition.output.pick),
       checkOutput: compileOutputCheck(definition.outputSchema),
       listing: {
@@ -48,6 +50,24 @@ export function buildCatalog(definitions: readonly ToolDefinition[]): ToolCatalo
     });
   }
   return catalog;
+}
+
+type Schema = Record<string, unknown>;
+const isSchema = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A copy of a generated JSON Schema with every `default` keyword removed (property names kept). */
+export function withoutDefaults(schema: Schema): Schema {
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'default') continue;
+    if ((key === 'properties' || key === '$defs') && isSchema(value)) {
+      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, isSchema(sub) ? withoutDefaults(sub) : sub]));
+    } else if ((key === 'items' || key === 'additionalProperties') && isSchema(value)) out[key] = withoutDefaults(value);
+    else if ((key === 'anyOf' || key === 'allOf' || key === 'oneOf' || key === 'prefixItems') && Array.isArray(value)) {
+      out[key] = (value as unknown[]).map((branch) => (isSchema(branch) ? withoutDefaults(branch) : branch));
+    } else out[key] = value;
+  }
+  return out;
 }
 
 /**

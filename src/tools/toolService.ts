@@ -137,7 +137,11 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
             }
           }
           const fixed = tool.operation.fixed.map((f) => `${f.name}=${JSON.stringify(f.value)}`).join(', ');
-          const message = renderApprovalMessage(tool.approval.message, args, lookupValues) + (fixed ? `\nAlways sent by Deputy: ${fixed}.` : '');
+          const template = tool.operation.body?.template;
+          const message =
+            renderApprovalMessage(tool.approval.message, args, lookupValues) +
+            (fixed ? `\nAlways sent by Deputy: ${fixed}.` : '') +
+            (template !== undefined ? `\nBody built by Deputy, {arg} filled with the arguments: ${JSON.stringify(template)}` : '');
           const decision = await requestApproval({ toolTitle: tool.title, message, args, elicitor: context.elicitor, signal: context.signal }).catch(
             (error: unknown): ApprovalDecision => {
               log.warn({ tool: tool.name, err: error instanceof Error ? error.message : String(error) }, 'elicitation failed');

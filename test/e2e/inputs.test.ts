@@ -131,6 +131,28 @@ describe('bad inputs are isError results and make no backend request', () => {
   });
 });
 
+describe('optional arguments the caller left unset', () => {
+  const sent = (operationId: string) => new URLSearchParams(h.backend.requestLog.forOperation(operationId).at(-1)!.query);
+
+  it('are not sent, though the spec default is advertised (listDrafts without limit sends no limit)', async () => {
+    const listing = (await client.listTools()).tools.find((t) => t.name === 'listDrafts')!;
+    expect((listing.inputSchema.properties as Record<string, { default?: unknown }>).limit?.default).toBe(20);
+    const result = await h.callTool(client, 'listDrafts', {});
+    expect(result.isError).toBeFalsy();
+    expect([...sent('listDrafts').keys()]).toEqual([]);
+    const chosen = await h.callTool(client, 'listDrafts', { limit: 7 });
+    expect(chosen.isError).toBeFalsy();
+    expect(sent('listDrafts').get('limit')).toBe('7');
+  });
+
+  it('are sent with the manifest default when the manifest gives one (searchCustomers limit 10)', async () => {
+    const result = await h.callTool(client, 'searchCustomers', { q: 'north' });
+    expect(result.isError).toBeFalsy();
+    expect(sent('searchCustomers').get('limit')).toBe('10');
+    expect(sent('searchCustomers').has('status')).toBe(false);
+  });
+});
+
 describe('protocol misuse', () => {
   it('an unknown tool is a protocol error (McpError), not a tool result', async () => {
     const before = h.backend.requestLog.entries().length;

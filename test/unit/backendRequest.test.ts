@@ -175,6 +175,63 @@ describe('query, headers, body, fixed values', () => {
     expect(buildRequest(target, { ...publish, fixed: [], body: { contentType: 'application/json', required: true } }, { filename: 'a.md' }).body).toBe('{}');
   });
 
+  it('sends an unset argument only when the binding carries a manifest default', () => {
+    const binding: OperationBinding = { ...listDrafts, args: [{ arg: 'limit', in: 'query', name: 'limit', default: 10 }, { arg: 'status', in: 'query', name: 'status' }] };
+    expect(buildRequest(target, binding, {}).path).toBe('/drafts?limit=10');
+    expect(buildRequest(target, binding, { limit: 3 }).path).toBe('/drafts?limit=3');
+    expect(buildRequest(target, listDrafts, {}).path).toBe('/drafts');
+  });
+
+  it('sends fixed objects and arrays as JSON body values', () => {
+    const binding: OperationBinding = {
+      operationId: 'createRecord',
+      method: 'POST',
+      path: '/records',
+      args: [{ arg: 'item', in: 'body', name: 'item' }],
+      fixed: [
+        { in: 'body', name: 'access', value: { level: 'read', teams: ['ops'] } },
+        { in: 'body', name: 'tags', value: ['agent'] },
+      ],
+      body: { contentType: 'application/json', required: true },
+      successStatuses: [201],
+      idempotencyKeyHeader: null,
+      credentials: [],
+    };
+    expect(JSON.parse(buildRequest(target, binding, { item: { id: 'r1' } }).body!)).toEqual({ item: { id: 'r1' }, access: { level: 'read', teams: ['ops'] }, tags: ['agent'] });
+  });
+
+  it('fills a body template: whole values keep their type, text in a string stays text, defaults fill gaps', () => {
+    const binding: OperationBinding = {
+      operationId: 'patchFlag',
+      method: 'PATCH',
+      path: '/flags/{flagKey}',
+      args: [
+        { arg: 'flagKey', in: 'path', name: 'flagKey' },
+        { arg: 'env', in: 'body', name: 'env' },
+        { arg: 'on', in: 'body', name: 'on', default: true },
+        { arg: 'note', in: 'body', name: 'note' },
+      ],
+      fixed: [],
+      body: { contentType: 'application/json', required: true, template: [{ op: 'replace', path: '/environments/{env}/on', value: '{on}' }, { op: 'add', path: '/notes/-', value: { text: '{note}', by: 'agent {env}' } }] },
+      successStatuses: [200],
+      idempotencyKeyHeader: null,
+      credentials: [],
+    };
+    const built = buildRequest(target, binding, { flagKey: 'checkout', env: 'prod', note: '"}, {"op": "remove' });
+    expect(built).toMatchObject({ method: 'PATCH', path: '/flags/checkout', contentType: 'application/json' });
+    expect(JSON.parse(built.body!)).toEqual([
+      { op: 'replace', path: '/environments/prod/on', value: true },
+      { op: 'add', path: '/notes/-', value: { text: '"}, {"op": "remove', by: 'agent prod' } },
+    ]);
+    expect(JSON.parse(buildRequest(target, binding, { flagKey: 'checkout', env: 'dev', on: false, note: 'x' }).body!)[0].value).toBe(false);
+    // In a path-like string a value is one segment, even if a pattern had let more through.
+    for (const env of ['a/b', '..', 'x~1y', '%2e%2e']) {
+      expect(refusal(() => buildRequest(target, binding, { flagKey: 'checkout', env, note: 'x' })).code).toBe('INVALID_ARGUMENT');
+    }
+    // A placeholder with no argument and no default is refused, never sent as literal text.
+    expect(refusal(() => buildRequest(target, binding, { flagKey: 'checkout', note: 'x' })).code).toBe('INVALID_ARGUMENT');
+  });
+
   it('builds a form body', () => {
     const binding: OperationBinding = {
       operationId: 'addTicketNote',

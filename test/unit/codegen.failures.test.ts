@@ -251,7 +251,7 @@ describe('error reporting', () => {
     });
     const lines = errors.map((e) => formatError(e, 'openapi/tools.yaml'));
     expect(lines).toContain(
-      'error: tool "searchItems" (openapi/tools.yaml tools[1].input.q): string input \'q\' has none of maxLength, pattern, enum or format at paths./items.get.parameters[0] — fix: add maxLength, pattern, enum or format in the spec or narrow it in the manifest (input.q.maxLength: N)',
+      'error: tool "searchItems" (openapi/tools.yaml tools[1].input.q): string input \'q\' has none of maxLength, pattern, enum or format at paths./items.get.parameters[0] — fix: add maxLength, pattern or enum under input.q in the manifest (e.g. input.q.maxLength: N)',
     );
     expect(lines.some((l) => l.startsWith('error: tool "createItem" (openapi/tools.yaml tools[2].operation): unknown operationId \'makeItem\''))).toBe(true);
   });
