@@ -136,7 +136,7 @@ class Narrower {
     }
 
     if (n.items !== undefined) {
-      if (!types.includes('array')) fail('NARROWING_INVALID', `'items' does not apply to '${name}' (type ${types.join('|') || 'unspecified'})`, "remove 'items'", 'items');
+      if (!types.includes('array')) fail('NARROWING_INVALID', `'items' does not apply to '${name}' (type ${types.join('|') || 'unspecified'})`, types.length === 0 ? `give it a type first (type: array)` : "remove 'items'", 'items');
       else {
         if (!isObject(schema.items)) schema.items = {};
         this.narrow(schema.items as JsonObject, n.items, [...steps, 'items'], `${name}[]`, `${mpath}.items`);
@@ -145,11 +145,11 @@ class Narrower {
 
     const isObjectSchema = types.includes('object') || isObject(schema.properties);
     if (n.properties !== undefined) {
-      if (!isObjectSchema) fail('NARROWING_INVALID', `'properties' does not apply to '${name}' (type ${types.join('|') || 'unspecified'})`, "remove 'properties'", 'properties');
+      if (!isObjectSchema) fail('NARROWING_INVALID', `'properties' does not apply to '${name}' (type ${types.join('|') || 'unspecified'})`, types.length === 0 ? `give it a type first (type: object)` : "remove 'properties'", 'properties');
       else this.narrowProperties(schema, n.properties, n.additionalProperties === false, steps, name, mpath);
     }
     if (n.additionalProperties === false) {
-      if (!isObjectSchema) fail('NARROWING_INVALID', `'additionalProperties' does not apply to '${name}' (type ${types.join('|') || 'unspecified'})`, "remove 'additionalProperties'", 'additionalProperties');
+      if (!isObjectSchema) fail('NARROWING_INVALID', `'additionalProperties' does not apply to '${name}' (type ${types.join('|') || 'unspecified'})`, types.length === 0 ? `give it a type first (type: object)` : "remove 'additionalProperties'", 'additionalProperties');
       else schema.additionalProperties = false;
     }
     return this.ok;
@@ -160,6 +160,7 @@ class Narrower {
     const props = schema.properties as JsonObject;
     const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
     const open = schema.additionalProperties !== false;
+    const specNames = Object.keys(props);
     for (const [key, sub] of Object.entries(narrowings)) {
       const at = [...steps, { prop: key }];
       const here = `${mpath}.properties.${key}`;
@@ -169,9 +170,8 @@ class Narrower {
         fail(`'${name}.${key}' is readOnly in the spec (the server sets it), so it is never an input`, `remove it from ${here.slice(1)}`);
         continue;
       }
-      if (!known && !open) {
-        const names = Object.keys(props);
-        fail(`the spec has no property '${key}' in '${name}'`, names.length > 0 ? `use one of: ${names.join(', ')}` : 'remove it: the object has no properties', );
+      if (!known && (!open || sub === false)) {
+        fail(`the spec has no property '${key}' in '${name}'`, specNames.length > 0 ? `use one of: ${specNames.join(', ')}` : 'remove it: the object has no properties');
         continue;
       }
       if (sub === false) {

@@ -6,6 +6,7 @@
  * counts as approval.
  */
 import type { ElicitRequestFormParams, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { OperationBinding } from '../generated/tools.ts';
 import { displayText } from './displayText.ts';
 
 export type ApprovalDecision = 'accepted' | 'declined' | 'cancelled' | 'unsupported';
@@ -38,6 +39,16 @@ export function renderApprovalMessage(
 }
 
 const showValue = (value: unknown) => displayText(value, MAX_SHOWN_VALUE);
+
+/**
+ * What the owners' manifest sends on every call, which the human approves along with the
+ * arguments: fixed values, and the body template the arguments are filled into.
+ */
+export function describeConstants(operation: Pick<OperationBinding, 'fixed' | 'body'>): string {
+  const fixed = operation.fixed.map((f) => `${f.name}=${JSON.stringify(f.value)}`).join(', ');
+  const template = operation.body?.template;
+  return (fixed ? `\nAlways sent by Deputy: ${fixed}.` : '') + (template !== undefined ? `\nBody built by Deputy, {arg} filled with the arguments: ${JSON.stringify(template)}` : '');
+}
 
 /** Every argument the backend call will carry, one per line, in a stable order. */
 export function describeArguments(args: Readonly<Record<string, unknown>>): string {

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { isBackendError, type BackendClient } from '../backend/index.ts';
 import type { CallContext, ToolService } from './toolContract.ts';
-import { renderApprovalMessage, requestApproval, type ApprovalDecision } from './approval.ts';
+import { describeConstants, renderApprovalMessage, requestApproval, type ApprovalDecision } from './approval.ts';
 import { canonicalJson, type AuditEvent, type AuditLog } from './audit.ts';
 import type { Caller } from './caller.ts';
 import { fitToBytes } from './fitOutput.ts';
@@ -136,12 +136,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
               if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) lookupValues[field] = value;
             }
           }
-          const fixed = tool.operation.fixed.map((f) => `${f.name}=${JSON.stringify(f.value)}`).join(', ');
-          const template = tool.operation.body?.template;
-          const message =
-            renderApprovalMessage(tool.approval.message, args, lookupValues) +
-            (fixed ? `\nAlways sent by Deputy: ${fixed}.` : '') +
-            (template !== undefined ? `\nBody built by Deputy, {arg} filled with the arguments: ${JSON.stringify(template)}` : '');
+          const message = renderApprovalMessage(tool.approval.message, args, lookupValues) + describeConstants(tool.operation);
           const decision = await requestApproval({ toolTitle: tool.title, message, args, elicitor: context.elicitor, signal: context.signal }).catch(
             (error: unknown): ApprovalDecision => {
               log.warn({ tool: tool.name, err: error instanceof Error ? error.message : String(error) }, 'elicitation failed');

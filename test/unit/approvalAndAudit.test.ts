@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { describeArguments, renderApprovalMessage, requestApproval, type Elicitor } from '../../src/tools/approval.ts';
+import { describeArguments, describeConstants, renderApprovalMessage, requestApproval, type Elicitor } from '../../src/tools/approval.ts';
 import { canonicalJson, createAuditLog, sha256Canonical, type AuditEvent } from '../../src/tools/audit.ts';
 
 describe('approval message', () => {
@@ -13,6 +13,19 @@ describe('approval message', () => {
     const text = renderApprovalMessage('Note: {body}', { body: `line1\nline2\u202e${'x'.repeat(400)}` }, {});
     expect(text).not.toMatch(/[\n\u202e]/);
     expect(text).toContain('(412 characters)');
+  });
+
+  it('shows what the manifest always sends: fixed values, objects included, and the body template', () => {
+    const fixed = [
+      { in: 'body' as const, name: 'notifySubscribers', value: false },
+      { in: 'body' as const, name: 'access', value: { level: 'read' } },
+    ];
+    expect(describeConstants({ fixed, body: { contentType: 'application/json', required: true } })).toBe('\nAlways sent by Deputy: notifySubscribers=false, access={"level":"read"}.');
+    const template = [{ op: 'replace', path: '/environments/{env}/on', value: '{on}' }];
+    expect(describeConstants({ fixed: [], body: { contentType: 'application/json', required: true, template } })).toBe(
+      '\nBody built by Deputy, {arg} filled with the arguments: [{"op":"replace","path":"/environments/{env}/on","value":"{on}"}]',
+    );
+    expect(describeConstants({ fixed: [], body: null })).toBe('');
   });
 
   it('lists every argument in a stable order', () => {

@@ -138,6 +138,20 @@ const refused: [string, Refused][] = [
     },
   ],
   [
+    'hiding a property the spec lacks (a typo)',
+    {
+      given: createRecord({ input: { item: { ...ITEM, properties: { ...ITEM.properties, internl: false } } } }),
+      want: { code: 'NARROWING_INVALID', message: "the spec has no property 'internl' in 'item'", manifestPath: 'tools[0].input.item.properties.internl', fix: 'use one of: id, type, internal, fields' },
+    },
+  ],
+  [
+    'properties on a value the spec leaves untyped',
+    {
+      given: addComment({ input: { issueId: {}, body: { properties: { text: { maxLength: 10 } }, additionalProperties: false } } }),
+      want: { code: 'NARROWING_INVALID', message: "'properties' does not apply to 'body' (type unspecified)", manifestPath: 'tools[0].input.body.properties', fix: 'give it a type first (type: object)' },
+    },
+  ],
+  [
     'narrowing a readOnly property',
     {
       given: createRecord({ input: { item: { ...ITEM, properties: { ...ITEM.properties, createdAt: { maxLength: 30 } } } } }),
