@@ -159,7 +159,11 @@ function nullable(v: SchemaView): boolean {
 /** Alternatives for one property of an object view; empty when no branch has it. */
 function findProperty(doc: SpecDocument, v: SchemaView, name: string): SchemaView[] {
   const own = v.props.get(name);
-  if (own !== undefined) return [doc.viewAll(own, WALK)];
+  if (own !== undefined) {
+    const view = doc.viewAll(own, WALK);
+    // writeOnly: sent to the backend, never returned by it (a password, a secret answer).
+    return view.kw.writeOnly === true ? [] : [view];
+  }
   for (const group of v.altGroups) {
     const alts: SchemaView[] = [];
     for (const branch of group) if (!isNullOnly(branch)) alts.push(...findProperty(doc, branch, name));
@@ -169,7 +173,7 @@ function findProperty(doc: SpecDocument, v: SchemaView, name: string): SchemaVie
 }
 
 function propertyNames(v: SchemaView): string[] {
-  const names = new Set(v.props.keys());
+  const names = new Set([...v.props].filter(([, raws]) => !raws.some((r) => (r.schema as { writeOnly?: unknown } | null)?.writeOnly === true)).map(([n]) => n));
   for (const g of v.altGroups) for (const b of g) for (const n of propertyNames(b)) names.add(n);
   return [...names];
 }

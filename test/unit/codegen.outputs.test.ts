@@ -56,6 +56,7 @@ describe('outputs that cannot be generated, each with a fix that compiles', () =
     ['a declaration the spec makes unnecessary', { response: obj({ id: str }), output: { pick: ['id'], types: { id: 'string' } }, message: /declares 'id', which the spec already types/, fix: /remove 'id' from output.types/ }],
     ['a declaration for a path not picked', { response: null, output: { pick: ['id'], types: { id: 'string', other: 'string' } }, message: /declares 'other', which is not in pick/, fix: /add 'other' to pick/ }],
     ['a whole list of objects', { response: anyOfItems, output: { pick: ['things'], listCaps: { things: 5 } }, message: /reaches a list of objects/, fix: /'things\[\]\.id'/ }],
+    ['a writeOnly field (the backend never returns it)', { response: obj({ id: str, pin: { type: 'string', writeOnly: true } }), output: { pick: ['pin'] }, message: /'pin' is not a property/, fix: /use one of: id$/ }],
     ['a field that is in no anyOf branch', { response: anyOfItems, output: { pick: ['things[].colour'], listCaps: { things: 5 } }, message: /'colour' is not a property/, fix: /use one of: id, size, name|use one of/ }],
   ])('%s', (_name, { response, output, message, fix }) => {
     const result = compile(response, output);
