@@ -23,7 +23,7 @@ export interface ToolSecurity {
 }
 
 /** The scheme name an operation gets when its spec declares no security requirement at all. */
-export const DEFAULT_SCHEME = 'default';
+const DEFAULT_SCHEME = 'default';
 
 type Requirement = [scheme: string, scopes: string[]][];
 
