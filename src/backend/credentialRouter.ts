@@ -25,10 +25,6 @@ export class CredentialRouter extends RedactedSecretHolder implements TokenProvi
     return this.#file;
   }
 
-  get oauth(): TokenProvider {
-    return this.#oauth;
-  }
-
   getToken(req: TokenRequest): Promise<string> {
     return this.servedByFile(req) ? this.#file.getToken(req) : this.#oauth.getToken(req);
   }

@@ -7,7 +7,6 @@ export { buildRequest, parseBaseUrl, unsafePathValue } from './buildRequest.ts';
 export type { BackendTarget, BuiltRequest } from './buildRequest.ts';
 export type { ArgBinding, ArgLocation, CredentialKind, CredentialPlacement, FixedValue, HttpMethod, OperationBinding } from './operation.ts';
 export { placeCredentials } from './placeCredentials.ts';
-export type { PlacedCredentials } from './placeCredentials.ts';
 export { CredentialRouter } from './credentialRouter.ts';
 export { parseRateLimit, parseRetryAfter, retryAfterSeconds } from './responseHeaders.ts';
 export type { RateLimitInfo } from './responseHeaders.ts';

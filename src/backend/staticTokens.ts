@@ -120,6 +120,8 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
   readonly #byOperation = new Map<string, LoadedEntry>();
   readonly #byScopes = new Map<string, LoadedEntry>();
   readonly #byScheme = new Map<string, LoadedEntry>();
+  /** Every scheme an entry names. */
+  readonly #schemes = new Set<string>();
   readonly #count: number;
 
   private constructor(source: string, entries: LoadedEntry[]) {
@@ -130,6 +132,7 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
       for (const op of entry.operations ?? []) this.#byOperation.set(key(entry.scheme, op), entry);
       if (entry.scopes && !entry.operations) this.#byScopes.set(key(entry.scheme, scopeKey(entry.scopes)), entry);
       if (entry.scheme !== undefined && !entry.scopes && !entry.operations) this.#byScheme.set(entry.scheme, entry);
+      if (entry.scheme !== undefined) this.#schemes.add(entry.scheme);
     }
   }
 
@@ -221,8 +224,7 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
 
   /** Whether an entry names this scheme: such schemes are served by the file even next to an OAuth provider. */
   servesScheme(scheme: string): boolean {
-    for (const map of [this.#byOperation, this.#byScopes]) for (const entry of map.values()) if (entry.scheme === scheme) return true;
-    return this.#byScheme.has(scheme);
+    return this.#schemes.has(scheme);
   }
 
   /** Why a need has no credential here, or null when it has one. */

@@ -33,7 +33,7 @@ const ABOUT = new Set([
 const DESCRIPTION =
   /\b(api[ _-]?keys?|api[ _-]?tokens?|access[ _-]?tokens?|access[ _-]?keys?|secret[ _-]?keys?|private[ _-]?keys?|auth(?:entication|orization)?[ _-]?(?:tokens?|keys?|header)|bearer|session[ _-]?(?:tokens?|cookies?|keys?)|client[ _-]?secret|refresh[ _-]?tokens?|passwords?|passphrases?|credentials?)\b/i;
 
-export function nameWords(name: string): string[] {
+function nameWords(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')

@@ -23,7 +23,7 @@ export interface ToolSecurity {
 }
 
 /** The scheme name an operation gets when its spec declares no security requirement at all. */
-export const DEFAULT_SCHEME = 'default';
+const DEFAULT_SCHEME = 'default';
 
 type Requirement = [scheme: string, scopes: string[]][];
 
@@ -202,6 +202,28 @@ export function bindSecurity(
   for (const p of op.params) {
     const target: Target = { in: p.in, name: p.name, required: p.required, description: p.description, raw: p.schema, param: p, loc: p.loc };
     if (places.has(targetPlace(target))) binder.bindCredential(target);
+  }
+
+  // What was bound before the credentials (an approval lookup's `args`) must not be one.
+  for (const bound of [...binder.fixed.map((f) => ({ ...f, fixed: true })), ...binder.args.map((a) => ({ ...a, fixed: false }))]) {
+    const param = op.params.find((p) => p.in === bound.in && p.name === bound.name);
+    const target: Target = { in: bound.in, name: bound.name, required: false, description: param?.description ?? null, raw: param?.schema ?? null, param: param ?? null, loc: param?.loc ?? op.loc };
+    const scheme = places.get(targetPlace(target));
+    const schema = target.raw !== null ? ix.doc.deref(target.raw.schema, target.raw.loc).node : null;
+    const look =
+      scheme === undefined && bound.fixed
+        ? looksLikeCredential({ name: target.name, in: target.in, description: target.description, type: isObject(schema) && typeof schema.type === 'string' ? schema.type : null, enumerated: isObject(schema) && Array.isArray(schema.enum) })
+        : null;
+    if (scheme !== undefined || look !== null) {
+      sink.error(
+        'CREDENTIAL_AS_INPUT',
+        scheme !== undefined ? `${target.in} parameter '${target.name}' carries the credential '${scheme}'; Deputy fills it` : `'${target.name}' looks like a credential (its ${look!.where} says '${look!.match}'); a credential is never a fixed value`,
+        target.loc,
+        scheme !== undefined ? 'remove it; the token file serves it' : `map it with \`credentials: { ${target.in}.${target.name}: <name> }\` at the top level instead`,
+        where.replace(/\.operation$/, '.args'),
+      );
+      ok = false;
+    }
   }
 
   if (credentials.length === 0 && requirement.length === 0) {

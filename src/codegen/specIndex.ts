@@ -77,8 +77,9 @@ export class SpecIndex {
   }
 
   /**
-   * Scopes of the operation's first security requirement (operation-level, else root-level).
-   * Alternatives (several requirement objects) are reported by the caller as a warning.
+   * Scopes of the operation's first security requirement (operation-level, else root-level),
+   * for the blast-radius listing of every operation. A tool's own scopes come from the
+   * alternative it chose (security.ts).
    */
   scopes(op: SpecOperation): { scopes: string[]; alternatives: number } {
     const security = Array.isArray(op.op.security) ? op.op.security : Array.isArray(this.doc.root.security) ? this.doc.root.security : [];

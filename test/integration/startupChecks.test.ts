@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockBackend, type MockBackend } from '../../mock-backend/server.ts';
 import { loadConfig } from '../../src/config.ts';
-import { tools } from '../../src/generated/tools.ts';
+import { tools, type ToolDefinition } from '../../src/generated/tools.ts';
 import { serveHttp, StartupError } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 
@@ -87,5 +87,42 @@ describe('start-up credential checks', () => {
     expect(warnings.join('\n')).toContain('listDrafts');
     expect(lines.join('\n')).not.toContain(KEYS.reporting);
     expect(lines.join('\n')).not.toContain('dev-secret-deputy');
+  });
+});
+
+describe('an OAuth provider with the token file alongside', () => {
+  // The Acme tools, with listDrafts also needing a partner API key in a header (a requirement
+  // that combines an oauth2 token and an API key): OAuth can mint the first, never the second.
+  const withPartnerKey = structuredClone(tools) as unknown as ToolDefinition[];
+  withPartnerKey.find((t) => t.name === 'listDrafts')!.operation.credentials.push({ scheme: 'partnerKey', kind: 'header', name: 'X-Partner-Key', scopes: [] });
+  const oauth = { DEPUTY_TOKEN_PROVIDER: 'client_credentials', DEPUTY_OAUTH_CLIENT_ID: 'deputy', DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy' };
+  const PARTNER_KEY = 'partner_key_5d3b1f9e7c';
+
+  function startOAuth(extraEnv: Record<string, string>) {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(...String(chunk).split('\n').filter(Boolean)), done()) });
+    const config = loadConfig({ PORT: '0', DEPUTY_AUTH_ISSUER: backend.url, DEPUTY_BACKEND_URL: backend.url, ...oauth, ...extraEnv });
+    return serveHttp(config, { tools: withPartnerKey, log: pino(sink), audit: createAuditLog({ destination: sink, redactArguments: [] }) });
+  }
+
+  it('refuses to start when nothing serves the API key, naming operation and scheme', async () => {
+    const error = await startOAuth({}).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupError);
+    expect((error as Error).message).toBe(
+      'OAuth mints bearer tokens only; no credential for: listDrafts (scheme partnerKey: header API key). Set DEPUTY_TOKEN_FILE to a token file with a `scheme:` entry for each.',
+    );
+  });
+
+  it('refuses a token file that lacks the scheme, and starts with one that has it', async () => {
+    const other = join(dir, 'other-scheme.yaml');
+    writeFileSync(other, `tokens:\n  - {id: other, scheme: otherKey, token: ${PARTNER_KEY}}\n`);
+    const error = await startOAuth({ DEPUTY_TOKEN_FILE: other }).then(() => null, (e: unknown) => e);
+    expect((error as Error).message).toContain('listDrafts (scheme partnerKey: header API key) — the static token file has no entry with `scheme: partnerKey`');
+    expect((error as Error).message).not.toContain(PARTNER_KEY);
+
+    const good = join(dir, 'partner.yaml');
+    writeFileSync(good, `tokens:\n  - {id: partner, scheme: partnerKey, token: ${PARTNER_KEY}}\n`);
+    const deputy = await startOAuth({ DEPUTY_TOKEN_FILE: good });
+    await deputy.close();
   });
 });

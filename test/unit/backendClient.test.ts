@@ -459,6 +459,20 @@ describe('backend client: 401', () => {
     expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer tok-drafts:read-v1', 'Bearer tok-drafts:read-v2']);
   });
 
+  it('with several credentials, invalidates each and retries once with the fresh set, each in its place', async () => {
+    const combined: OperationBinding = { ...getDraft, credentials: [{ scheme: 'queryKey', kind: 'query', name: 'api_key', scopes: [] }, ...adminAuth('drafts:read')] };
+    route = (req, res) => (req.url!.includes('-v1') ? json(res, 401, { title: 'Unauthorized', status: 401 }) : json(res, 200, { ok: 1 }));
+    const tokens = new FakeTokens();
+    const res = await client(tokens).call(combined, { filename: 'a.md' }, {});
+    expect(res.status).toBe(200);
+    expect(tokens.requests.map((r) => `${r.scheme}/${r.kind}`)).toEqual(['queryKey/query', 'adminAuth/bearer', 'queryKey/query', 'adminAuth/bearer']);
+    expect(tokens.invalidated.map((i) => [i.req.scheme, i.rejected])).toEqual([['queryKey', 'tok--v1'], ['adminAuth', 'tok-drafts:read-v1']]);
+    expect(seen.map((s) => [s.url, s.headers.authorization])).toEqual([
+      ['/drafts/a.md?api_key=tok--v1', 'Bearer tok-drafts:read-v1'],
+      ['/drafts/a.md?api_key=tok--v3', 'Bearer tok-drafts:read-v3'],
+    ]);
+  });
+
   it('retries a 401 even for a POST (nothing was done), but only once', async () => {
     route = (_req, res) => json(res, 401, { title: 'Unauthorized', status: 401 });
     const tokens = new FakeTokens();

@@ -252,6 +252,24 @@ describe('generation errors, each with its fix', () => {
       },
       { code: 'CREDENTIAL_AS_INPUT', message: "input.x-acct looks like a credential (its description says 'api key'); a credential is never a tool input", fix: /credentials: \{ header\.x-acct: x-acct \}/ },
     ],
+    [
+      'an approval lookup argument that commits a credential',
+      { tool: rename({ security: 'oauth', approval: { message: 'Rename {id}?', lookup: { operation: 'getReport', args: { token: 'committed_1' }, pick: ['total'] } } }) },
+      {
+        code: 'CREDENTIAL_AS_INPUT',
+        message: "'token' looks like a credential (its name says 'token'); a credential is never a fixed value",
+        fix: 'map it with `credentials: { query.token: <name> }` at the top level instead',
+        at: 'tools[0].approval.lookup.args',
+      },
+    ],
+    [
+      "an approval lookup argument at a scheme's place",
+      {
+        spec: (s) => s.paths['/widgets/{id}'].get.parameters.push({ name: 'api_key', in: 'query', schema: { type: 'string' } }),
+        tool: rename({ security: 'oauth', approval: { message: 'Rename {id}?', lookup: { operation: 'getWidget', args: { id: '{id}', api_key: 'committed_2' }, pick: ['name'] } } }),
+      },
+      { code: 'CREDENTIAL_AS_INPUT', message: "query parameter 'api_key' carries the credential 'queryKey'; Deputy fills it", fix: 'remove it; the token file serves it', at: 'tools[0].approval.lookup.args' },
+    ],
   ];
   it.each(rows)('%s', (_name, given, want) => {
     const result = compile(given);
