@@ -24,7 +24,7 @@ export type ApprovalOutcome =
   | { decision: 'accepted'; approvalId: string | null }
   | { decision: 'declined' | 'cancelled' }
   | { decision: 'mismatch' | 'replayed' }
-  | { ask: InputRequiredResult };
+  | { ask: InputRequiredResult; approvalId: string };
 
 export interface ApprovalRequest {
   tool: string;

@@ -124,6 +124,7 @@ export function approvalRounds(options: ApprovalRoundsOptions): Approver {
         expiresAt: now() + options.ttlMs,
       };
       return {
+        approvalId: claim.approvalId,
         ask: inputRequired({
           inputRequests: { [APPROVAL_INPUT_KEY]: inputRequired.elicit(form) },
           requestState: await options.seal(claim),

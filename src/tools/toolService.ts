@@ -148,6 +148,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
           };
           const outcome: ApprovalOutcome = await context.approver.decide({ tool: tool.name, args, form, signal: context.signal });
           if ('ask' in outcome) {
+            approvalId = outcome.approvalId;
             return finish(outcome.ask, { outcome: 'approval_requested', approval: 'requested', backend: null, result: null }, args);
           }
           approval = outcome.decision;
