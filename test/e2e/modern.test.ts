@@ -129,8 +129,8 @@ describe('the revision’s own rules, raw', () => {
     expect(JSON.stringify(message)).toContain(MODERN_REVISION);
   });
 
-  it('initialize with the envelope (removed in 2026-07-28) → method not found, with the id', async () => {
-    const [message] = await jsonRpcMessages(await h.postModern(45, 'initialize', {}, { token }));
+  it.each(['initialize', 'ping'])('%s with the envelope (removed in 2026-07-28) → method not found, with the id', async (method) => {
+    const [message] = await jsonRpcMessages(await h.postModern(45, method, {}, { token }));
     expect(message).toMatchObject({ id: 45, error: { code: -32601 } });
   });
 
