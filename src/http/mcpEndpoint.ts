@@ -22,8 +22,10 @@
  * challenge) and metadata with the SDK's; the Node adapter only converts requests and
  * responses, so every check in front of it stays as it is.
  */
-import express, { type Response, type Router } from 'express';
-import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import express, { type Request, type Response, type Router } from 'express';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { createMcpHandler, isInitializeRequest, isLegacyRequest, type Server } from '@modelcontextprotocol/server';
 import { challenge, type AuthenticatedRequest } from './bearerAuth.ts';
 import type { SessionRegistry } from './sessions.ts';
@@ -46,6 +48,40 @@ export interface McpEndpointOptions {
 
 function jsonRpcError(res: Response, status: number, code: number, message: string, id: string | number | null = null): void {
   res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id });
+}
+
+/**
+ * The web-standard view of a request whose body express.json() already parsed: headers only.
+ * Both the SDK's classifier and its modern handler take the parsed body beside it, so the body
+ * is never serialized again (the Node adapter's `toWebRequest` would, once per use).
+ */
+function headersOnlyRequest(req: Request, signal: AbortSignal): globalThis.Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(':') || name === 'content-length' || name === 'transfer-encoding' || name === 'content-encoding') continue;
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else headers.set(name, value);
+  }
+  return new globalThis.Request(`http://${req.headers.host ?? 'localhost'}${req.originalUrl}`, { method: req.method, headers, signal });
+}
+
+/** Writes a web-standard response (JSON, or an SSE stream with backpressure) to Express. */
+async function sendWebResponse(res: Response, response: globalThis.Response): Promise<void> {
+  res.status(response.status);
+  response.headers.forEach((value, name) => res.append(name, value));
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const stream = Readable.fromWeb(response.body as NodeReadableStream);
+    stream.once('error', () => res.destroy());
+    res.once('close', () => {
+      stream.destroy();
+      resolve();
+    });
+    stream.pipe(res);
+  });
 }
 
 /** The request's own id, echoed in an error about it (JSON-RPC 2.0 §5); null only when it has none. */
@@ -77,7 +113,10 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
   const { sessions } = options;
   // 2025-era traffic never reaches this handler (routed below), so it rejects rather than serves it.
   const modern = createMcpHandler(() => options.newServer('modern'), { legacy: 'reject', maxRequestBodySize: options.maxBodyBytes });
-  const serveModern = toNodeHandler(modern, { maxRequestBodySize: options.maxBodyBytes });
+  const serveModern = async (req: AuthenticatedRequest, res: Response, webRequest: globalThis.Request, body: unknown) => {
+    const response = await modern.fetch(webRequest, { parsedBody: body, ...(req.auth ? { authInfo: req.auth } : {}) });
+    await sendWebResponse(res, response);
+  };
 
   router.post('/mcp', express.json({ limit: options.maxBodyBytes, type: () => true }), async (req: AuthenticatedRequest, res) => {
     const body: unknown = req.body;
@@ -108,9 +147,15 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     }
 
     const malformed = malformedToolCall(body);
-    if (!(await isLegacyRequest(await toWebRequest(req, body), body, { maxRequestBodySize: options.maxBodyBytes }))) {
+    // Aborts the modern exchange (and its tool call) when the client goes away first.
+    const disconnected = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) disconnected.abort();
+    });
+    const webRequest = headersOnlyRequest(req, disconnected.signal);
+    if (!(await isLegacyRequest(webRequest, body, { maxRequestBodySize: options.maxBodyBytes }))) {
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
-      return serveModern(req, res, body);
+      return serveModern(req, res, webRequest, body);
     }
     if (options.mode === 'stateless') {
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
