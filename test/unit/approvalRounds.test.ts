@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { createRequestStateSeal, randomStateKey } from '../../src/server/requestState.ts';
 import { approvalIdempotencyKey, approvalRounds, argumentsDigest, InMemoryConsumedApprovals, type ApprovalClaim } from '../../src/tools/approvalRounds.ts';
 
@@ -97,5 +98,21 @@ describe('approvalIdempotencyKey', () => {
     expect(approvalIdempotencyKey('a1')).toBe(approvalIdempotencyKey('a1'));
     expect(approvalIdempotencyKey('a1')).not.toBe(approvalIdempotencyKey('a2'));
     expect(approvalIdempotencyKey('a1')).toMatch(/^[A-Za-z0-9_.:-]{8,128}$/);
+  });
+});
+
+describe('configuration', () => {
+  const base = { DEPUTY_AUTH_ISSUER: 'http://127.0.0.1:4010', DEPUTY_BACKEND_URL: 'http://127.0.0.1:4010', DEPUTY_OAUTH_CLIENT_ID: 'd', DEPUTY_OAUTH_CLIENT_SECRET: 's' };
+  const key = (c: string) => c.repeat(32);
+
+  it('DEPUTY_STATE_KEYS: a comma list of keys of at least 32 characters; unset → null (a random key per process)', () => {
+    expect(loadConfig(base).approvals).toEqual({ stateKeys: null, ttlMs: 600_000 });
+    expect(loadConfig({ ...base, DEPUTY_STATE_KEYS: `${key('a')}, ${key('b')}` }).approvals.stateKeys).toEqual([key('a'), key('b')]);
+    expect(() => loadConfig({ ...base, DEPUTY_STATE_KEYS: `${key('a')},short` })).toThrow(/DEPUTY_STATE_KEYS.*32 characters/s);
+  });
+
+  it('DEPUTY_APPROVAL_TTL_SECONDS: minutes, bounded', () => {
+    expect(loadConfig({ ...base, DEPUTY_APPROVAL_TTL_SECONDS: '120' }).approvals.ttlMs).toBe(120_000);
+    expect(() => loadConfig({ ...base, DEPUTY_APPROVAL_TTL_SECONDS: '5' })).toThrow(/DEPUTY_APPROVAL_TTL_SECONDS/);
   });
 });
