@@ -402,15 +402,15 @@ describe('two replicas behind nginx', () => {
         }),
       );
       const WRITES = 5;
-      await Promise.all(
-        team.map(async (agent) => {
-          for (let i = 0; i < 110; i++) await mixedCall(agent, i);
-          for (let i = 0; i < WRITES; i++) {
-            const note = await agent.call('addTicketNote', { ticketId: FIXTURES.openTicket, body: `Round-robin note ${i} from ${agent.name}` });
-            expect(note.isError ?? false, JSON.stringify(note.content)).toBe(false);
-          }
-        }),
-      );
+      await Promise.all(team.map(async (agent) => { for (let i = 0; i < 110; i++) await mixedCall(agent, i); }));
+      // The writes one at a time: with two agents in lockstep, round robin would give each agent
+      // one replica for good; alone, an agent's two rounds reach the two replicas in turn.
+      for (const agent of team) {
+        for (let i = 0; i < WRITES; i++) {
+          const note = await agent.call('addTicketNote', { ticketId: FIXTURES.openTicket, body: `Round-robin note ${i} from ${agent.name}` });
+          expect(note.isError ?? false, JSON.stringify(note.content)).toBe(false);
+        }
+      }
       for (const agent of team) expect(agent.approvals, agent.name).toBe(WRITES);
       expect(backend.store.notes.get(FIXTURES.openTicket)!).toHaveLength(notesBefore + 2 * WRITES);
 
