@@ -27,13 +27,11 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import express, { type Request, type Response, type Router } from 'express';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import { classifyInboundRequest, createMcpHandler, isInitializeRequest, type Server } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, createMcpHandler, isInitializeRequest, type ProtocolEra, type Server } from '@modelcontextprotocol/server';
 import { challenge, type AuthenticatedRequest } from './bearerAuth.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
 import { missingScopes } from '../tools/policy.ts';
-
-export type ProtocolEra = 'legacy' | 'modern';
 
 export interface McpEndpointOptions {
   /** How the 2025 era is served; the 2026-07-28 era is always stateless. */

@@ -20,6 +20,7 @@ import {
   type AuthInfo,
   type CallToolResult,
   type InputRequiredResult,
+  type ProtocolEra,
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { elicitingApprover, type Approver } from '../tools/approval.ts';
@@ -37,7 +38,8 @@ export interface ServerIdentity {
 /** Where the caller comes from when a transport carries no token (stdio). */
 export type CallerSource = (authInfo: AuthInfo | undefined) => { caller: Caller; token: string | null } | null;
 
-export type ProtocolEra = 'legacy' | 'modern';
+/** `legacy`: the 2025 revisions; `modern`: 2026-07-28. */
+export type { ProtocolEra };
 
 /** What multi-round-trip approvals (2026-07-28) need: the seal and the single-use memory. */
 export interface ApprovalRoundsConfig {

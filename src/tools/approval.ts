@@ -1,5 +1,5 @@
 /**
- * Human approval for writes (src/README.md, "Approval"). A write does nothing until a person
+ * Human approval for writes (src/README.md, "Protocol eras"). A write does nothing until a person
  * confirms that exact action through an MCP elicitation form: the message names the tool, the
  * target and the effect, and lists every argument the call will send, so the approval covers
  * exactly what was shown. Nothing the model can put in its own arguments counts as approval.
