@@ -1,6 +1,7 @@
 /**
  * Throughput: calls per second through Deputy at 1, 8 and 32 concurrent agent sessions (one
- * call in flight each) and at 8 and 32 calls in flight on one session, each against what the
+ * call in flight each) and at 8 and 32 calls in flight on one session, and at 1, 8 and 32
+ * concurrent 2026-07-28 clients (no session; one call in flight each), each against what the
  * backend serves directly (undici, same concurrency) in the same run, as a ratio. 1 session
  * with 1 call in flight is one configuration and is run once.
  *
@@ -8,10 +9,9 @@
  * (`mismatches`), and any mismatch or error fails the run. Phases run in the order
  * direct@N, then Deputy@N, so each ratio compares neighbours in time.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Bench, BenchOptions, BenchReport } from './lib/bench.ts';
-import { CUSTOMERS, connectAgent, directClient, mintAgentToken, mintBackendToken, type McpAgent } from './lib/agents.ts';
-import { deputyWorkers, runLoad, type LoadResult, type Worker } from './lib/load.ts';
+import { CUSTOMERS, connectAgent, connectModernAgent, directClient, mintAgentToken, mintBackendToken, type McpAgent } from './lib/agents.ts';
+import { deputyWorkers, runLoad, type LoadResult, type ToolCaller, type Worker } from './lib/load.ts';
 import { round } from './lib/machine.ts';
 import { cpuMs, selfCpuMs, startBackend, startDeputy } from './lib/processes.ts';
 import { table } from './lib/stats.ts';
@@ -21,7 +21,7 @@ const LEVELS = [1, 8, 32] as const;
 
 interface Phase {
   label: string;
-  kind: 'direct' | 'sessions' | 'inFlight';
+  kind: 'direct' | 'sessions' | 'inFlight' | 'modern';
   concurrency: number;
   load: LoadResult;
   /** CPU used per second of wall time (1.0 = one core busy) by each process during the phase. */
@@ -37,11 +37,14 @@ export const throughput: Bench = {
     const backend = await startBackend();
     const deputy = await startDeputy({ backendUrl: backend.url, ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}) });
     const agents: McpAgent[] = [];
+    const modernAgents: { client: ToolCaller; close(): Promise<void> }[] = [];
     try {
       const token = await mintAgentToken(backend.url, deputy.url);
       for (let i = 0; i < Math.max(...LEVELS); i++) agents.push(await connectAgent(deputy.url, i === 0 ? token : await mintAgentToken(backend.url, deputy.url)));
       const direct = directClient(backend.url, await mintBackendToken(backend.url));
-      const clients: Client[] = agents.map((agent) => agent.client);
+      for (let i = 0; i < Math.max(...LEVELS); i++) modernAgents.push(await connectModernAgent(deputy.url, await mintAgentToken(backend.url, deputy.url)));
+      const clients: ToolCaller[] = agents.map((agent) => agent.client);
+      const modernClients = modernAgents.map((agent) => agent.client);
 
       const phases: Phase[] = [];
       const measure = async (label: string, kind: Phase['kind'], concurrency: number, workers: Worker[]) => {
@@ -58,6 +61,7 @@ export const throughput: Bench = {
       for (const n of LEVELS) {
         const directWorkers: Worker[] = CUSTOMERS.slice(0, n).map((customer) => ({ customer, call: () => direct.call(customer) }));
         await measure(`direct, ${n} concurrent`, 'direct', n, directWorkers);
+        await measure(`Deputy 2026-07-28, ${n} clients × 1`, 'modern', n, deputyWorkers(modernClients.slice(0, n), 1, CUSTOMERS));
         if (n === 1) {
           await measure('Deputy, 1 session × 1', 'sessions', 1, deputyWorkers(clients.slice(0, 1), 1, CUSTOMERS));
           continue;
@@ -107,12 +111,13 @@ export const throughput: Bench = {
         targets: [
           { name: 'ratio at 32 sessions', target: `≥ ${TARGET_RATIO * 100} %`, measured: `${(s32 * 100).toFixed(1)} %`, pass: s32 >= TARGET_RATIO },
           { name: 'ratio at 32 in flight, 1 session', target: `≥ ${TARGET_RATIO * 100} %`, measured: `${(f32 * 100).toFixed(1)} %`, pass: f32 >= TARGET_RATIO },
+          { name: 'ratio at 32 clients, 2026-07-28', target: `≥ ${TARGET_RATIO * 100} %`, measured: `${(ratio('modern', 32) * 100).toFixed(1)} %`, pass: ratio('modern', 32) >= TARGET_RATIO },
           { name: 'cross-session mismatches', target: '0', measured: String(mismatches), pass: mismatches === 0 },
         ],
         notes: ['1 session × 1 in flight is one configuration; it is measured once and counts for both series.', 'CPU columns: cores used (CPU seconds per wall second) by each process during the phase.'],
       };
     } finally {
-      await Promise.all(agents.map((agent) => agent.close()));
+      await Promise.all([...agents, ...modernAgents].map((agent) => agent.close()));
       await deputy.stop();
       await backend.stop();
     }

@@ -87,7 +87,7 @@ const jsonConfig = JSON.stringify({ mcpServers: { deputy: { type: 'http', url: m
 process.stdout.write(`
 Deputy is running (dev mode: mock backend + dev authorization server on loopback).
 
-  MCP endpoint   ${mcpUrl}
+  MCP endpoint   ${mcpUrl}   (MCP 2026-07-28 stateless, and 2025 revisions with sessions; the client chooses)
   Mock backend   ${mockUrl}   (dev clients and users: mock-backend/README.md, "The development authorization server")
   Agent token    (user "dev", valid 15 min; mint another with: npm run -s token -- --for mcp)
 

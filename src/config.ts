@@ -23,6 +23,11 @@ const EnvSchema = z.object({
   DEPUTY_MAX_SESSIONS: positiveInt.default(1000),
   DEPUTY_SESSION_IDLE_SECONDS: positiveInt.default(900),
   DEPUTY_MAX_BODY_BYTES: positiveInt.default(262_144),
+  /** Keys sealing 2026-07-28 approval state; the first seals, all verify (rotation). Unset: a random per-process key. */
+  DEPUTY_STATE_KEYS: list
+    .pipe(z.array(z.string().min(32, 'each key needs at least 32 characters (256 bits)')).min(1))
+    .optional(),
+  DEPUTY_APPROVAL_TTL_SECONDS: z.coerce.number().int().min(30).max(3_600).default(600),
   DEPUTY_SESSION_MAX_IN_FLIGHT: positiveInt.default(8),
   DEPUTY_SESSION_CALLS_PER_MINUTE: positiveInt.default(120),
   /** Behind a load balancer: this replica's name, the prefix of its session ids (routing key). */
@@ -70,6 +75,8 @@ export interface Config {
   mode: 'stateful' | 'stateless';
   sessions: { max: number; idleTimeoutMs: number; maxInFlight: number; callsPerMinute: number; replicaId: string | null };
   maxBodyBytes: number;
+  /** 2026-07-28 approvals: sealing keys (null = a random per-process key) and how long an approval form stays valid. */
+  approvals: { stateKeys: string[] | null; ttlMs: number };
   /** Caller authentication; null over stdio, where there is no bearer token. */
   auth: { issuer: string; jwksUrl: string; algorithms: string[] } | null;
   /** Over stdio: who the local caller is and which scopes it has (default: every tool's). */
@@ -159,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
       replicaId: e.DEPUTY_REPLICA_ID ?? null,
     },
     maxBodyBytes: e.DEPUTY_MAX_BODY_BYTES,
+    approvals: { stateKeys: e.DEPUTY_STATE_KEYS ?? null, ttlMs: e.DEPUTY_APPROVAL_TTL_SECONDS * 1000 },
     auth: issuer
       ? { issuer, jwksUrl: e.DEPUTY_AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`, algorithms: e.DEPUTY_AUTH_ALGORITHMS }
       : null,

@@ -3,6 +3,7 @@
  * Streamable HTTP, direct backend calls with undici, and the check every response gets (it is
  * the customer its caller asked for).
  */
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { setMaxListeners } from 'node:events';
@@ -97,6 +98,16 @@ export async function connectAgent(deputyUrl: string, token: string): Promise<Mc
       await client.close().catch(() => {});
     },
   };
+}
+
+/**
+ * One 2026-07-28 agent: the v2 SDK client pinned to that revision. It holds no session: every
+ * call is one stateless POST carrying its own `_meta`.
+ */
+export async function connectModernAgent(deputyUrl: string, token: string): Promise<{ client: ModernClient; close(): Promise<void> }> {
+  const client = new ModernClient({ name: 'deputy-bench-modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await client.connect(new ModernTransport(new URL(deputyUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } }, fetch: isolatingFetch }));
+  return { client, close: () => client.close().catch(() => {}) };
 }
 
 export type CallOutcome = 'ok' | 'mismatch' | 'error';

@@ -3,7 +3,6 @@
  * counting every answer as ok, mismatch (someone else's customer) or error. Used by
  * bench/throughput.ts, bench/memory.ts and the isolation smoke test.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CallOutcome, Customer } from './agents.ts';
 
@@ -25,8 +24,13 @@ export interface LoadResult {
   callsPerSecond: number;
 }
 
+/** What both SDK clients (v1, 2025 era; v2, 2026-07-28) offer for a tool call. */
+export interface ToolCaller {
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
+}
+
 /** `getCustomerSummary` for `customer` through Deputy; 'mismatch' when the answer is another customer's. */
-export async function callSummary(client: Client, customer: Customer): Promise<CallOutcome> {
+export async function callSummary(client: ToolCaller, customer: Customer): Promise<CallOutcome> {
   const result = (await client.callTool({ name: 'getCustomerSummary', arguments: { customerId: customer.id } })) as CallToolResult;
   if (result.isError) return 'error';
   const data = result.structuredContent as { id?: unknown; name?: unknown } | undefined;
@@ -38,7 +42,7 @@ export async function callSummary(client: Client, customer: Customer): Promise<C
  * for a different customer, so any cross-talk between sessions or between calls in flight on
  * one session shows up as a mismatch.
  */
-export function deputyWorkers(clients: readonly Client[], inFlight: number, customers: readonly Customer[]): Worker[] {
+export function deputyWorkers(clients: readonly ToolCaller[], inFlight: number, customers: readonly Customer[]): Worker[] {
   const workers: Worker[] = [];
   for (const client of clients) {
     for (let j = 0; j < inFlight; j++) {

@@ -5,13 +5,15 @@
  *   2. Origin/Host guard (DNS rebinding) for everything else; Protected Resource Metadata and
  *      /metrics (public, no bearer token)
  *   3. bearer authentication for /mcp
- *   4. the MCP endpoint (batch refusal, scope challenge, sessions, SDK transport)
+ *   4. the MCP endpoint (batch refusal, scope challenge, then per protocol era: 2025-era sessions
+ *      or the stateless 2026-07-28 handler)
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Server } from '@modelcontextprotocol/server';
 import { bearerAuth } from './bearerAuth.ts';
 import type { CallerVerifier } from './callerAuth.ts';
 import type { Registry } from 'prom-client';
+import type { ProtocolEra } from '@modelcontextprotocol/server';
 import { mcpEndpoint } from './mcpEndpoint.ts';
 import { metricsHandler } from './metrics.ts';
 import { originGuard, type OriginPolicy } from './originGuard.ts';
@@ -33,7 +35,7 @@ export interface AppOptions {
   verifyCaller: CallerVerifier;
   mode: 'stateful' | 'stateless';
   sessions: SessionRegistry;
-  newServer: () => Server;
+  newServer: (era: ProtocolEra) => Server;
   toolScopes: (name: string) => readonly string[] | undefined;
   /** Audits a tools/call refused before dispatch (insufficient scope). */
   onDenied: (tool: string, caller: Caller, sessionId: string | null) => void;

@@ -5,7 +5,7 @@
  * (RFC 9728 §5.1). A session id is not a credential: each request is authenticated anew.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Caller } from '../tools/caller.ts';
 import type { CallerVerifier } from './callerAuth.ts';
 

@@ -1,28 +1,43 @@
 /**
- * `/mcp`: the Streamable HTTP endpoint (MCP transport spec, 2025-11-25).
+ * `/mcp`: the Streamable HTTP endpoint, both protocol eras on one URL (src/README.md,
+ * "Protocol eras"). The SDK's own classifier decides per request (`classifyInboundRequest`, the
+ * step behind `isLegacyRequest` and `createMcpHandler`, fed the body express.json() parsed):
  *
- * Stateful mode (default): `initialize` opens a session bound to the caller's subject; later
- * requests must carry its `Mcp-Session-Id` and the same subject, or they get 404. Stateless
- * mode: a fresh server per POST, no session ids, and GET/DELETE answer 405.
+ * - 2026-07-28 (a request whose `_meta` carries the protocol-version envelope): stateless; the
+ *   SDK's `createMcpHandler` serves it from a fresh server instance and owns the revision's
+ *   validation — `server/discover`, `_meta`, `Mcp-Method`/`Mcp-Name` header vs body, removed
+ *   methods — answering each with the spec's code and the request's id.
+ * - 2025-era (everything else): stateful mode (default): `initialize` opens a session bound to
+ *   the caller's subject; later requests must carry its `Mcp-Session-Id` and the same subject,
+ *   or they get 404. Stateless mode: a fresh server per POST, no session ids, and GET/DELETE
+ *   answer 405.
  *
- * Before anything reaches the SDK: JSON-RPC batches are refused (removed from the protocol in
- * 2025-06-18), the body is size-capped, and a `tools/call` for a tool the caller's scopes do not
- * allow is answered 403 `insufficient_scope` so the client can step up (MCP authorization spec,
- * "Scope Challenge Handling").
+ * Before anything reaches the SDK, for both eras: JSON-RPC batches are refused (removed from the
+ * protocol in 2025-06-18), the body is size-capped, and a `tools/call` for a tool the caller's
+ * scopes do not allow is answered 403 `insufficient_scope` so the client can step up (MCP
+ * authorization spec, "Scope Challenge Handling").
+ *
+ * The SDK's Node adapter (`@modelcontextprotocol/node`) is used, not its Express adapter: the
+ * Express adapter's app factory, bearer middleware and metadata router would replace Deputy's
+ * own Origin/Host guard, caller verification (503 when keys cannot be loaded, 403 scope
+ * challenge) and metadata with the SDK's; the Node adapter only converts requests and
+ * responses, so every check in front of it stays as it is.
  */
-import express, { type Response, type Router } from 'express';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import express, { type Request, type Response, type Router } from 'express';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import { classifyInboundRequest, createMcpHandler, isInitializeRequest, type ProtocolEra, type Server } from '@modelcontextprotocol/server';
 import { challenge, type AuthenticatedRequest } from './bearerAuth.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
 import { missingScopes } from '../tools/policy.ts';
 
 export interface McpEndpointOptions {
+  /** How the 2025 era is served; the 2026-07-28 era is always stateless. */
   mode: 'stateful' | 'stateless';
   sessions: SessionRegistry;
-  newServer: () => Server;
+  newServer: (era: ProtocolEra) => Server;
   /** The caller scopes a tool needs, or undefined for an unknown tool. */
   toolScopes: (name: string) => readonly string[] | undefined;
   onDenied: (tool: string, caller: Caller, sessionId: string | null) => void;
@@ -32,6 +47,46 @@ export interface McpEndpointOptions {
 
 function jsonRpcError(res: Response, status: number, code: number, message: string, id: string | number | null = null): void {
   res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id });
+}
+
+/**
+ * The web-standard view of a request whose body express.json() already parsed: headers only.
+ * The SDK's modern handler takes the parsed body beside it, so the body is never serialized
+ * again (the Node adapter's `toWebRequest` would).
+ */
+function headersOnlyRequest(req: Request, signal: AbortSignal): globalThis.Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(':') || name === 'content-length' || name === 'transfer-encoding' || name === 'content-encoding') continue;
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else headers.set(name, value);
+  }
+  return new globalThis.Request(`http://${req.headers.host ?? 'localhost'}${req.originalUrl}`, { method: req.method, headers, signal });
+}
+
+/** Writes a web-standard response (JSON, or an SSE stream with backpressure) to Express. */
+async function sendWebResponse(res: Response, response: globalThis.Response): Promise<void> {
+  res.status(response.status);
+  response.headers.forEach((value, name) => res.append(name, value));
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const stream = Readable.fromWeb(response.body as NodeReadableStream);
+    stream.once('error', () => res.destroy());
+    res.once('close', () => {
+      stream.destroy();
+      resolve();
+    });
+    stream.pipe(res);
+  });
+}
+
+/** The request's own id, echoed in an error about it (JSON-RPC 2.0 §5); null only when it has none. */
+function idOf(body: object): string | number | null {
+  const id = (body as { id?: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
 /**
@@ -55,6 +110,12 @@ const MALFORMED_TOOL_CALL = 'Invalid params: tools/call takes params.name (a str
 export function mcpEndpoint(options: McpEndpointOptions): Router {
   const router = express.Router();
   const { sessions } = options;
+  // 2025-era traffic never reaches this handler (routed below), so it rejects rather than serves it.
+  const modern = createMcpHandler(() => options.newServer('modern'), { legacy: 'reject', maxRequestBodySize: options.maxBodyBytes });
+  const serveModern = async (req: AuthenticatedRequest, res: Response, webRequest: globalThis.Request, body: unknown) => {
+    const response = await modern.fetch(webRequest, { parsedBody: body, ...(req.auth ? { authInfo: req.auth } : {}) });
+    await sendWebResponse(res, response);
+  };
 
   router.post('/mcp', express.json({ limit: options.maxBodyBytes, type: () => true }), async (req: AuthenticatedRequest, res) => {
     const body: unknown = req.body;
@@ -85,6 +146,24 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     }
 
     const malformed = malformedToolCall(body);
+    // What `isLegacyRequest` computes for a POST with a parsed JSON body, without building a web
+    // Request for every 2025-era call (~0.1 ms each).
+    const era = classifyInboundRequest({
+      httpMethod: 'POST',
+      protocolVersionHeader: req.get('mcp-protocol-version'),
+      mcpMethodHeader: req.get('mcp-method'),
+      mcpNameHeader: req.get('mcp-name'),
+      body,
+    });
+    if (era.kind !== 'legacy') {
+      if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
+      // Aborts the modern exchange (and its tool call) when the client goes away first.
+      const disconnected = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) disconnected.abort();
+      });
+      return serveModern(req, res, headersOnlyRequest(req, disconnected.signal), body);
+    }
     if (options.mode === 'stateless') {
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
       return serveStateless(req, res, body);
@@ -93,15 +172,17 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     const sessionId = req.get('mcp-session-id');
     if (sessionId) {
       const session = sessions.find(sessionId, caller.subject);
-      if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
+      if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session', idOf(body));
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
       return session.transport.handleRequest(req, res, body);
     }
-    if (!isInitializeRequest(body)) return jsonRpcError(res, 400, -32000, 'No session: send initialize first, or include Mcp-Session-Id');
-    if (!sessions.hasRoom()) return jsonRpcError(res, 503, -32000, 'Too many open sessions; try again later');
+    if (!isInitializeRequest(body)) {
+      return jsonRpcError(res, 400, -32000, 'No session: send initialize first, or include Mcp-Session-Id (or use protocol revision 2026-07-28, which needs no session)', idOf(body));
+    }
+    if (!sessions.hasRoom()) return jsonRpcError(res, 503, -32000, 'Too many open sessions; try again later', idOf(body));
 
-    const server = options.newServer();
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const server = options.newServer('legacy');
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessions.newId(),
       onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, transport, server, lastSeenAt: Date.now() }),
       onsessionclosed: (id) => sessions.forget(id),
@@ -118,8 +199,8 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
   });
 
   async function serveStateless(req: AuthenticatedRequest, res: Response, body: unknown): Promise<void> {
-    const server = options.newServer();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const server = options.newServer('legacy');
+    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => {
       void transport.close();
       void server.close();

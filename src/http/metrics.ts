@@ -25,7 +25,7 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
 
   const calls = new Counter({
     name: 'deputy_tool_calls_total',
-    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, budget_exceeded, backend_contract_violation).',
+    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, budget_exceeded, backend_contract_violation).',
     labelNames: ['tool', 'outcome'] as const,
     registers: [registry],
   });
@@ -57,7 +57,7 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
   });
   const approvals = new Counter({
     name: 'deputy_approvals_total',
-    help: 'Human approval requests by tool and decision (accepted, declined, cancelled, unsupported).',
+    help: 'Human approval decisions by tool (accepted, declined, cancelled, unsupported; 2026-07-28 also requested, mismatch, replayed).',
     labelNames: ['tool', 'decision'] as const,
     registers: [registry],
   });
@@ -75,7 +75,7 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
     const tool = event.outcome === 'unknown_tool' ? '(unknown)' : event.tool;
     calls.inc({ tool, outcome: event.outcome });
     callSeconds.observe({ tool }, event.durationMs / 1000);
-    if (['accepted', 'declined', 'cancelled', 'unsupported'].includes(event.approval)) approvals.inc({ tool, decision: event.approval });
+    if (event.approval !== 'not_required' && event.approval !== 'not_reached') approvals.inc({ tool, decision: event.approval });
     const backend = event.backend;
     if (!backend) return;
     if (backend.durationMs !== null) backendSeconds.observe({ tool }, backend.durationMs / 1000);

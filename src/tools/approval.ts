@@ -1,15 +1,46 @@
 /**
- * Human approval for writes (src/README.md D6). A write does nothing until a person confirms
- * that exact action through MCP elicitation (`elicitation/create`, form mode): the message
- * names the tool, the target and the effect, and lists every argument the call will send, so
- * the approval covers exactly what was shown. Nothing the model can put in its own arguments
- * counts as approval.
+ * Human approval for writes (src/README.md D6 and "Protocol eras"). A write does nothing until a person
+ * confirms that exact action through an MCP elicitation form: the message names the tool, the
+ * target and the effect, and lists every argument the call will send, so the approval covers
+ * exactly what was shown. Nothing the model can put in its own arguments counts as approval.
+ *
+ * The form reaches the human one of two ways, behind one `Approver` seam:
+ * - 2025 era: the server sends `elicitation/create` during the call and waits (`elicitingApprover`);
+ * - 2026-07-28: the call answers input-required with the form and a sealed `requestState`, and
+ *   the client calls again with the answer (approvalRounds.ts).
  */
-import type { ElicitRequestFormParams, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitRequestFormParams, ElicitResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import type { OperationBinding } from '../generated/tools.ts';
 import { displayText } from './displayText.ts';
 
 export type ApprovalDecision = 'accepted' | 'declined' | 'cancelled' | 'unsupported';
+
+/**
+ * What one approval step ends in: a decision (with the approval id that names an accepted
+ * multi-round-trip approval, which the write's Idempotency-Key derives from), a refusal of a
+ * resumed call whose approval does not fit it (`mismatch`: another caller, tool or arguments;
+ * `replayed`: already used), or — 2026-07-28 only — the input-required answer that asks.
+ */
+export type ApprovalOutcome =
+  | { decision: 'accepted'; approvalId: string | null }
+  | { decision: 'declined' | 'cancelled' }
+  | { decision: 'mismatch' | 'replayed' }
+  | { ask: InputRequiredResult; approvalId: string };
+
+export interface ApprovalRequest {
+  tool: string;
+  args: Readonly<Record<string, unknown>>;
+  /** Builds the form (may call the backend for the looked-up title); called only when asking. */
+  form: () => Promise<ElicitRequestFormParams>;
+  signal: AbortSignal;
+}
+
+/** How a write's approval reaches the human on this call. */
+export interface Approver {
+  /** Whether the client can show an approval form at all (declared form elicitation). */
+  supported: boolean;
+  decide(request: ApprovalRequest): Promise<ApprovalOutcome>;
+}
 
 /** What the server can do to reach the human behind the client. */
 export interface Elicitor {
@@ -57,6 +88,51 @@ export function describeArguments(args: Readonly<Record<string, unknown>>): stri
   return ['Arguments:', ...keys.map((key) => `  ${key}: ${showValue(args[key])}`)].join('\n');
 }
 
+/** The approval form: the rendered message, the tool, every argument, and one checkbox. */
+export function approvalForm(toolTitle: string, message: string, args: Readonly<Record<string, unknown>>): ElicitRequestFormParams {
+  return {
+    mode: 'form',
+    message: `${message}\n\n${toolTitle} — requested by an AI agent.\n${describeArguments(args)}`,
+    requestedSchema: {
+      type: 'object',
+      properties: {
+        [CONFIRM_FIELD]: {
+          type: 'boolean',
+          title: 'Approve this action',
+          description: 'Check to let the agent perform exactly the action above.',
+        },
+      },
+      required: [CONFIRM_FIELD],
+    },
+  };
+}
+
+/** The decision an elicitation answer carries: only a checked box is an accept. */
+export function decisionOf(answer: { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> | undefined }): 'accepted' | 'declined' | 'cancelled' {
+  if (answer.action === 'accept') return answer.content?.[CONFIRM_FIELD] === true ? 'accepted' : 'declined';
+  return answer.action === 'decline' ? 'declined' : 'cancelled';
+}
+
+/**
+ * The 2025-era approver: asks during the call with `elicitation/create` and waits. A failed
+ * elicitation (client gone, timeout) is a dismissal; `onFailure` hears why.
+ */
+export function elicitingApprover(elicitor: Elicitor, onFailure: (error: unknown) => void): Approver {
+  return {
+    supported: elicitor.supported,
+    async decide(request) {
+      const form = await request.form();
+      try {
+        const decision = decisionOf(await elicitor.elicit(form, request.signal));
+        return decision === 'accepted' ? { decision, approvalId: null } : { decision };
+      } catch (error) {
+        onFailure(error);
+        return { decision: 'cancelled' };
+      }
+    },
+  };
+}
+
 export async function requestApproval(options: {
   toolTitle: string;
   message: string;
@@ -65,24 +141,6 @@ export async function requestApproval(options: {
   signal: AbortSignal;
 }): Promise<ApprovalDecision> {
   if (!options.elicitor.supported) return 'unsupported';
-  const result = await options.elicitor.elicit(
-    {
-      mode: 'form',
-      message: `${options.message}\n\n${options.toolTitle} — requested by an AI agent.\n${describeArguments(options.args)}`,
-      requestedSchema: {
-        type: 'object',
-        properties: {
-          [CONFIRM_FIELD]: {
-            type: 'boolean',
-            title: 'Approve this action',
-            description: 'Check to let the agent perform exactly the action above.',
-          },
-        },
-        required: [CONFIRM_FIELD],
-      },
-    },
-    options.signal,
-  );
-  if (result.action === 'accept') return result.content?.[CONFIRM_FIELD] === true ? 'accepted' : 'declined';
-  return result.action === 'decline' ? 'declined' : 'cancelled';
+  const result = await options.elicitor.elicit(approvalForm(options.toolTitle, options.message, options.args), options.signal);
+  return decisionOf(result);
 }

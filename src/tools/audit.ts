@@ -9,7 +9,16 @@
 import { createHash } from 'node:crypto';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-export type AuditOutcome = 'ok' | 'tool_error' | 'denied' | 'unknown_tool' | 'invalid_input' | 'approval_declined' | 'budget_exceeded' | 'backend_contract_violation';
+export type AuditOutcome =
+  | 'ok'
+  | 'tool_error'
+  | 'denied'
+  | 'unknown_tool'
+  | 'invalid_input'
+  | 'approval_declined'
+  | 'approval_requested'
+  | 'budget_exceeded'
+  | 'backend_contract_violation';
 
 export interface AuditEvent {
   correlationId: string;
@@ -18,7 +27,10 @@ export interface AuditEvent {
   tool: string;
   risk: string;
   arguments: unknown;
-  approval: 'not_required' | 'accepted' | 'declined' | 'cancelled' | 'unsupported' | 'not_reached';
+  /** `requested`: a 2026-07-28 input-required answer asked; `mismatch`/`replayed`: a resumed call's approval did not fit it. */
+  approval: 'not_required' | 'requested' | 'accepted' | 'declined' | 'cancelled' | 'unsupported' | 'mismatch' | 'replayed' | 'not_reached';
+  /** The multi-round-trip approval this line belongs to (2026-07-28), else absent. */
+  approvalId?: string;
   backend: { status: number | null; durationMs: number | null; errorCode: string | null } | null;
   result: { bytes: number; items: number | null; redactions: number; truncated: boolean } | null;
   outcome: AuditOutcome;

@@ -4,7 +4,7 @@
  * argument named in error messages, and the read tool that helps the model find valid targets.
  */
 import { z } from 'zod';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/server';
 import type { ToolDefinition } from '../generated/tools.ts';
 import { compileOutputCheck, type OutputCheck } from './checkOutput.ts';
 import { compilePick } from './projectOutput.ts';

@@ -77,7 +77,7 @@ export const toolMessages = {
   approvalDeclined: (tool: string) => `The user declined ${tool}. Nothing was done. Do not retry unless the user asks again.`,
   approvalCancelled: (tool: string) => `The approval request for ${tool} was dismissed. Nothing was done.`,
   approvalUnsupported: (tool: string) =>
-    `${tool} changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not support elicitation, or Deputy runs in stateless mode. Nothing was done; ask the user to perform this action with a client that supports elicitation, on a stateful Deputy.`,
+    `${tool} changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not declare form elicitation, or it speaks a 2025 protocol revision to a stateless Deputy. Nothing was done; ask the user to perform this action with a client that supports elicitation (MCP 2026-07-28, or a 2025 revision on a stateful Deputy).`,
   operator: () =>
     'Deputy could not complete this call because of a server-side configuration problem. The operators have been notified in the logs; do not retry.',
   contractViolation: (tool: string, wrote: boolean, v: { at: string; expected: string; got: string }) =>

@@ -10,10 +10,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, InputRequiredResult, Tool } from '@modelcontextprotocol/server';
 import { isBackendError, type BackendClient } from '../backend/index.ts';
 import type { CallContext, ToolService } from './toolContract.ts';
-import { describeConstants, renderApprovalMessage, requestApproval, type ApprovalDecision } from './approval.ts';
+import { approvalForm, describeConstants, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
+import { approvalIdempotencyKey, approvalMessages } from './approvalRounds.ts';
 import { canonicalJson, type AuditEvent, type AuditLog } from './audit.ts';
 import type { Caller } from './caller.ts';
 import { fitToBytes } from './fitOutput.ts';
@@ -65,13 +66,14 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
     return budget;
   }
 
-  async function run(entry: CatalogEntry, rawArgs: unknown, context: CallContext): Promise<CallToolResult> {
+  async function run(entry: CatalogEntry, rawArgs: unknown, context: CallContext): Promise<CallToolResult | InputRequiredResult> {
     const tool = entry.definition;
     const started = performance.now();
     const traceId = randomBytes(16).toString('hex');
     const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
     const caller = context.caller;
-    const finish = (result: CallToolResult, outcome: Outcome, args: unknown): CallToolResult => {
+    let approvalId: string | null = null;
+    const finish = <R extends CallToolResult | InputRequiredResult>(result: R, outcome: Outcome, args: unknown): R => {
       audit.record({
         correlationId: traceId,
         caller: { subject: caller.subject, clientId: caller.clientId },
@@ -80,11 +82,12 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
         risk: tool.risk,
         arguments: args,
         ...outcome,
+        ...(approvalId ? { approvalId } : {}),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       });
       return result;
     };
-    const refused = (text: string, outcome: AuditEvent['outcome'], args: unknown, approval: ApprovalDecision | 'not_reached' | 'not_required' = 'not_reached') =>
+    const refused = (text: string, outcome: AuditEvent['outcome'], args: unknown, approval: AuditEvent['approval'] = 'not_reached') =>
       finish(errorResult(text), { outcome, approval, backend: null, result: null }, args);
 
     // Enforced here as well as hidden from tools/list and refused by the HTTP layer: stdio has no HTTP layer.
@@ -117,38 +120,46 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
       try {
         if (tool.approval) {
           // No way to ask a human: refuse before the approval lookup, so nothing reaches the backend.
-          // (requestApproval would answer 'unsupported' too, but only after the lookup.)
-          if (!context.elicitor.supported) {
+          if (!context.approver.supported) {
             return refused(tool.approval.withoutElicitation ?? toolMessages.approvalUnsupported(tool.name), 'approval_declined', args, 'unsupported');
           }
-          const lookupValues: Record<string, unknown> = {};
-          const lookup = tool.approval.lookup;
-          if (lookup) {
-            const found = await backend.call(lookup.operation, args, {
-              timeoutMs: tool.timeoutMs,
-              traceparent,
-              signal: context.signal,
-              ...(backendCaller ? { caller: backendCaller } : {}),
-            });
-            const record = found.body !== null && typeof found.body === 'object' ? (found.body as Record<string, unknown>) : {};
-            for (const field of lookup.pick) {
-              const value = record[field];
-              if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) lookupValues[field] = value;
+          const approvalSpec = tool.approval;
+          // The form is built only when the approver asks (a resumed 2026-07-28 call already carries the answer).
+          const form = async () => {
+            const lookupValues: Record<string, unknown> = {};
+            const lookup = approvalSpec.lookup;
+            if (lookup) {
+              const found = await backend.call(lookup.operation, args, {
+                timeoutMs: tool.timeoutMs,
+                traceparent,
+                signal: context.signal,
+                ...(backendCaller ? { caller: backendCaller } : {}),
+              });
+              const record = found.body !== null && typeof found.body === 'object' ? (found.body as Record<string, unknown>) : {};
+              for (const field of lookup.pick) {
+                const value = record[field];
+                if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) lookupValues[field] = value;
+              }
             }
+            const message = renderApprovalMessage(approvalSpec.message, args, lookupValues) + describeConstants(tool.operation);
+            return approvalForm(tool.title, message, args);
+          };
+          const outcome: ApprovalOutcome = await context.approver.decide({ tool: tool.name, args, form, signal: context.signal });
+          if ('ask' in outcome) {
+            approvalId = outcome.approvalId;
+            return finish(outcome.ask, { outcome: 'approval_requested', approval: 'requested', backend: null, result: null }, args);
           }
-          const message = renderApprovalMessage(tool.approval.message, args, lookupValues) + describeConstants(tool.operation);
-          const decision = await requestApproval({ toolTitle: tool.title, message, args, elicitor: context.elicitor, signal: context.signal }).catch(
-            (error: unknown): ApprovalDecision => {
-              log.warn({ tool: tool.name, err: error instanceof Error ? error.message : String(error) }, 'elicitation failed');
-              return 'cancelled';
-            },
-          );
-          approval = decision;
-          if (decision !== 'accepted') {
-            // 'unsupported' was answered above, before the lookup.
-            const text = decision === 'declined' ? toolMessages.approvalDeclined(tool.name) : toolMessages.approvalCancelled(tool.name);
-            return refused(text, 'approval_declined', args, decision);
+          approval = outcome.decision;
+          if (outcome.decision !== 'accepted') {
+            const text =
+              outcome.decision === 'declined'
+                ? toolMessages.approvalDeclined(tool.name)
+                : outcome.decision === 'cancelled'
+                  ? toolMessages.approvalCancelled(tool.name)
+                  : approvalMessages[outcome.decision](tool.name);
+            return refused(text, 'approval_declined', args, outcome.decision);
           }
+          approvalId = outcome.approvalId;
         }
 
         backendStarted = performance.now();
@@ -156,7 +167,9 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
           timeoutMs: tool.timeoutMs,
           traceparent,
           signal: context.signal,
-          ...(tool.risk !== 'read' && tool.operation.idempotencyKeyHeader ? { idempotencyKey: idempotencyKey(caller, tool.name, args) } : {}),
+          ...(tool.risk !== 'read' && tool.operation.idempotencyKeyHeader
+            ? { idempotencyKey: approvalId ? approvalIdempotencyKey(approvalId) : idempotencyKey(caller, tool.name, args) }
+            : {}),
           ...(backendCaller ? { caller: backendCaller } : {}),
         });
         backendStatus = { status: response.status, durationMs: backendMs(), errorCode: null };

@@ -1,9 +1,14 @@
 /**
  * `npm run conformance`: the official MCP conformance suite against Deputy's auth-off test
- * profile (./profile.ts), compared with ./expected-failures.yaml.
+ * profile (./profile.ts), once per protocol era, each run compared with its own list of
+ * expected failures:
+ *
+ *   2025 era    @modelcontextprotocol/conformance@0.1.16 (active suite)       expected-failures.yaml
+ *   2026-07-28  @modelcontextprotocol/conformance@0.2.0-alpha.12
+ *               --requirements 2026-07-28                                    expected-failures-2026-07-28.yaml
  *
  * Starts the mock backend and Deputy on free loopback ports, runs
- *   npx -y -p node@22 -p @modelcontextprotocol/conformance@0.1.16 -- conformance server --url URL
+ *   npx -y -p node@22 -p PACKAGE -- conformance server --url URL [ARGS]
  * (the suite needs Node 22; npx fetches it once into its cache), reads every scenario's
  * checks.json and exits non-zero on any unexpected result: a failing scenario that is not listed,
  * a listed scenario that passes (stale entry), a must-pass scenario that did not run or is
@@ -17,9 +22,40 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { startProfile } from './profile.ts';
 
-export const CONFORMANCE_PACKAGE = '@modelcontextprotocol/conformance@0.1.16';
-export const MUST_PASS = ['server-initialize', 'ping', 'tools-list', 'dns-rebinding-protection', 'server-sse-multiple-streams'] as const;
-const EXPECTED_FILE = fileURLToPath(new URL('./expected-failures.yaml', import.meta.url));
+export interface ConformanceSuite {
+  name: string;
+  package: string;
+  args: readonly string[];
+  expectedFile: string;
+  /** Scenarios that must run and pass (never listed as expected failures). */
+  mustPass: readonly string[];
+}
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+export const SUITES: readonly ConformanceSuite[] = [
+  {
+    name: '2025 era',
+    package: '@modelcontextprotocol/conformance@0.1.16',
+    args: [],
+    expectedFile: here('./expected-failures.yaml'),
+    mustPass: ['server-initialize', 'ping', 'tools-list', 'dns-rebinding-protection', 'server-sse-multiple-streams'],
+  },
+  {
+    name: '2026-07-28',
+    package: '@modelcontextprotocol/conformance@0.2.0-alpha.12',
+    args: ['--requirements', '2026-07-28'],
+    expectedFile: here('./expected-failures-2026-07-28.yaml'),
+    mustPass: [
+      'tools-list',
+      'dns-rebinding-protection',
+      'server-sse-multiple-streams',
+      'http-header-validation',
+      'input-required-result-unsupported-methods',
+      'input-required-result-validate-input',
+    ],
+  },
+];
 
 interface Check {
   id: string;
@@ -44,7 +80,7 @@ export interface ConformanceReport {
   suiteExitCode: number | null;
 }
 
-export async function loadExpectedFailures(path = EXPECTED_FILE): Promise<Map<string, string>> {
+export async function loadExpectedFailures(path: string): Promise<Map<string, string>> {
   const parsed = parse(await readFile(path, 'utf8')) as { server?: Record<string, string> } | null;
   const server = parsed?.server ?? {};
   if (typeof server !== 'object' || Array.isArray(server)) throw new Error(`${path}: 'server' must map scenario → reason`);
@@ -52,8 +88,8 @@ export async function loadExpectedFailures(path = EXPECTED_FILE): Promise<Map<st
 }
 
 /** Runs the suite (inheriting stderr for download progress), bounded by `timeoutMs`. */
-function runSuite(url: string, outDir: string, baseline: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
-  const args = ['-y', '-p', 'node@22', '-p', CONFORMANCE_PACKAGE, '--', 'conformance', 'server', '--url', url, '-o', outDir, '--expected-failures', baseline];
+function runSuite(suite: ConformanceSuite, url: string, outDir: string, baseline: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  const args = ['-y', '-p', 'node@22', '-p', suite.package, '--', 'conformance', 'server', '--url', url, '-o', outDir, '--expected-failures', baseline, ...suite.args];
   return new Promise((resolve, reject) => {
     // Own process group, so a timeout stops npx, node@22 and the suite together.
     const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NO_COLOR: '1' } });
@@ -83,11 +119,11 @@ function scenarioOf(dirName: string): string {
   return dirName.replace(/^server-/, '').replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, '');
 }
 
-export async function runConformance(options: { timeoutMs?: number; log?: (line: string) => void } = {}): Promise<ConformanceReport> {
+export async function runConformance(suite: ConformanceSuite, options: { timeoutMs?: number; log?: (line: string) => void } = {}): Promise<ConformanceReport> {
   const log = options.log ?? (() => {});
-  const expected = await loadExpectedFailures();
+  const expected = await loadExpectedFailures(suite.expectedFile);
   const errors: string[] = [];
-  for (const scenario of MUST_PASS) {
+  for (const scenario of suite.mustPass) {
     if (expected.has(scenario)) errors.push(`${scenario} must pass and cannot be an expected failure`);
   }
   const work = await mkdtemp(join(tmpdir(), 'deputy-conformance-'));
@@ -96,8 +132,8 @@ export async function runConformance(options: { timeoutMs?: number; log?: (line:
     const baseline = join(work, 'baseline.yaml');
     await writeFile(baseline, `server:\n${[...expected.keys()].map((s) => `  - ${s}\n`).join('')}`);
     const outDir = join(work, 'results');
-    log(`conformance: ${CONFORMANCE_PACKAGE} against ${profile.url} (auth-off test profile)`);
-    const suite = await runSuite(profile.url, outDir, baseline, options.timeoutMs ?? 240_000);
+    log(`conformance (${suite.name}): ${suite.package} ${suite.args.join(' ')} against ${profile.url} (auth-off test profile)`);
+    const run = await runSuite(suite, profile.url, outDir, baseline, options.timeoutMs ?? 240_000);
 
     const outcomes: ScenarioOutcome[] = [];
     const dirs = await readdir(outDir).catch(() => [] as string[]);
@@ -113,14 +149,14 @@ export async function runConformance(options: { timeoutMs?: number; log?: (line:
       outcomes.push({ scenario, passed, expectedFailure: reason, verdict, problems });
     }
     const ran = new Set(outcomes.map((o) => o.scenario));
-    for (const scenario of MUST_PASS) if (!ran.has(scenario)) errors.push(`must-pass scenario ${scenario} did not run`);
+    for (const scenario of suite.mustPass) if (!ran.has(scenario)) errors.push(`must-pass scenario ${scenario} did not run`);
     for (const scenario of expected.keys()) if (!ran.has(scenario)) errors.push(`expected-failures.yaml lists ${scenario}, which did not run`);
-    if (suite.code === null) errors.push(`the suite did not finish within ${options.timeoutMs ?? 240_000} ms`);
-    else if (suite.code !== 0) errors.push(`the suite exited with ${suite.code} (its own baseline check)`);
-    if (outcomes.length === 0) errors.push(`no scenario results; suite output:\n${suite.output.slice(-4_000)}`);
+    if (run.code === null) errors.push(`the suite did not finish within ${options.timeoutMs ?? 240_000} ms`);
+    else if (run.code !== 0) errors.push(`the suite exited with ${run.code} (its own baseline check):\n${run.output.slice(-1_500)}`);
+    if (outcomes.length === 0) errors.push(`no scenario results; suite output:\n${run.output.slice(-4_000)}`);
 
     const unexpected = outcomes.filter((o) => o.verdict === 'UNEXPECTED FAILURE' || o.verdict === 'UNEXPECTED PASS');
-    return { ok: errors.length === 0 && unexpected.length === 0, outcomes, errors, suiteExitCode: suite.code };
+    return { ok: errors.length === 0 && unexpected.length === 0, outcomes, errors, suiteExitCode: run.code };
   } finally {
     await profile.close();
     await rm(work, { recursive: true, force: true });
@@ -144,7 +180,11 @@ export function formatReport(report: ConformanceReport): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const report = await runConformance({ log: (line) => process.stderr.write(`${line}\n`) });
-  process.stdout.write(`${formatReport(report)}\n`);
-  process.exitCode = report.ok ? 0 : 1;
+  let ok = true;
+  for (const suite of SUITES) {
+    const report = await runConformance(suite, { log: (line) => process.stderr.write(`${line}\n`) });
+    process.stdout.write(`\n== ${suite.name}: ${suite.package} ${suite.args.join(' ')}\n${formatReport(report)}\n`);
+    ok &&= report.ok;
+  }
+  process.exitCode = ok ? 0 : 1;
 }

@@ -1,19 +1,19 @@
 /**
- * The official MCP conformance suite (test/conformance/run.ts, also `npm run conformance`)
- * against the auth-off test profile. The must-pass scenarios pass; every other scenario fails
- * exactly as test/conformance/expected-failures.yaml says, with the reason written there.
+ * The official MCP conformance suites (test/conformance/run.ts, also `npm run conformance`), one
+ * per protocol era, against the auth-off test profile. The must-pass scenarios pass; every other
+ * scenario fails exactly as that suite's expected-failures file says, with the reason written there.
  * The first run fetches node@22 and the suite with npx (cached afterwards).
  */
 import { describe, expect, it } from 'vitest';
-import { MUST_PASS, formatReport, runConformance } from '../conformance/run.ts';
+import { SUITES, formatReport, runConformance } from '../conformance/run.ts';
 
-describe('MCP conformance suite', () => {
+describe.each(SUITES)('MCP conformance suite, $name', (suite) => {
   it('passes the domain-server scenarios and fails only the expected ones', { timeout: 300_000 }, async () => {
-    let report = await runConformance({ timeoutMs: 240_000 });
+    let report = await runConformance(suite, { timeoutMs: 240_000 });
     // One retry if the suite never produced results (a flaky first download), never a skip.
-    if (report.outcomes.length === 0) report = await runConformance({ timeoutMs: 240_000 });
+    if (report.outcomes.length === 0) report = await runConformance(suite, { timeoutMs: 240_000 });
     expect(report.ok, formatReport(report)).toBe(true);
-    for (const scenario of MUST_PASS) {
+    for (const scenario of suite.mustPass) {
       expect(report.outcomes.find((o) => o.scenario === scenario)?.verdict, scenario).toBe('pass');
     }
   });

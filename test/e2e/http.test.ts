@@ -373,7 +373,8 @@ describe('stateless mode', () => {
     // A tool without its own refusal text gets the default one, which names stateless mode.
     const note = await s.callTool(client, 'addTicketNote', { ticketId: FIXTURES.openTicket, body: 'stateless note' });
     expect(note.isError).toBe(true);
-    expect(textOf(note)).toContain('Deputy runs in stateless mode. Nothing was done');
+    expect(textOf(note)).toContain('it speaks a 2025 protocol revision to a stateless Deputy. Nothing was done');
+    expect(textOf(note)).toContain('(MCP 2026-07-28, or a 2025 revision on a stateful Deputy)');
     expect(prompts).toBe(0);
     expect(s.backend.requestLog.entries().filter((e) => e.operationId !== null)).toEqual([]);
     expect(s.backend.store.events.publications).toEqual([]);

@@ -10,9 +10,12 @@
  * - One replica restarted mid-run: its agents get 404, re-initialize and carry on without a
  *   failed call; the other replica's agents keep their sessions.
  * - Stateless: no session ids, plain round robin over both replicas.
+ * - MCP 2026-07-28 (v2 client): no sessions at all, plain round robin; an approval asked by one
+ *   replica is resumed on the other (the replicas share DEPUTY_STATE_KEYS) and writes once.
  *
  * nginx is installed with apt-get when missing (CI starts from a fresh machine).
  */
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -33,13 +36,15 @@ const CUSTOMERS = [FIXTURES.activeCustomer, FIXTURES.cancelledCustomer];
 const READ_TOOLS = new Set(generatedTools.filter((tool) => tool.risk === 'read').map((tool) => tool.name));
 
 type Mode = 'stateful' | 'stateless';
+/** Every replica seals and opens 2026-07-28 approval state with the same key. */
+const SHARED_STATE_KEY = 'scale-out-test-state-key-0123456789abcdef';
 
 interface Replica {
   id: 'r1' | 'r2';
   port: number;
   deputy: Deputy;
   /** Audit lines of every incarnation of this replica. */
-  audit: { sessionId: string | null; tool: string; outcome: string }[];
+  audit: { sessionId: string | null; tool: string; outcome: string; approvalId?: string }[];
 }
 
 interface Cluster {
@@ -61,11 +66,12 @@ async function startReplica(cluster: Omit<Cluster, 'replicas'>, id: 'r1' | 'r2',
     DEPUTY_OAUTH_CLIENT_ID: 'deputy',
     DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy',
     DEPUTY_SESSION_CALLS_PER_MINUTE: '10000',
+    DEPUTY_STATE_KEYS: SHARED_STATE_KEY,
   });
   const sink = {
     write(line: string) {
       const parsed = JSON.parse(line) as Replica['audit'][number];
-      audit.push({ sessionId: parsed.sessionId, tool: parsed.tool, outcome: parsed.outcome });
+      audit.push({ sessionId: parsed.sessionId, tool: parsed.tool, outcome: parsed.outcome, ...(parsed.approvalId ? { approvalId: parsed.approvalId } : {}) });
     },
   };
   const deputy = await serveHttp(config, {
@@ -141,8 +147,41 @@ class Agent {
   }
 }
 
+/** A 2026-07-28 agent: the v2 client pinned to the revision; it approves every write. */
+class ModernAgent {
+  approvals = 0;
+  private client: ModernClient | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly url: string,
+    readonly token: string,
+  ) {}
+
+  async connect(): Promise<void> {
+    const client = new ModernClient(
+      { name: this.name, version: '1.0.0' },
+      { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    client.setRequestHandler('elicitation/create', async () => {
+      this.approvals += 1;
+      return { action: 'accept', content: { confirm: true } };
+    });
+    await client.connect(new ModernTransport(new URL(this.url), { requestInit: { headers: { authorization: `Bearer ${this.token}` } } }));
+    this.client = client;
+  }
+
+  async call(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+    return (await this.client!.callTool({ name, arguments: args }, { timeout: 5_000 })) as CallToolResult;
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close().catch(() => {});
+  }
+}
+
 /** The i-th call of an agent's mix over the five read tools, and a check that it got what it asked for. */
-async function mixedCall(agent: Agent, i: number): Promise<void> {
+async function mixedCall(agent: Pick<Agent, 'name' | 'call'>, i: number): Promise<void> {
   const customerId = CUSTOMERS[i % CUSTOMERS.length]!;
   const filename = DRAFTS[i % DRAFTS.length]!;
   const step = i % 5;
@@ -335,6 +374,63 @@ describe('two replicas behind nginx', () => {
       // A write needs an approval, which needs a session: refused clearly, never performed.
       const write = await team[0]!.call('addTicketNote', { ticketId: FIXTURES.openTicket, body: 'stateless write' });
       expect(write.isError).toBe(true);
+    });
+  });
+
+  describe('MCP 2026-07-28, plain round robin, no affinity', () => {
+    let c: Cluster;
+    const modern: ModernAgent[] = [];
+    beforeAll(async () => {
+      // The default mode: 2025-era sessions would need affinity; 2026-07-28 requests carry no session.
+      c = await cluster('stateful');
+    });
+    afterAll(async () => {
+      await Promise.all(modern.map((agent) => agent.close()));
+      await Promise.all(Object.values(c?.replicas ?? {}).map((replica) => replica.deputy.close()));
+    });
+
+    it('220 calls and approvals resumed on the other replica all succeed; each approved write happens once', async () => {
+      const logStart = (await nginx.accessLog()).length;
+      const notesBefore = backend.store.notes.get(FIXTURES.openTicket)!.length;
+      const team = await Promise.all(
+        ['k', 'l'].map(async (name) => {
+          const { accessToken } = await backend.auth.mintAccessToken({ subject: `agent-modern-${name}`, clientId: 'deputy-dev-agent', audience: c.resource, scopes: ALL_TOOL_SCOPES });
+          const agent = new ModernAgent(`modern-${name}`, c.resource, accessToken);
+          modern.push(agent);
+          await agent.connect();
+          return agent;
+        }),
+      );
+      const WRITES = 5;
+      await Promise.all(team.map(async (agent) => { for (let i = 0; i < 110; i++) await mixedCall(agent, i); }));
+      // The writes one at a time: with two agents in lockstep, round robin would give each agent
+      // one replica for good; alone, an agent's two rounds reach the two replicas in turn.
+      for (const agent of team) {
+        for (let i = 0; i < WRITES; i++) {
+          const note = await agent.call('addTicketNote', { ticketId: FIXTURES.openTicket, body: `Round-robin note ${i} from ${agent.name}` });
+          expect(note.isError ?? false, JSON.stringify(note.content)).toBe(false);
+        }
+      }
+      for (const agent of team) expect(agent.approvals, agent.name).toBe(WRITES);
+      expect(backend.store.notes.get(FIXTURES.openTicket)!).toHaveLength(notesBefore + 2 * WRITES);
+
+      const lines = [...c.replicas.r1.audit.map((l) => ({ ...l, replica: 'r1' })), ...c.replicas.r2.audit.map((l) => ({ ...l, replica: 'r2' }))];
+      const reads = lines.filter((l) => l.outcome === 'ok' && READ_TOOLS.has(l.tool));
+      expect(reads).toHaveLength(220);
+      expect(Math.min(...['r1', 'r2'].map((r) => reads.filter((l) => l.replica === r).length))).toBeGreaterThanOrEqual(60);
+      // Each approval: asked on one replica, accepted — and written — on whichever the next request reached.
+      const asked = new Map(lines.filter((l) => l.outcome === 'approval_requested').map((l) => [l.approvalId!, l.replica]));
+      const written = lines.filter((l) => l.tool === 'addTicketNote' && l.outcome === 'ok');
+      expect(written).toHaveLength(2 * WRITES);
+      expect(new Set(written.map((l) => l.approvalId)).size).toBe(2 * WRITES);
+      for (const line of written) expect(asked.has(line.approvalId!), line.approvalId).toBe(true);
+      const crossed = written.filter((line) => asked.get(line.approvalId!) !== line.replica);
+      expect(crossed.length, 'approvals resumed on the other replica').toBeGreaterThan(0);
+
+      // No session ids anywhere; every /mcp request went to one upstream, first try.
+      const entries = (await nginx.accessLog()).slice(logStart).filter((entry) => entry.uri === '/mcp');
+      expect(entries.length).toBeGreaterThanOrEqual(220 + 4 * WRITES);
+      expect(entries.filter((entry) => entry.sid !== '' || entry.upstreams.length !== 1 || entry.status >= 300)).toEqual([]);
     });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Test through the front door: the mock backend and Deputy on real loopback ports, and a real
  * MCP SDK client over Streamable HTTP with a real agent token from the dev authorization
- * server. Everything a test starts, `teardown()` stops.
+ * server. Everything a test starts, `teardown()` stops. Two clients: `connect` is the 2025-era
+ * v1 SDK client (`@modelcontextprotocol/sdk`), `connectModern` the v2 client pinned to
+ * 2026-07-28 (`@modelcontextprotocol/client`); `postModern` sends one raw 2026-07-28 request.
  *
  * Besides the client, the harness records what the "no secret anywhere" checks need: every
  * agent token it minted, every token the authorization server issued to Deputy (a recording
@@ -20,6 +22,7 @@ import {
   type ElicitRequestFormParams,
   type ElicitResult,
 } from '@modelcontextprotocol/sdk/types.js';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import pino from 'pino';
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '../../mock-backend/server.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -50,6 +53,10 @@ export interface Harness {
   results: CallToolResult[];
   agentToken(scopes?: readonly string[], subject?: string): Promise<string>;
   connect(options?: ConnectOptions): Promise<Client>;
+  /** A v2 SDK client pinned to protocol revision 2026-07-28 (stateless; approvals by multi-round-trip). */
+  connectModern(options?: ConnectOptions): Promise<ModernClient>;
+  /** One raw 2026-07-28 request: the `_meta` envelope and the Mcp-Method/Mcp-Name headers filled in. */
+  postModern(id: number | string, method: string, params: Record<string, unknown>, options?: ModernRawOptions): Promise<Response>;
   callTool(client: Client, name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
   /** One raw JSON-RPC POST to /mcp with `fetch` (no SDK in between). */
   post(body: unknown, options?: RawOptions): Promise<Response>;
@@ -97,6 +104,14 @@ export interface RawOptions {
   /** Sent as is instead of `JSON.stringify(body)`. */
   rawBody?: string;
 }
+
+export interface ModernRawOptions extends RawOptions {
+  /** The client capabilities the envelope declares; default: form elicitation. */
+  capabilities?: Record<string, unknown>;
+}
+
+/** The protocol revision of the modern era. */
+export const MODERN_REVISION = '2026-07-28';
 
 export interface SetupOptions {
   env?: Record<string, string>;
@@ -233,6 +248,20 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     return fetch(deputy.url, { method: 'POST', headers, body: raw.rawBody ?? JSON.stringify(body) });
   };
 
+  const postModern = (id: number | string, method: string, params: Record<string, unknown>, raw: ModernRawOptions = {}) => {
+    const name = typeof params.name === 'string' ? params.name : undefined;
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': MODERN_REVISION,
+      'io.modelcontextprotocol/clientInfo': { name: 'raw-modern-e2e', version: '1.0.0' },
+      'io.modelcontextprotocol/clientCapabilities': raw.capabilities ?? { elicitation: { form: {} } },
+    };
+    return post(
+      { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } },
+      { ...raw, headers: { 'mcp-protocol-version': MODERN_REVISION, 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}), ...raw.headers } },
+    );
+  };
+  const modernClients: ModernClient[] = [];
+
   const harness: Harness = {
     backend,
     deputy,
@@ -263,6 +292,25 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
       clients.push(client);
       return client;
     },
+    async connectModern(connectOptions: ConnectOptions = {}) {
+      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject));
+      const client = new ModernClient(
+        { name: 'deputy-e2e-modern', version: '1.0.0' },
+        {
+          capabilities: connectOptions.onElicit ? { elicitation: { form: {} } } : {},
+          versionNegotiation: { mode: { pin: MODERN_REVISION } },
+        },
+      );
+      if (connectOptions.onElicit) {
+        const answer = connectOptions.onElicit;
+        // On 2026-07-28 the SDK fulfils input-required results through this same handler.
+        client.setRequestHandler('elicitation/create', async (request) => answer(request.params.message, request.params as ElicitRequestFormParams));
+      }
+      await client.connect(new ModernTransport(new URL(deputy.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      modernClients.push(client);
+      return client;
+    },
+    postModern,
     async callTool(client, name, args = {}) {
       const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
       results.push(result);
@@ -295,7 +343,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
       return backend;
     },
     async teardown() {
-      await Promise.all(clients.map((client) => client.close().catch(() => {})));
+      await Promise.all([...clients, ...modernClients].map((client) => client.close().catch(() => {})));
       await deputy.close();
       await tokenProxy.close();
       await backend.close();
