@@ -209,11 +209,7 @@ export function bindSecurity(
     const param = op.params.find((p) => p.in === bound.in && p.name === bound.name);
     const target: Target = { in: bound.in, name: bound.name, required: false, description: param?.description ?? null, raw: param?.schema ?? null, param: param ?? null, loc: param?.loc ?? op.loc };
     const scheme = places.get(targetPlace(target));
-    const schema = target.raw !== null ? ix.doc.deref(target.raw.schema, target.raw.loc).node : null;
-    const look =
-      scheme === undefined && bound.fixed
-        ? looksLikeCredential({ name: target.name, in: target.in, description: target.description, type: isObject(schema) && typeof schema.type === 'string' ? schema.type : null, enumerated: isObject(schema) && Array.isArray(schema.enum) })
-        : null;
+    const look = scheme === undefined && bound.fixed ? credentialLook(ix, target) : null;
     if (scheme !== undefined || look !== null) {
       sink.error(
         'CREDENTIAL_AS_INPUT',
@@ -236,6 +232,18 @@ export function bindSecurity(
   return { credentials, scopes };
 }
 
+/** Whether a parameter or body property looks like a credential, from its name, schema and description. */
+function credentialLook(ix: SpecIndex, target: Target): ReturnType<typeof looksLikeCredential> {
+  const schema = target.raw !== null ? ix.doc.deref(target.raw.schema, target.raw.loc).node : null;
+  return looksLikeCredential({
+    name: target.name,
+    in: target.in,
+    description: target.description ?? (isObject(schema) && typeof schema.description === 'string' ? schema.description : null),
+    type: isObject(schema) && typeof schema.type === 'string' ? schema.type : null,
+    enumerated: isObject(schema) && Array.isArray(schema.enum),
+  });
+}
+
 /**
  * Refuses `input` and `fixed` entries that name a credential's place or look like a credential:
  * the model would hold it, or the manifest would commit it.
@@ -254,11 +262,7 @@ export function refuseCredentialInputs(ix: SpecIndex, op: SpecOperation, body: B
       continue;
     }
     if (allowed.has(key) || allowed.has(target.name)) continue;
-    const schema = target.raw !== null ? ix.doc.deref(target.raw.schema, target.raw.loc).node : null;
-    const type = isObject(schema) && typeof schema.type === 'string' ? schema.type : null;
-    const description = target.description ?? (isObject(schema) && typeof schema.description === 'string' ? schema.description : null);
-    const enumerated = isObject(schema) && Array.isArray(schema.enum);
-    const look = looksLikeCredential({ name: target.name, in: target.in, description, type, enumerated });
+    const look = credentialLook(ix, target);
     if (look === null) continue;
     const credential = target.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'credential';
     sink.error(

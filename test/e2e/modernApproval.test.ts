@@ -99,9 +99,9 @@ describe('with the v2 client playing the human', () => {
   });
 
   it.each([
-    ['declined', { action: 'decline' }, 'The user declined publishDraft. Nothing was done.'],
-    ['cancelled', { action: 'cancel' }, 'The approval request for publishDraft was dismissed. Nothing was done.'],
-    ['accepted without the confirm box', { action: 'accept', content: { confirm: false } }, 'The user declined publishDraft. Nothing was done.'],
+    ['declined', { action: 'decline' } satisfies ElicitResult, 'The user declined publishDraft. Nothing was done.'],
+    ['cancelled', { action: 'cancel' } satisfies ElicitResult, 'The approval request for publishDraft was dismissed. Nothing was done.'],
+    ['accepted without the confirm box', { action: 'accept', content: { confirm: false } } satisfies ElicitResult, 'The user declined publishDraft. Nothing was done.'],
   ])('%s → isError saying nothing was done; no publish request', async (_name, reply, expected) => {
     answer = () => reply;
     const result = await call(human, 'publishDraft', { filename: DRAFT });
