@@ -182,6 +182,9 @@ const describeCase = (c: CorpusCase) => {
       try {
         const result = assertResult(await call(run.deputy, x.tool, x.args), 'off-spec answer');
         expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+        // The off-spec values must reach the output, or this check proves nothing.
+        const before = assertResult(run.results.get(x), 'first pass').structuredContent;
+        expect(result.structuredContent, 'no picked field carries a format or enum to break').not.toEqual(before);
         const validate = run.validators.get(x.tool) as ValidateFunction;
         expect(validate(result.structuredContent), ajv.errorsText(validate.errors)).toBe(true);
       } finally {
