@@ -6,6 +6,7 @@
 import { ArgumentBinder, idempotencyKeyHeader } from './argumentBinder.ts';
 import { compileApproval } from './approvalSpec.ts';
 import type { GenerationError, GenerationWarning } from './errors.ts';
+import { distributeOverAlternatives } from './distributeKeywords.ts';
 import { guardTexts } from './guardToolTexts.ts';
 import { canonicalSchema } from './jsonSchemaChecks.ts';
 import { checkSpecVersion } from './loadSpec.ts';
@@ -114,7 +115,7 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
 
   // Output.
   const success = successResponse(ix, op);
-  const { schema: outputSchema, rootArray } = compileOutput(ix, t, success, sink);
+  const { schema: outputSchema, rootArray, required: requiredPicks } = compileOutput(ix, t, success, sink);
   const scopes = security?.scopes ?? [];
   if (security !== null && t.risk !== 'read' && scopes.length === 0 && t.callerScopes === undefined) {
     sink.error(
@@ -150,7 +151,7 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
     backendScopes: scopes,
     callerScopes: t.callerScopes ?? scopes,
     operation,
-    inputSchema: canonicalSchema(inputs.inputSchema) as ToolDefinition['inputSchema'],
+    inputSchema: canonicalSchema(distributeOverAlternatives(inputs.inputSchema)) as ToolDefinition['inputSchema'],
     outputSchema: canonicalSchema(outputSchema) as ToolDefinition['outputSchema'],
     output: {
       pick: t.output.pick,
@@ -158,6 +159,7 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
       maxBytes: t.output.maxBytes,
       untrusted: t.output.untrusted,
       rootArray,
+      required: requiredPicks,
     },
     approval,
     timeoutMs: t.timeoutMs,

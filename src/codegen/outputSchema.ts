@@ -27,15 +27,16 @@ export function successResponse(ix: SpecIndex, op: SpecOperation): { statuses: n
 /** Success statuses that carry no content by definition (RFC 9110 §15.3.5, §15.3.6). */
 const NO_CONTENT = new Set([204, 205]);
 
-export function compileOutput(ix: SpecIndex, t: ManifestTool, success: { raw: RawSchema | null; statuses: number[] }, sink: Sink): { schema: JsonObject; rootArray: boolean } {
+export function compileOutput(ix: SpecIndex, t: ManifestTool, success: { raw: RawSchema | null; statuses: number[] }, sink: Sink): { schema: JsonObject; rootArray: boolean; required: string[] } {
   const specRaw = success.raw;
-  const noContent = specRaw === null && success.statuses.length > 0 && success.statuses.every((s) => NO_CONTENT.has(s));
+  // By status alone: some specs give a 204 a JSON content entry with an empty schema.
+  const noContent = success.statuses.length > 0 && success.statuses.every((s) => NO_CONTENT.has(s));
   // A tool must return something an agent can use, unless the operation answers 204 No Content:
   // then success itself is the answer.
-  if (t.output.pick.length === 0 && noContent) return { schema: { type: 'object', properties: {} }, rootArray: false };
+  if (t.output.pick.length === 0 && noContent) return { schema: { type: 'object', properties: {} }, rootArray: false, required: [] };
   if (t.output.pick.length === 0) {
     sink.error('OUTPUT_INVALID', 'output.pick is empty: the tool would return nothing an agent can use', specRaw?.loc ?? null, specRaw === null ? "pick what the backend returns and declare its types: `output: { pick: [id], types: { id: string } }`" : 'list the response fields the model may see under output.pick', '.output.pick');
-    return { schema: { type: 'object', properties: {} }, rootArray: false };
+    return { schema: { type: 'object', properties: {} }, rootArray: false, required: [] };
   }
   const declaredShape = t.output.responseShape !== 'spec';
   const raw = declaredShape ? null : specRaw;
@@ -52,7 +53,7 @@ export function compileOutput(ix: SpecIndex, t: ManifestTool, success: { raw: Ra
       }
     } catch (err) {
       sink.error('PICK_NOT_IN_RESPONSE', `cannot read the response schema: ${(err as Error).message}`, raw.loc, 'fix the response schema in the spec', '.output');
-      return { schema: { type: 'object', properties: {} }, rootArray };
+      return { schema: { type: 'object', properties: {} }, rootArray, required: [] };
     }
   }
   const projection = projectResponse(ix.doc, root, t.output.pick, t.output.listCaps, {
@@ -74,6 +75,6 @@ export function compileOutput(ix: SpecIndex, t: ManifestTool, success: { raw: Ra
   for (const f of projection.freeText) {
     if (!t.output.untrusted.includes(f)) sink.warn(`picked free-text field '${f}' is not marked untrusted; backend text reaching the model should be`, '.output.untrusted');
   }
-  return { schema: projection.schema, rootArray };
+  return { schema: projection.schema, rootArray, required: projection.required };
 }
 

@@ -41,6 +41,8 @@ export interface Projection {
   freeText: string[];
   /** Every array path in the projection (listCaps keys). */
   arrayPaths: string[];
+  /** Picked properties the spec marks required in their object, as pick-tree paths ('items[].key'). */
+  required: string[];
 }
 
 export interface ProjectOptions {
@@ -54,6 +56,7 @@ export function projectResponse(doc: SpecDocument, root: RawSchema | null, picks
   const problems: ProjectionProblem[] = [];
   const freeText: string[] = [];
   const arrayPaths: string[] = [];
+  const required: string[] = [];
   const built = buildPickTree(picks);
   const tree = built.tree;
   for (const p of built.problems) {
@@ -61,7 +64,7 @@ export function projectResponse(doc: SpecDocument, root: RawSchema | null, picks
   }
 
   const declared = options.declared ?? {};
-  const ctx: Ctx = { doc, listCaps, problems, freeText, arrayPaths, declared, used: new Set() };
+  const ctx: Ctx = { doc, listCaps, problems, freeText, arrayPaths, required, declared, used: new Set() };
   let schema: JsonObject;
   if (root === null) {
     const why = options.noRootReason ?? "the operation's success response declares no JSON body";
@@ -78,7 +81,7 @@ export function projectResponse(doc: SpecDocument, root: RawSchema | null, picks
       problems.push({ kind: 'OUTPUT_INVALID', pick: path, message: `output.types declares '${path}', which is not in pick`, specPath: null, fix: `add '${path}' to pick, or remove it from output.types` });
     }
   }
-  return { schema, problems, freeText, arrayPaths };
+  return { schema, problems, freeText, arrayPaths, required: [...new Set(required)].sort() };
 }
 
 interface Ctx {
@@ -87,6 +90,7 @@ interface Ctx {
   problems: ProjectionProblem[];
   freeText: string[];
   arrayPaths: string[];
+  required: string[];
   declared: Readonly<Record<string, string>>;
   /** Declarations that were needed. */
   used: Set<string>;
@@ -99,7 +103,9 @@ function declaredObject(ctx: Ctx, children: PickTree, prefix: string, why: strin
     const schema = declaredValue(ctx, node, prefix === '' ? name : `${prefix}.${name}`, why);
     if (schema !== null) properties[name] = schema;
   }
-  return { type: 'object', properties };
+  // Below the root, an object on a declared path may be null (an unassigned `assignee` in a
+  // free-form `fields` map): the spec says nothing about it, so Deputy must not assume more.
+  return { type: prefix === '' ? 'object' : ['object', 'null'], properties };
 }
 
 function declaredValue(ctx: Ctx, node: PickNode, path: string, why: string): JsonObject | null {
@@ -181,7 +187,8 @@ function propertyNames(v: SchemaView): string[] {
 function projectObject(ctx: Ctx, v: SchemaView, children: PickTree, prefix: string): JsonObject {
   if (isOpenObject(v)) {
     const out = declaredObject(ctx, children, prefix, `${prefix === '' ? 'the response' : `'${prefix}'`} is a free-form map in the spec (${v.loc})`);
-    if (nullable(v)) out.type = ['object', 'null'];
+    // The map itself is the spec's: nullable only if the spec says so.
+    out.type = nullable(v) ? ['object', 'null'] : 'object';
     return out;
   }
   const properties: JsonObject = {};
@@ -203,6 +210,7 @@ function projectObject(ctx: Ctx, v: SchemaView, children: PickTree, prefix: stri
     }
     const schema = projectAlternatives(ctx, found, node, path);
     if (schema !== null) properties[name] = schema;
+    if (schema !== null && v.required.has(name)) ctx.required.push(path);
   }
   const out: JsonObject = { type: nullable(v) ? ['object', 'null'] : 'object' };
   out.properties = properties;
@@ -214,7 +222,7 @@ function projectAlternatives(ctx: Ctx, alts: SchemaView[], node: PickNode, path:
   const results: JsonObject[] = [];
   let firstProblems: ProjectionProblem[] | null = null;
   for (const alt of alts) {
-    const local: Ctx = { ...ctx, problems: [], freeText: [], arrayPaths: [] };
+    const local: Ctx = { ...ctx, problems: [], freeText: [], arrayPaths: [], required: [] };
     const schema = projectValue(local, alt, node, path);
     if (local.problems.length === 0 && schema !== null) {
       results.push(schema);

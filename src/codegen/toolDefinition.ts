@@ -110,6 +110,11 @@ export interface OutputProjection {
   untrusted: string[];
   /** The response body is a JSON array: it is projected as { items: [...] } (structuredContent must be an object). */
   rootArray: boolean;
+  /**
+   * Pick-tree paths the spec marks required in their object ('items[].key'): a list whose
+   * elements all lack every picked field, one of them required, contradicts the spec.
+   */
+  required: string[];
 }
 
 /** A read the server makes before asking a human, to show them what the target really is. */

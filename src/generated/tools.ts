@@ -109,6 +109,11 @@ export interface OutputProjection {
   untrusted: string[];
   /** The response body is a JSON array: it is projected as { items: [...] } (structuredContent must be an object). */
   rootArray: boolean;
+  /**
+   * Pick-tree paths the spec marks required in their object ('items[].key'): a list whose
+   * elements all lack every picked field, one of them required, contradicts the spec.
+   */
+  required: string[];
 }
 
 /** A read the server makes before asking a human, to show them what the target really is. */
@@ -295,7 +300,13 @@ export const tools: readonly ToolDefinition[] = [
       "listCaps": {},
       "maxBytes": 1024,
       "untrusted": [],
-      "rootArray": false
+      "rootArray": false,
+      "required": [
+        "createdAt",
+        "id",
+        "ticketId",
+        "visibility"
+      ]
     },
     "approval": {
       "message": "Add an internal (staff-only) note to ticket {ticketId}? The customer will not see it.",
@@ -404,7 +415,15 @@ export const tools: readonly ToolDefinition[] = [
       "untrusted": [
         "name"
       ],
-      "rootArray": false
+      "rootArray": false,
+      "required": [
+        "id",
+        "name",
+        "plan",
+        "renewalDate",
+        "seats",
+        "status"
+      ]
     },
     "approval": null,
     "timeoutMs": 10000
@@ -509,7 +528,15 @@ export const tools: readonly ToolDefinition[] = [
         "title",
         "excerpt"
       ],
-      "rootArray": false
+      "rootArray": false,
+      "required": [
+        "author",
+        "excerpt",
+        "filename",
+        "status",
+        "title",
+        "wordCount"
+      ]
     },
     "approval": null,
     "timeoutMs": 10000
@@ -668,7 +695,11 @@ export const tools: readonly ToolDefinition[] = [
         "items[].subject",
         "items[].lastMessage"
       ],
-      "rootArray": false
+      "rootArray": false,
+      "required": [
+        "items",
+        "nextCursor"
+      ]
     },
     "approval": null,
     "timeoutMs": 10000
@@ -822,7 +853,11 @@ export const tools: readonly ToolDefinition[] = [
       "untrusted": [
         "items[].title"
       ],
-      "rootArray": false
+      "rootArray": false,
+      "required": [
+        "items",
+        "nextCursor"
+      ]
     },
     "approval": null,
     "timeoutMs": 10000
@@ -935,7 +970,15 @@ export const tools: readonly ToolDefinition[] = [
       "untrusted": [
         "title"
       ],
-      "rootArray": false
+      "rootArray": false,
+      "required": [
+        "id",
+        "publishedAt",
+        "slug",
+        "status",
+        "title",
+        "url"
+      ]
     },
     "approval": {
       "message": "Publish draft '{filename}' (title '{lookup.title}') to the live site?",
@@ -1148,7 +1191,11 @@ export const tools: readonly ToolDefinition[] = [
       "untrusted": [
         "items[].name"
       ],
-      "rootArray": false
+      "rootArray": false,
+      "required": [
+        "items",
+        "nextCursor"
+      ]
     },
     "approval": null,
     "timeoutMs": 10000

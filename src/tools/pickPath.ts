@@ -36,6 +36,8 @@ export interface PickNode {
   pick: string | null;
   /** One pick path through this node, for messages. */
   example: string;
+  /** The spec marks this property required in its object. */
+  required: boolean;
 }
 export type PickTree = Map<string, PickNode>;
 
@@ -65,7 +67,7 @@ export function buildPickTree(picks: readonly string[]): { tree: PickTree; probl
     for (const [i, seg] of segments.entries()) {
       let node = level.get(seg.key);
       if (node === undefined) {
-        node = { arrays: seg.arrays, children: new Map(), pick: null, example: pick };
+        node = { arrays: seg.arrays, children: new Map(), pick: null, example: pick, required: false };
         level.set(seg.key, node);
       } else if (node.arrays !== seg.arrays) {
         problems.push({ kind: 'inconsistent', pick, message: `pick path '${pick}' uses '${seg.key}' with a different number of '[]' than '${node.example}'`, fix: 'write each list the same way in every path' });

@@ -31,9 +31,21 @@ export class ContractViolation extends Error {
   }
 }
 
-/** Build the pick tree once per tool (the generator already refused malformed lists). */
-export function compilePick(pick: readonly string[]): PickTree {
-  return buildPickTree(pick).tree;
+/**
+ * Build the pick tree once per tool (the generator already refused malformed lists), marking the
+ * properties the spec requires (`required`, pick-tree paths such as 'items[].key').
+ */
+export function compilePick(pick: readonly string[], required: readonly string[] = []): PickTree {
+  const tree = buildPickTree(pick).tree;
+  const mark = (level: PickTree, prefix: string) => {
+    for (const [key, node] of level) {
+      const path = prefix === '' ? key : `${prefix}.${key}`;
+      node.required = required.includes(path);
+      mark(node.children, `${path}${'[]'.repeat(node.arrays)}`);
+    }
+  };
+  mark(tree, '');
+  return tree;
 }
 
 export function projectOutput(body: unknown, tree: PickTree, listCaps: Readonly<Record<string, number>>): Projection {
@@ -62,9 +74,18 @@ export function projectOutput(body: unknown, tree: PickTree, listCaps: Readonly<
     if (value === null) return null; // whether null is allowed is the outputSchema's call
     if (level < node.arrays) {
       if (!Array.isArray(value)) throw new ContractViolation(here, 'a list', kindOf(value));
-      return capList(value, here).map((item) => projectNode(item, node, path, level + 1));
+      const items = capList(value, here).map((item) => projectNode(item, node, path, level + 1));
+      // Elements may lack optional fields, but a list none of whose elements holds any picked
+      // field, one of them required by the spec, is not what the spec promised ({items: [{}]}).
+      const requiresOne = [...node.children.values()].some((c) => c.required);
+      if (requiresOne && level + 1 === node.arrays && items.length > 0 && items.every((i) => i !== null && Object.keys(i as object).length === 0)) {
+        throw noneOf(`${here}[]`, node.children);
+      }
+      return items;
     }
-    if (node.children.size > 0) return projectObject(value, node.children, here);
+    if (node.children.size > 0) {
+      return projectObject(value, node.children, here);
+    }
     // A leaf: a scalar or a list of scalars (the outputSchema check catches anything else).
     return Array.isArray(value) ? capList(value, here).map(copyJson) : copyJson(value);
   }
@@ -72,10 +93,20 @@ export function projectOutput(body: unknown, tree: PickTree, listCaps: Readonly<
   // Nothing picked: the operation answers 204 No Content (the generator allows no other case).
   if (tree.size === 0) return { value: {}, truncated };
   const value = projectObject(body, tree, '');
-  if (tree.size > 0 && Object.keys(value).length === 0) {
-    throw new ContractViolation('(the answer)', `at least one of ${[...tree.keys()].map((k) => `'${k}'`).join(', ')}`, 'none of them');
-  }
+  // Nothing but empty objects ({items: [{}, {}]}): no picked field anywhere in the answer.
+  if (!carriesData(value)) throw noneOf('(the answer)', tree);
   return { value, truncated };
+}
+
+/** A value, an empty list ("there are none") or null somewhere — anything but empty objects. */
+function carriesData(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.length === 0 || value.some(carriesData);
+  return Object.values(value).some(carriesData);
+}
+
+function noneOf(at: string, picked: PickTree): ContractViolation {
+  return new ContractViolation(at, `at least one of ${[...picked.keys()].map((k) => `'${k}'`).join(', ')}`, 'none of them');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

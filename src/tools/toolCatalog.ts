@@ -35,7 +35,7 @@ export function buildCatalog(definitions: readonly ToolDefinition[]): ToolCatalo
       // zod would fill advertised defaults in, and an argument the caller left unset must not be
       // sent (the backend applies its own default; a manifest default is in the binding).
       validate: z.fromJSONSchema(withoutDefaults(definition.inputSchema)),
-      pick: compilePick(definition.output.pick),
+      pick: compilePick(definition.output.pick, definition.output.required),
       checkOutput: compileOutputCheck(definition.outputSchema),
       listing: {
         name: definition.name,

@@ -129,7 +129,13 @@ describe('oneOf inputs (GitHub-style `title: oneOf [string, integer]`)', () => {
     spec.components.schemas.ItemInput.properties.name = { oneOf: [{ type: 'string' }, { type: 'integer' }] };
     const withBound = compileTools({ spec, manifest: manifest({ ...writeTool(), input: { name: { maxLength: 80 } } }) });
     expect(withBound.errors).toEqual([]);
-    expect((withBound.tools[0]?.inputSchema.properties as any).name).toEqual({ maxLength: 80, anyOf: [{ type: 'string' }, { type: 'integer' }] });
+    // Moved into the branch it constrains: zod's fromJSONSchema ignores keywords beside anyOf.
+    const name = (withBound.tools[0]?.inputSchema.properties as any).name;
+    expect(name).toEqual({ anyOf: [{ type: 'string', maxLength: 80 }, { type: 'integer' }] });
+    const validate = z.fromJSONSchema(withBound.tools[0]!.inputSchema);
+    expect(validate.safeParse({ name: 'x'.repeat(81) }).success).toBe(false);
+    expect(validate.safeParse({ name: 'x'.repeat(80) }).success).toBe(true);
+    expect(validate.safeParse({ name: 7 }).success).toBe(true);
     const without = compileTools({ spec, manifest: manifest(writeTool()) });
     expect(without.errors.map((e) => e.code)).toEqual(['INPUT_UNBOUNDED_STRING']);
   });
