@@ -5,6 +5,7 @@
 
 import { ArgumentBinder, idempotencyKeyHeader } from './argumentBinder.ts';
 import { compileApproval } from './approvalSpec.ts';
+import { DEFAULT_DESCRIPTION_BUDGET, fitDescriptions } from './descriptionBudget.ts';
 import type { GenerationError, GenerationWarning } from './errors.ts';
 import { guardTexts } from './guardToolTexts.ts';
 import { canonicalSchema } from './jsonSchemaChecks.ts';
@@ -144,6 +145,9 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
     idempotencyKeyHeader: idempotencyKeyHeader(op),
     credentials: security?.credentials ?? [],
   };
+  // Spec descriptions share the tool's budget; the guard below checks the text that is sent.
+  fitDescriptions(inputs.inputSchema, inputs.narrowings, outputSchema, t.descriptionBudget ?? DEFAULT_DESCRIPTION_BUDGET);
+
   const approval = compileApproval(ix, t, args, sink, (lookupOp, lookupBinder) =>
     bindSecurity(ix, lookupOp, defaults, null, lookupBinder, sink, '.approval.lookup.operation'),
   );

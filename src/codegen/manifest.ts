@@ -118,6 +118,8 @@ export const ManifestTool = z.strictObject({
   output: Output.default({ pick: [], types: {}, responseShape: 'spec', listCaps: {}, maxBytes: 16_384, untrusted: [] }),
   approval: Approval.optional(),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  /** Characters of spec-sourced descriptions this tool's schemas carry together (openapi/README.md, "The description budget"). */
+  descriptionBudget: z.number().int().min(0).max(20_000).optional(),
   callerScopes: z.array(z.string()).optional(),
   allowDestructive: z.literal(true).optional(),
   /** Which of the operation's security alternatives this tool's call uses (openapi/README.md, "Credentials"). */
