@@ -49,6 +49,28 @@ export const ORDINARY_VALUES: readonly string[] = [
   '[REDACTED]',
 ];
 
+/**
+ * A group holding a repetition (`+`, `*`, `{n,}`) that is itself repeated: the classic shape of
+ * catastrophic backtracking. Escapes and character classes are skipped.
+ */
+function repeatsARepetition(source: string): boolean {
+  const repeats = (i: number) => source[i] === '+' || source[i] === '*' || (source[i] === '{' && /^\{\d+,\d*\}/.test(source.slice(i)));
+  const groups: boolean[] = [];
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (c === '[') {
+      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++;
+    } else if (c === '(') groups.push(false);
+    else if (c === ')') {
+      const inner = groups.pop() ?? false;
+      if (inner && repeats(i + 1)) return true;
+      if (groups.length > 0) groups[groups.length - 1] ||= inner || repeats(i + 1);
+    } else if (repeats(i) && groups.length > 0) groups[groups.length - 1] = true;
+  }
+  return false;
+}
+
 /** Why a secret pattern cannot be used, or null. */
 export function secretPatternProblem(source: string): { message: string; fix: string } | null {
   if (source.length > MAX_SECRET_PATTERN_LENGTH) {
@@ -59,6 +81,11 @@ export function secretPatternProblem(source: string): { message: string; fix: st
     re = new RegExp(source, SECRET_PATTERN_FLAGS);
   } catch (err) {
     return { message: `the pattern does not compile as a JavaScript regular expression (flags '${SECRET_PATTERN_FLAGS}'): ${(err as Error).message}`, fix: 'fix the syntax; write character classes such as [A-Za-z] instead of flags' };
+  }
+  // A quantified group that itself ends in a quantifier, `(?:a+)+`, can take exponential time on
+  // a long near-match, and redaction runs over every string the backend sends.
+  if (repeatsARepetition(source)) {
+    return { message: 'the pattern repeats a group that ends in a repetition (like (?:a+)+), which can take exponential time on backend text', fix: 'quantify the characters once, e.g. [A-Za-z0-9_]{16,} instead of (?:[A-Za-z0-9]+_?)+' };
   }
   // `(?:x)|` adds one alternative that matches the empty string: exec('') then lists every group.
   const groups = (new RegExp(`${source}|`, SECRET_PATTERN_FLAGS).exec('')?.length ?? 1) - 1;

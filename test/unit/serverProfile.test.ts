@@ -28,6 +28,8 @@ describe('secret patterns', () => {
     ['matches a 32-hex id', '\\b[0-9a-f]{32}\\b', /too broad/],
     ['matches a base64 cursor', '[A-Za-z0-9+/=]{20,}', /too broad/],
     ['matches an ISO date', '\\d{4}-\\d{2}-\\d{2}', /too broad/],
+    ['repeats a repetition (exponential backtracking)', '\\bwk_(?:[A-Za-z0-9]+_?)+\\b', /exponential time/],
+    ['repeats a bounded repetition', '\\bwk_(?:[a-z]{2,}-?){3,}\\b', /exponential time/],
     ['is absurdly long', `acme_${'[a-z]'.repeat(60)}`, /characters long/],
   ])('refuses a pattern that %s', (_name, source, why) => {
     const problem = secretPatternProblem(source);
