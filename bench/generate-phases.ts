@@ -38,7 +38,7 @@ await import('openapi-typescript');
 const importTypesMs = lap();
 await emit.typesInProcess(typesSpec);
 const typesMs = lap();
-emit.emitToolsModule(result.tools, { spec: 'spec', manifest: 'manifest' });
+emit.emitToolsModule(result.tools, { spec: 'spec', manifest: 'manifest' }, result.profile);
 const toolsMs = lap();
 
 type Listed = { name: string; title: string; description: string; inputSchema: unknown; outputSchema: unknown; annotations: unknown };

@@ -11,13 +11,14 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
-import { tools as generatedTools, type ToolDefinition } from './generated/tools.ts';
-import { StartupError, serveHttp, serveStdio } from './serve.ts';
+import { profile as generatedProfile, tools as generatedTools } from './generated/tools.ts';
+import { StartupError, serveHttp, serveStdio, type ServeDependencies } from './serve.ts';
 
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
-async function toolsFrom(spec: string | undefined, tools: string | undefined): Promise<readonly ToolDefinition[] | null> {
-  if (spec === undefined && tools === undefined) return generatedTools;
+/** The tools and the server profile compiled with them: the committed ones, or --spec/--tools compiled now. */
+async function toolsFrom(spec: string | undefined, tools: string | undefined): Promise<Pick<ServeDependencies, 'tools' | 'profile'> | null> {
+  if (spec === undefined && tools === undefined) return { tools: generatedTools, profile: generatedProfile };
   // Loaded only when asked for: the code generator (and its YAML/spec stack) is not needed to
   // serve the committed tools, and importing it cost a sizeable share of cold start.
   const { DEFAULTS, loadAndCompile } = await import('./codegen/cli.ts');
@@ -26,7 +27,7 @@ async function toolsFrom(spec: string | undefined, tools: string | undefined): P
     err('deputy: refusing to start: the tool surface does not compile (errors above)');
     return null;
   }
-  return loaded.result.tools;
+  return { tools: loaded.result.tools, profile: loaded.result.profile };
 }
 
 function untilSignal(): Promise<void> {
@@ -54,15 +55,15 @@ async function run(argv: string[], transport: 'http' | 'stdio'): Promise<number>
   }
   try {
     const config = loadConfig(env, transport);
-    const tools = await toolsFrom(values.spec, values.tools);
-    if (!tools) return 1;
+    const surface = await toolsFrom(values.spec, values.tools);
+    if (!surface) return 1;
     if (transport === 'stdio') {
-      const running = await serveStdio(config, { tools });
+      const running = await serveStdio(config, surface);
       await Promise.race([untilSignal(), new Promise((resolve) => process.stdin.once('close', resolve))]);
       await running.close();
       return 0;
     }
-    const deputy = await serveHttp(config, { tools });
+    const deputy = await serveHttp(config, surface);
     process.stdout.write(`deputy listening on ${deputy.url}\n`);
     await untilSignal();
     await deputy.close();

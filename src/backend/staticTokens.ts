@@ -6,17 +6,17 @@
  *   tokens:
  *     - id: drafts-read            # non-secret name for logs
  *       scopes: [drafts:read]      # serves every operation needing exactly these scopes
- *       token: acme_...            # or tokenEnv: NAME_OF_ENV_VAR
+ *       token: <the key>           # or tokenEnv: NAME_OF_ENV_VAR
  *     - id: publish-key
  *       operations: [publishDraft] # serves these operations, whatever their scopes
- *       tokenEnv: ACME_PUBLISH_KEY
+ *       tokenEnv: BACKEND_PUBLISH_KEY
  *     - id: api-key
  *       scheme: apiKeyAuth         # serves this security scheme (or manifest credential)
- *       tokenEnv: ACME_API_KEY     # an API key is a token too
+ *       tokenEnv: BACKEND_API_KEY  # an API key is a token too
  *     - id: basic
  *       scheme: basicAuth
  *       username: deputy           # or usernameEnv
- *       passwordEnv: ACME_PASSWORD # or password
+ *       passwordEnv: BACKEND_PASSWORD # or password
  *
  * An entry without `scheme:` serves bearer-kind schemes only (http bearer, oauth2,
  * openIdConnect): that is what every entry served before schemes were read, and it keeps a

@@ -111,7 +111,7 @@ export async function runGenerate(argv: string[], io: Io = consoleIo): Promise<n
     }
     const started = early as { spec: JsonObject; text: Promise<string> } | null;
     try {
-      files = await emitAll(loaded.spec, loaded.result.tools, loaded.labels, loaded.result.apiTypes, (spec) =>
+      files = await emitAll(loaded.spec, loaded.result.tools, loaded.result.profile, loaded.labels, loaded.result.apiTypes, (spec) =>
         started !== null && started.spec === spec ? started.text : types.emit(spec),
       );
     } catch (err) {

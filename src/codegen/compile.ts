@@ -5,6 +5,7 @@
 
 import { ArgumentBinder, idempotencyKeyHeader } from './argumentBinder.ts';
 import { compileApproval } from './approvalSpec.ts';
+import { DEFAULT_DESCRIPTION_BUDGET, fitDescriptions } from './descriptionBudget.ts';
 import type { GenerationError, GenerationWarning } from './errors.ts';
 import { distributeOverAlternatives } from './distributeKeywords.ts';
 import { guardTexts } from './guardToolTexts.ts';
@@ -17,9 +18,10 @@ import { readBody } from './requestBody.ts';
 import { annotationsFor, checkRisk } from './riskTier.ts';
 import type { JsonObject } from './schemaView.ts';
 import { bindSecurity, refuseCredentialInputs } from './security.ts';
+import { compileServerProfile, instructionsFor, NEUTRAL_BACKEND_NAME } from './serverProfile.ts';
 import { Sink } from './sink.ts';
 import { destructiveReason, isHttpMethod, SpecIndex } from './specIndex.ts';
-import type { OperationBinding, ToolDefinition } from './toolDefinition.ts';
+import type { OperationBinding, ServerProfile, ToolDefinition } from './toolDefinition.ts';
 import { compileInputs } from './toolInputs.ts';
 import { checkName } from './toolNames.ts';
 
@@ -43,7 +45,11 @@ export interface CompileResult {
   operations: OperationSummary[];
   /** The manifest's `apiTypes` setting. */
   apiTypes: 'all' | 'exposed';
+  /** The server profile from the manifest's `server:` section (neutral defaults without one). */
+  profile: ServerProfile;
 }
+
+const NEUTRAL_PROFILE: ServerProfile = { backendName: NEUTRAL_BACKEND_NAME, instructions: instructionsFor(NEUTRAL_BACKEND_NAME, null), secretPatterns: [] };
 
 export interface CompileOptions {
   /** The bundled spec document (loadSpec). */
@@ -56,11 +62,13 @@ export function compileTools({ spec, manifest }: CompileOptions): CompileResult 
   const errors: GenerationError[] = [];
   const warnings: GenerationWarning[] = [];
   const versionError = checkSpecVersion(spec);
-  if (versionError !== null) return { tools: [], errors: [versionError], warnings, operations: [], apiTypes: 'all' };
+  if (versionError !== null) return { tools: [], errors: [versionError], warnings, operations: [], apiTypes: 'all', profile: NEUTRAL_PROFILE };
 
   const ix = new SpecIndex(spec);
   const parsed = parseManifest(manifest);
   errors.push(...parsed.errors);
+  const { profile, errors: profileErrors } = compileServerProfile(parsed.server);
+  errors.push(...profileErrors);
 
   const tools: ToolDefinition[] = [];
   const seen = new Map<string, number>();
@@ -91,7 +99,7 @@ export function compileTools({ spec, manifest }: CompileOptions): CompileResult 
     destructive: destructiveReason(op) !== null,
     summary: typeof op.op.summary === 'string' ? op.op.summary : null,
   }));
-  return { tools, errors, warnings, operations, apiTypes: parsed.apiTypes };
+  return { tools, errors, warnings, operations, apiTypes: parsed.apiTypes, profile };
 }
 
 function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults, sink: Sink): ToolDefinition | null {
@@ -138,6 +146,9 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
     idempotencyKeyHeader: idempotencyKeyHeader(op),
     credentials: security?.credentials ?? [],
   };
+  // Spec descriptions share the tool's budget; the guard below checks the text that is sent.
+  fitDescriptions(inputs.inputSchema, inputs.narrowings, outputSchema, t.descriptionBudget ?? DEFAULT_DESCRIPTION_BUDGET);
+
   const approval = compileApproval(ix, t, args, sink, (lookupOp, lookupBinder) =>
     bindSecurity(ix, lookupOp, defaults, null, lookupBinder, sink, '.approval.lookup.operation'),
   );

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isObject, SpecDocument, type JsonObject } from './schemaView.ts';
 import { PATH_ITEM_METHODS } from './specIndex.ts';
-import type { ToolDefinition } from './toolDefinition.ts';
+import type { ServerProfile, ToolDefinition } from './toolDefinition.ts';
 
 export interface SourceLabels {
   /** The spec path as shown in headers, e.g. 'openapi/admin-api.yaml'. */
@@ -35,7 +35,7 @@ function typeDeclarations(): string {
   return source.slice(at + MARKER.length).trim();
 }
 
-export function emitToolsModule(tools: readonly ToolDefinition[], labels: SourceLabels): string {
+export function emitToolsModule(tools: readonly ToolDefinition[], labels: SourceLabels, profile: ServerProfile): string {
   const sorted = [...tools].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const names = sorted.map((t) => `  | '${t.name}'`).join('\n');
   return [
@@ -47,6 +47,9 @@ export function emitToolsModule(tools: readonly ToolDefinition[], labels: Source
     '',
     '/** Every tool, sorted by name. Plain data: the runtime validates, projects and calls from it. */',
     `export const tools: readonly ToolDefinition[] = ${JSON.stringify(sorted, null, 2)};`,
+    '',
+    "/** The manifest's `server:` section: the backend's name, the server instructions and its secret formats. */",
+    `export const profile: ServerProfile = ${JSON.stringify(profile, null, 2)};`,
     '',
   ].join('\n');
 }
@@ -170,6 +173,7 @@ export function pruneToExposed(spec: JsonObject, tools: readonly ToolDefinition[
 export async function emitAll(
   spec: JsonObject,
   tools: readonly ToolDefinition[],
+  profile: ServerProfile,
   labels: SourceLabels,
   apiTypes: 'all' | 'exposed' = 'all',
   typesText: TypesText = typesInProcess,
@@ -177,6 +181,6 @@ export async function emitAll(
   const typesSpec = apiTypes === 'all' ? spec : pruneToExposed(spec, tools);
   return new Map([
     [API_TYPES_FILE, await emitApiTypes(typesSpec, labels, apiTypes, typesText)],
-    [TOOLS_FILE, emitToolsModule(tools, labels)],
+    [TOOLS_FILE, emitToolsModule(tools, labels, profile)],
   ]);
 }

@@ -32,7 +32,8 @@ export type GenerationErrorCode =
   | 'SECURITY_UNSUPPORTED'
   | 'SECURITY_NO_SCOPES'
   | 'CREDENTIAL_INVALID'
-  | 'CREDENTIAL_AS_INPUT';
+  | 'CREDENTIAL_AS_INPUT'
+  | 'SERVER_PROFILE_INVALID';
 
 export interface GenerationError {
   code: GenerationErrorCode;

@@ -118,6 +118,8 @@ export const ManifestTool = z.strictObject({
   output: Output.default({ pick: [], types: {}, responseShape: 'spec', listCaps: {}, maxBytes: 16_384, untrusted: [] }),
   approval: Approval.optional(),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  /** Characters of spec-sourced descriptions this tool's schemas carry together (openapi/README.md, "The description budget"). */
+  descriptionBudget: z.number().int().min(0).max(20_000).optional(),
   callerScopes: z.array(z.string()).optional(),
   allowDestructive: z.literal(true).optional(),
   /** Which of the operation's security alternatives this tool's call uses (openapi/README.md, "Credentials"). */
@@ -129,8 +131,22 @@ export const ManifestTool = z.strictObject({
 });
 export type ManifestTool = z.infer<typeof ManifestTool>;
 
+/**
+ * The server profile (openapi/README.md, "The server profile"): how agents are told the backend
+ * is called, what else the server instructions say, and the backend's own secret formats.
+ * Checked beyond their shape in serverProfile.ts.
+ */
+const ServerSection = z.strictObject({
+  backendName: z.string().min(1).optional(),
+  instructions: z.string().min(1).optional(),
+  secretPatterns: z.array(z.string().min(1)).default([]),
+});
+export type ServerSection = z.infer<typeof ServerSection>;
+
 export const Manifest = z.strictObject({
   version: z.literal(1),
+  /** Who the server says it fronts; absent: neutral defaults ("the admin backend"). */
+  server: ServerSection.default({ secretPatterns: [] }),
   /**
    * What src/generated/api-types.ts covers: the whole spec (default), or only the operations the
    * tools call and the components they reach — for very large specs (GitHub's 13 MB description
@@ -151,9 +167,11 @@ export interface ManifestDefaults {
 }
 
 const NO_DEFAULTS: ManifestDefaults = { security: null, credentials: {} };
+const NO_SERVER: ServerSection = { secretPatterns: [] };
 
 export interface ParsedManifest {
   apiTypes: 'all' | 'exposed';
+  server: ServerSection;
   defaults: ManifestDefaults;
   /** Tools that parsed, with their index in the file (tools[i]). */
   tools: { index: number; tool: ManifestTool }[];
@@ -165,7 +183,7 @@ export function parseManifestText(text: string): ParsedManifest {
   try {
     raw = parseYaml(text);
   } catch (err) {
-    return { apiTypes: 'all', defaults: NO_DEFAULTS, tools: [], errors: [manifestError(null, null, `the manifest is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax')] };
+    return { apiTypes: 'all', server: NO_SERVER, defaults: NO_DEFAULTS, tools: [], errors: [manifestError(null, null, `the manifest is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax')] };
   }
   return parseManifest(raw);
 }
@@ -174,7 +192,7 @@ export function parseManifestText(text: string): ParsedManifest {
 export function parseManifest(raw: unknown): ParsedManifest {
   const top = Manifest.safeParse(raw);
   if (!top.success) {
-    return { apiTypes: 'all', defaults: NO_DEFAULTS, tools: [], errors: top.error.issues.flatMap(deepest).map((i) => manifestError(null, pathOf(i.path), i.message.replace(/^Invalid input: /, ''), 'the manifest needs `version: 1` and a `tools:` list')) };
+    return { apiTypes: 'all', server: NO_SERVER, defaults: NO_DEFAULTS, tools: [], errors: top.error.issues.flatMap(deepest).map((i) => manifestError(null, pathOf(i.path), i.message.replace(/^Invalid input: /, ''), i.path[0] === 'server' ? 'correct the value; see "The server profile" in openapi/README.md' : 'the manifest needs `version: 1` and a `tools:` list')) };
   }
   const tools: ParsedManifest['tools'] = [];
   const errors: GenerationError[] = [];
@@ -194,7 +212,7 @@ export function parseManifest(raw: unknown): ParsedManifest {
     }
   });
   const security = top.data.security === undefined ? null : typeof top.data.security === 'string' ? [top.data.security] : top.data.security;
-  return { apiTypes: top.data.apiTypes, defaults: { security, credentials: top.data.credentials }, tools, errors };
+  return { apiTypes: top.data.apiTypes, server: top.data.server, defaults: { security, credentials: top.data.credentials }, tools, errors };
 }
 
 /**

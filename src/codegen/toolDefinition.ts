@@ -180,3 +180,23 @@ export interface ToolDefinition {
   /** Backend call timeout in milliseconds. */
   timeoutMs: number;
 }
+
+/** The flags every `secretPatterns` entry is compiled with, at generation and at run time. */
+export const SECRET_PATTERN_FLAGS = 'gu';
+
+/**
+ * What the server says about the backend it fronts, and the backend's own secret formats: from
+ * the manifest's `server:` section (openapi/README.md, "The server profile"), so the runtime
+ * names no backend of its own.
+ */
+export interface ServerProfile {
+  /** How agents are told the backend is called, e.g. 'the admin backend'. */
+  backendName: string;
+  /** The MCP `instructions` sent at initialize. */
+  instructions: string;
+  /**
+   * Regular expression sources (JavaScript, compiled with the `gu` flags) of the backend's own
+   * credential formats, redacted from tool output besides the built-in vendor formats.
+   */
+  secretPatterns: string[];
+}

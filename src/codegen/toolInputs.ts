@@ -6,7 +6,7 @@ import { checkExposable, resolveTarget, type Target } from './bindTargets.ts';
 import { compileBodyTemplate } from './bodyTemplate.ts';
 import { boundFix, boundMessage, inputSchemaFor, manifestPathOf, materialize } from './inputSchema.ts';
 import { findUnbounded, validateValue } from './jsonSchemaChecks.ts';
-import type { InputEntry, ManifestTool } from './manifest.ts';
+import type { InputEntry, ManifestTool, Narrowing } from './manifest.ts';
 import type { BodyInfo } from './requestBody.ts';
 import type { JsonObject } from './schemaView.ts';
 import type { Sink } from './sink.ts';
@@ -19,12 +19,15 @@ export interface ToolInputs {
   /** The strict input schema: every argument, no extra properties. */
   inputSchema: JsonObject;
   body: OperationBinding['body'];
+  /** Argument → the manifest's narrowing of it (its descriptions are the manifest's own). */
+  narrowings: Map<string, Narrowing>;
 }
 
 export function compileInputs(ix: SpecIndex, op: SpecOperation, body: BodyInfo | null, t: ManifestTool, sink: Sink, binder = new ArgumentBinder()): ToolInputs {
   const properties: JsonObject = {};
   const required: string[] = [];
   const argNames = new Map<string, string>();
+  const narrowings = new Map<string, Narrowing>();
 
   for (const [key, rawOpts] of Object.entries(t.input)) {
     const opts: NonNullable<InputEntry> = rawOpts ?? {};
@@ -51,6 +54,7 @@ export function compileInputs(ix: SpecIndex, op: SpecOperation, body: BodyInfo |
     if (schema === null) continue;
     for (const p of findUnbounded(schema)) sink.error(p.code, boundMessage(p.code, `${arg}${p.at}`), target.loc, boundFix(p.code, `input.${key}${manifestPathOf(p.at)}`), suffix);
     properties[arg] = schema;
+    narrowings.set(arg, opts);
     if (target.required || opts.required === true) required.push(arg);
     binder.bindArg(target, arg, opts.default);
   }
@@ -94,6 +98,7 @@ export function compileInputs(ix: SpecIndex, op: SpecOperation, body: BodyInfo |
       }
       argNames.set(input.arg, `body.inputs.${input.arg}`);
       properties[input.arg] = input.schema;
+      narrowings.set(input.arg, t.body.inputs[input.arg] ?? {});
       if (input.required) required.push(input.arg);
       binder.bindTemplateArg(input.arg, input.default);
     }
@@ -111,8 +116,8 @@ export function compileInputs(ix: SpecIndex, op: SpecOperation, body: BodyInfo |
   const inputSchema: JsonObject = { type: 'object', properties };
   if (required.length > 0) inputSchema.required = required;
   inputSchema.additionalProperties = false;
-  if (t.body !== undefined) return { binder, inputSchema, body: template === undefined || body?.contentType == null ? null : { contentType: body.contentType, required: body.required, template } };
-  return { binder, inputSchema, body: bindBody(body, binder, sink) };
+  if (t.body !== undefined) return { binder, inputSchema, narrowings, body: template === undefined || body?.contentType == null ? null : { contentType: body.contentType, required: body.required, template } };
+  return { binder, inputSchema, narrowings, body: bindBody(body, binder, sink) };
 }
 
 /** Why a JSON value cannot travel where the target is sent, or null. */

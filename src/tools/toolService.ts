@@ -21,7 +21,7 @@ import { fitToBytes } from './fitOutput.ts';
 import { missingScopes, visibleTools } from './policy.ts';
 import { presentResult } from './presentResult.ts';
 import { ContractViolation, kindOf, projectOutput } from './projectOutput.ts';
-import { redactSecrets } from './redactSecrets.ts';
+import { createRedactor, type Redactor } from './redactSecrets.ts';
 import { SessionBudget, type BudgetLimits } from './sessionBudget.ts';
 import type { CatalogEntry, ToolCatalog } from './toolCatalog.ts';
 import { messageForBackendError, toolMessages, type ErrorContext } from './toolErrors.ts';
@@ -35,6 +35,8 @@ export interface ToolServiceOptions {
   budgets: BudgetLimits;
   /** Token exchange: the backend token is minted on behalf of the caller (RFC 8693). */
   onBehalfOfCaller: boolean;
+  /** The backend's own secret formats (the server profile's `secretPatterns`), redacted from every result. */
+  secretPatterns?: readonly string[];
 }
 
 export interface DeputyToolService extends ToolService {
@@ -52,6 +54,7 @@ const errorResult = (text: string): CallToolResult => ({ isError: true, content:
 
 export function createToolService(options: ToolServiceOptions): DeputyToolService {
   const { catalog, backend, audit, log } = options;
+  const redactor = createRedactor(options.secretPatterns);
   const entries = [...catalog.values()];
   const budgets = new Map<string, SessionBudget>();
 
@@ -174,7 +177,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
         });
         backendStatus = { status: response.status, durationMs: backendMs(), errorCode: null };
 
-        const shaped = shapeOutput(entry, response.body);
+        const shaped = shapeOutput(entry, response.body, redactor);
         if (shaped instanceof ContractViolation) {
           log.warn({ tool: tool.name, status: response.status, at: shaped.at, expected: shaped.expected, got: shaped.got }, 'backend answer contradicts the spec');
           return finish(errorResult(toolMessages.contractViolation(tool.name, tool.risk !== 'read', shaped)), { outcome: 'backend_contract_violation', approval, backend: backendStatus, result: null }, args);
@@ -260,12 +263,12 @@ export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, ar
  * Deputy's check of its own result against the advertised outputSchema. Any step that finds the
  * answer contradicting the spec yields the ContractViolation instead.
  */
-function shapeOutput(entry: CatalogEntry, body: unknown) {
+function shapeOutput(entry: CatalogEntry, body: unknown, redactor: Redactor) {
   const tool = entry.definition;
   try {
     if (tool.output.rootArray && !Array.isArray(body)) throw new ContractViolation('(the answer)', 'a list', kindOf(body));
     const projected = projectOutput(tool.output.rootArray ? { items: body } : body, entry.pick, tool.output.listCaps);
-    const redacted = redactSecrets(projected.value);
+    const redacted = redactor.redactSecrets(projected.value);
     const fitted = fitToBytes(redacted.value, tool.output.maxBytes);
     return entry.checkOutput(fitted.value) ?? { projected, redacted, fitted };
   } catch (error) {

@@ -5,7 +5,8 @@
  * where the spec's scheme (or the manifest's `credentials:` mapping) puts it — header, query,
  * cookie, Basic, Bearer — and nowhere else. Then every credential value (and the Basic
  * encoding) is searched for in the process's logs, the audit file, tool results, approval
- * prompts, `lint` output and the generated tools: it must appear in none.
+ * prompts, `lint` output and the generated tools: it must appear in none. The fixture is not
+ * Acme Press: the server must say so, and redact the fixture's own key format.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,8 @@ const SECRETS = [
   PASSWORD,
   BASIC,
 ];
+/** A key in the widgets backend's own format (the manifest's `server.secretPatterns`), inside a widget name. */
+const WIDGET_KEY = 'wk_live_PASTEDINTONAME0001';
 const ENV = { WIDGETS_BASIC_PASSWORD: PASSWORD, WIDGETS_REPORTS_TOKEN: REPORTS_TOKEN };
 
 interface Recorded {
@@ -70,6 +73,7 @@ function startRecordingBackend(): Promise<{ server: Server; url: string; request
         return json(401, { title: `bad key ${url.search} ${req.headers.authorization ?? ''} ${req.headers.cookie ?? ''}` }, 'application/problem+json');
       }
       if (url.pathname === '/widgets') return json(200, { items: [{ id: 'w1', name: 'One' }] });
+      if (widget === 'wkey') return json(200, { id: widget, name: `pasted ${WIDGET_KEY} here` });
       if (widget !== undefined) return json(200, { id: widget, name: req.method === 'PATCH' ? 'Renamed' : 'One' });
       if (url.pathname === '/audit') return json(200, { entries: [{ action: 'rename' }] });
       if (url.pathname === '/reports') return json(200, { month: url.searchParams.get('month') ?? 'all', total: 3 });
@@ -209,6 +213,21 @@ describe('each credential goes where its scheme says, and nowhere else', () => {
   });
 });
 
+describe('the server profile comes from this manifest, not the committed one', () => {
+  it('the instructions name this backend, never Acme Press', () => {
+    const instructions = client.getInstructions() ?? '';
+    expect(instructions).toContain('over the Widgets admin API. Widgets belong to workspaces; ids start with w.');
+    expect(instructions).not.toMatch(/acme/i);
+  });
+
+  it("this backend's own key format is redacted from tool output", async () => {
+    const { result } = await call('getWidget', { id: 'wkey' });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    expect(result.structuredContent).toEqual({ id: 'wkey', name: 'pasted [REDACTED] here' });
+    expect(textOf(result)).not.toContain(WIDGET_KEY);
+  });
+});
+
 describe('no credential value appears anywhere', () => {
   it('not in logs, the audit trail, tool results or approval prompts', async () => {
     // Logs and audit lines are written asynchronously by the child: wait for the last ones.
@@ -236,7 +255,7 @@ describe('no credential value appears anywhere', () => {
     expect(lint).toContain('credentials    queryKey (query api_key) + bearerAuth (bearer)');
     const loaded = await loadAndCompile(SPEC, TOOLS, { out: () => {}, err: () => {} });
     expect(loaded?.result.errors).toEqual([]);
-    const generated = emitToolsModule(loaded!.result.tools, { spec: 'widgets-api.yaml', manifest: 'widgets-tools.yaml' });
+    const generated = emitToolsModule(loaded!.result.tools, { spec: 'widgets-api.yaml', manifest: 'widgets-tools.yaml' }, loaded!.result.profile);
     expect(generated).toContain('"kind": "cookie"');
     for (const secret of SECRETS) {
       expect(lint).not.toContain(secret);

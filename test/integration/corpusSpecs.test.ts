@@ -69,7 +69,7 @@ describe('real-spec corpus: generation', { timeout: 120_000 }, () => {
       expect(result.errors.map((e) => formatError(e, labels(name).manifest))).toEqual([]);
       expect(result.tools.length).toBeGreaterThanOrEqual(2);
       for (const t of result.tools.filter((x) => !x.operation.successStatuses.every((s) => s === 204 || s === 205))) expect(Object.keys((t.outputSchema as { properties?: object }).properties ?? {}).length, t.name).toBeGreaterThan(0);
-      emitted.set(name, await emitAll(await spec(name), result.tools, labels(name), result.apiTypes));
+      emitted.set(name, await emitAll(await spec(name), result.tools, result.profile, labels(name), result.apiTypes));
     });
 
     it('emits tools.ts equal to the committed golden file, byte for byte on every run', async () => {
@@ -83,7 +83,7 @@ describe('real-spec corpus: generation', { timeout: 120_000 }, () => {
       }
       expect(text).toBe(await readFile(golden, 'utf8'));
       const again = compileTools({ spec: await spec(name), manifest: await readManifest(`${name}-tools.yaml`) });
-      expect((await emitAll(await spec(name), again.tools, labels(name), again.apiTypes)).get(TOOLS_FILE) === text).toBe(true);
+      expect((await emitAll(await spec(name), again.tools, again.profile, labels(name), again.apiTypes)).get(TOOLS_FILE) === text).toBe(true);
     });
   });
 

@@ -68,7 +68,7 @@ async function generate(c: Case, specPath: string): Promise<Loaded> {
   if (!spec.ok) throw new Error(spec.errors.map((e) => e.message).join('\n'));
   const manifest = parse(await readFile(join(fixtures, `${c.name}-tools.yaml`), 'utf8'));
   const result = compileTools({ spec: spec.document, manifest });
-  const files = await emitAll(spec.document, result.tools, labels(c), result.apiTypes);
+  const files = await emitAll(spec.document, result.tools, result.profile, labels(c), result.apiTypes);
   return { specPath, spec: spec.document, manifest, result, files };
 }
 

@@ -56,7 +56,7 @@ describe('the committed generated code', () => {
   });
 
   it('is current: regenerating in memory gives the files on disk, byte for byte', async () => {
-    const files = await emitAll(spec, fresh.tools, { spec: 'openapi/admin-api.yaml', manifest: 'openapi/tools.yaml' }, fresh.apiTypes);
+    const files = await emitAll(spec, fresh.tools, fresh.profile, { spec: 'openapi/admin-api.yaml', manifest: 'openapi/tools.yaml' }, fresh.apiTypes);
     for (const [name, content] of files) {
       expect(readFileSync(`${root}src/generated/${name}`, 'utf8'), `src/generated/${name} is stale: run npm run generate`).toBe(content);
     }

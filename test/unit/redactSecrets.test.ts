@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets, redactString } from '../../src/tools/redactSecrets.ts';
+import { profile } from '../../src/generated/tools.ts';
+import { createRedactor, redactSecrets, redactString } from '../../src/tools/redactSecrets.ts';
 
 describe('redactString', () => {
   it.each([
@@ -7,7 +8,6 @@ describe('redactString', () => {
     ['a Stripe key', 'use sk_live_4eC39HqLyjWDarjtT1zdp7dc'],
     ['a GitHub token', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'],
     ['an AWS key id', 'AKIAIOSFODNN7EXAMPLE'],
-    ['an Acme key', 'my key is acme_live_9f8e7d6c5b4a3210ffee'],
     ['a bearer header', 'Authorization: Bearer abcdefghijklmnopqrstuvwx'],
     ['a private key', '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----'],
   ])('removes %s', (_name, text) => {
@@ -44,5 +44,24 @@ describe('redactSecrets', () => {
     const { value, redactions } = redactSecrets({ notes: ['ok', 'key sk_test_4eC39HqLyjWDarjtT1zdp7dc'], n: 3 });
     expect(value).toEqual({ notes: ['ok', 'key [REDACTED]'], n: 3 });
     expect(redactions).toBe(1);
+  });
+});
+
+describe('createRedactor: the backend\'s own key formats from the server profile', () => {
+  it('redacts the committed manifest\'s Acme keys; the built-in redactor does not know them', () => {
+    const text = 'my key is acme_live_9f8e7d6c5b4a3210ffee, and sk_live_4eC39HqLyjWDarjtT1zdp7dc';
+    expect(createRedactor(profile.secretPatterns).redactString(text)).toEqual({ text: 'my key is [REDACTED], and [REDACTED]', redactions: 2 });
+    expect(redactString(text)).toEqual({ text: 'my key is acme_live_9f8e7d6c5b4a3210ffee, and [REDACTED]', redactions: 1 });
+  });
+
+  it('adds another manifest\'s pattern to the built-in vendor formats', () => {
+    const redactor = createRedactor(['\\bwk_(?:live|test)_[A-Za-z0-9]{12,}\\b']);
+    const { value, redactions } = redactor.redactSecrets({ note: 'wk_live_ABCDEF123456xyz and ghp_abcdefghijklmnopqrstuvwxyz0123456789', id: 'wk_other' });
+    expect(value).toEqual({ note: '[REDACTED] and [REDACTED]', id: 'wk_other' });
+    expect(redactions).toBe(2);
+  });
+
+  it('never turns an empty match into a redaction', () => {
+    expect(createRedactor(['(?:wk_[a-z]{8})?']).redactString('plain text')).toEqual({ text: 'plain text', redactions: 0 });
   });
 });
