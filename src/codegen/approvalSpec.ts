@@ -17,6 +17,9 @@ const PLACEHOLDER = /\{([^{}]+)\}/g;
 /** Binds the credentials of the lookup operation (security.ts), or null when they cannot be. */
 export type LookupSecurity = (op: SpecOperation, binder: ArgumentBinder) => ToolSecurity | null;
 
+/** A lookup pick: a field name, or a short path through objects (`data.name`); never a list. */
+const LOOKUP_PICK = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+){0,4}$/;
+
 export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding[], sink: Sink, lookupSecurity: LookupSecurity): ApprovalSpec | null {
   const a = t.approval;
   if (a === undefined) {
@@ -76,14 +79,14 @@ export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding
     }
   }
   a.lookup?.pick.forEach((p, i) => {
-    if (!/^[A-Za-z0-9_]+$/.test(p)) {
-      sink.error('APPROVAL_INVALID', `approval lookup pick '${p}' is not a top-level field name`, null, 'pick top-level scalar fields; the message shows them as {lookup.<field>}', `.approval.lookup.pick[${i}]`);
+    if (!LOOKUP_PICK.test(p)) {
+      sink.error('APPROVAL_INVALID', `approval lookup pick '${p}' is not a field path`, null, 'pick scalar fields by name, through objects with dots (`data.name` for an answer enveloped in `data`), no lists; the message shows them as {lookup.<path>}', `.approval.lookup.pick[${i}]`);
     }
   });
   // The runtime fills {arg} from the call's arguments and {lookup.field} from the lookup.
   for (const m of a.message.matchAll(PLACEHOLDER)) {
     const name = m[1] as string;
-    const simple = /^(lookup\.)?[A-Za-z0-9_]+$/.test(name);
+    const simple = /^[A-Za-z0-9_]+$/.test(name) || /^lookup\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+){0,4}$/.test(name);
     if (!simple) {
       sink.error('APPROVAL_INVALID', `approval message placeholder '{${name}}' is not {arg} or {lookup.field}`, null, 'use {argName} or {lookup.field}', '.approval.message');
     } else if (name.startsWith('lookup.')) {

@@ -140,7 +140,7 @@ function declaredValue(ctx: Ctx, node: PickNode, path: string, why: string): Jso
       if (cap === null) return null;
       schema.maxItems = cap;
     }
-    if (text?.replace(/\s/g, '').startsWith('string') && isHumanFreeText(pick)) ctx.freeText.push(pick);
+    if (text !== undefined && /\bstring\b/.test(text) && isHumanFreeText(pick)) ctx.freeText.push(pick);
     inner = schema;
   }
   for (let i = caps.length - 1; i >= 0; i--) inner = { type: 'array', items: inner, maxItems: caps[i] };

@@ -63,7 +63,7 @@ export function renderApprovalMessage(
   args: Readonly<Record<string, unknown>>,
   lookup: Readonly<Record<string, unknown>>,
 ): string {
-  return template.replace(/\{(lookup\.)?([A-Za-z0-9_]+)\}/g, (_match, fromLookup: string | undefined, key: string) => {
+  return template.replace(/\{(lookup\.)?([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)\}/g, (_match, fromLookup: string | undefined, key: string) => {
     const source = fromLookup ? lookup : args;
     return Object.hasOwn(source, key) ? showValue(source[key]) : '(unknown)';
   });

@@ -140,7 +140,8 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
               });
               const record = found.body !== null && typeof found.body === 'object' ? (found.body as Record<string, unknown>) : {};
               for (const field of lookup.pick) {
-                const value = record[field];
+                // A path through objects (`data.name`); only a scalar at its end is shown.
+                const value = field.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined), record);
                 if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) lookupValues[field] = value;
               }
             }

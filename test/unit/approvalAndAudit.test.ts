@@ -4,6 +4,10 @@ import { describeArguments, describeConstants, renderApprovalMessage, requestApp
 import { canonicalJson, createAuditLog, sha256Canonical, type AuditEvent } from '../../src/tools/audit.ts';
 
 describe('approval message', () => {
+  it('fills a lookup placeholder that picks through an envelope', () => {
+    expect(renderApprovalMessage("Comment on task {task} ('{lookup.data.name}')?", { task: '42' }, { 'data.name': 'Renew SSL' })).toBe("Comment on task 42 ('Renew SSL')?");
+  });
+
   it('fills argument and lookup placeholders', () => {
     const text = renderApprovalMessage("Publish draft '{filename}' (title '{lookup.title}') to the live site?", { filename: 'q3.md' }, { title: 'Q3 pricing' });
     expect(text).toBe("Publish draft 'q3.md' (title 'Q3 pricing') to the live site?");
