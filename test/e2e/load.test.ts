@@ -410,8 +410,10 @@ describe(`${SESSIONS} sessions × ${CALLS_PER_SESSION} calls under rate limits, 
     for (const [index, epoch] of epochs.entries()) {
       for (const operation of WRITES) {
         const entries = epoch.log.filter((e) => e.operationId === operation);
-        // Answered by the handler (not a fault standing in for it), with its first, real reply.
-        const effective = entries.filter((e) => e.status >= 200 && e.status < 300 && !e.idempotentReplay && (e.fault === undefined || e.fault === 'delay'));
+        // Answered by the handler (not a fault standing in for it), with its first, real reply. A
+        // request held by `hang` is handled normally once the fault is cleared while its client
+        // still waits: that write happened too.
+        const effective = entries.filter((e) => e.status >= 200 && e.status < 300 && !e.idempotentReplay && (e.fault === undefined || e.fault === 'delay' || e.fault === 'hang'));
         const perKey = new Map<string, number>();
         for (const e of effective) {
           expect(e.idempotencyKey, `${operation} without an Idempotency-Key`).toMatch(/^deputy-/);
