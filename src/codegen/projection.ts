@@ -262,7 +262,7 @@ function projectValue(ctx: Ctx, v: SchemaView, node: PickNode, path: string): Js
       ctx.problems.push({ kind: 'PICK_NOT_IN_RESPONSE', pick: node.example, message: `pick path '${node.example}': '${curPath}' is not an object`, specPath: cur.loc, fix: `end the path at '${curPath}'` });
       return null;
     }
-    inner = projectObject(ctx, cur, node.children, curPath);
+    inner = withScalarAlternatives(ctx, cur, projectObject(ctx, cur, node.children, curPath));
   } else {
     inner = projectLeaf(ctx, cur, node.pick ?? node.example, curPath);
   }
@@ -350,4 +350,21 @@ function leafFix(ctx: Ctx, v: SchemaView, pick: string): string {
   }
   if (isFreeForm(v) || isOpenObject(v)) return `pick keys inside it with declared types, e.g. pick '${pick}.someKey' and \`output: { types: { '${pick}.someKey': string } }\``;
   return 'leave it out';
+}
+
+/**
+ * Fields picked from a value the spec allows to be a scalar as well (`oneOf: [string, object]`):
+ * the scalar branches are advertised next to the projected object, since the runtime passes a
+ * scalar through (it carries no unreviewed fields).
+ */
+function withScalarAlternatives(ctx: Ctx, v: SchemaView, object: JsonObject): JsonObject {
+  const scalars = new Set<string>();
+  for (const group of v.altGroups) {
+    for (const branch of group) {
+      if (isNullOnly(branch) || admitsObject(branch) || admitsArray(branch) || branch.types === null) continue;
+      for (const t of branch.types) if (t !== 'null') scalars.add(t);
+    }
+  }
+  if (scalars.size === 0) return object;
+  return { anyOf: [object, ...[...scalars].sort().map((t) => ({ type: t }))] };
 }

@@ -144,7 +144,7 @@ export class SpecDocument {
       if (Object.keys(siblings).length === 0) return target;
       // OpenAPI 3.1: $ref with siblings behaves like allOf; sibling annotations take precedence.
       const own = this.view({ schema: siblings, loc, ancestry }, opts, inner);
-      return mergeViews(own, target);
+      return nullableRef(siblings, mergeViews(own, target));
     }
 
     if (typeof schema.type === 'string') v.types = new Set([schema.type]);
@@ -194,7 +194,7 @@ export class SpecDocument {
       const group = branches.map((b, i) => this.view({ schema: b, loc: `${loc}.${key}[${i}]`, ancestry }, opts, structural));
       out = foldNullBranch(out, group);
     }
-    return out;
+    return nullableRef(schema, out);
   }
 
   /** The merged view of a property defined by one or more raw schemas. */
@@ -205,6 +205,16 @@ export class SpecDocument {
     for (const r of rest) v = mergeViews(v, this.view(r, opts));
     return v;
   }
+}
+
+/**
+ * `nullable: true` beside `allOf: [$ref]` (or a `$ref` with siblings) and no `type` of its own is
+ * how OpenAPI 3.0 specs make a reference nullable (Asana's `owner`, Box's `parent`): the type
+ * comes from the reference, and null is allowed too.
+ */
+function nullableRef(schema: JsonObject, v: SchemaView): SchemaView {
+  if (schema.nullable !== true || schema.type !== undefined || v.types === null || v.types.has('null')) return v;
+  return { ...v, types: new Set([...v.types, 'null']) };
 }
 
 export function emptyView(loc: string): SchemaView {

@@ -84,6 +84,10 @@ export function projectOutput(body: unknown, tree: PickTree, listCaps: Readonly<
       return items;
     }
     if (node.children.size > 0) {
+      // A scalar where fields are picked: an alternative of the spec (GitHub's labels are
+      // oneOf [string, object]) or a broken answer. A scalar carries no unreviewed fields, so
+      // it passes here and the outputSchema check decides which it is.
+      if (typeof value !== 'object') return value;
       return projectObject(value, node.children, here);
     }
     // A leaf: a scalar or a list of scalars (the outputSchema check catches anything else).

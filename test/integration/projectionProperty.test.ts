@@ -62,19 +62,7 @@ const cases: Case[] = [];
  * must say. Each listed tool must still fail that way; the day it passes, the test turns red and
  * the entry goes.
  */
-const knownBugs: Record<string, { bug: string; failure: RegExp }> = {
-  // The response schema says `nullable: true` beside `allOf: [$ref]` (OpenAPI 3.0's nullable
-  // reference; Asana's text: "may be null"); the outputSchema drops the nullability, so a
-  // schema-valid null is a contract violation.
-  'asana/getProjectSummary': { bug: 'nullable beside allOf dropped from outputSchema', failure: /^checkOutput: data\.owner: expected an object, got null/ },
-  'asana/getTask': { bug: 'nullable beside allOf dropped from outputSchema', failure: /^checkOutput: data\.assignee: expected an object, got null/ },
-  'box/getFileInfo': { bug: 'nullable beside allOf dropped from outputSchema', failure: /^checkOutput: parent: expected an object, got null/ },
-  // GitHub's `labels` items are `oneOf: [string, object]`; the generator accepts the pick
-  // `labels[].name` through the object branch, and the runtime refuses a string label as
-  // "expected an object".
-  'github/getIssue': { bug: 'pick through oneOf [string, object] refuses the string branch', failure: /^labels\[\]: expected an object, got a string/ },
-  'github/listRepoIssues': { bug: 'pick through oneOf [string, object] refuses the string branch', failure: /^items\[\]\.labels\[\]: expected an object, got a string/ },
-};
+const knownBugs: Record<string, { bug: string; failure: RegExp }> = {};
 
 beforeAll(async () => {
   for (const source of sources) {

@@ -164,7 +164,8 @@ describe('real-world specs', { timeout: 120_000 }, () => {
       });
       expect(list.output.rootArray).toBe(true);
       // labels: items are oneOf [string, object]; the pick goes through the object branch.
-      expect((list.outputSchema as any).properties.items.items.properties.labels).toEqual({ type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } }, maxItems: 10 });
+      // A plain-string label passes through as the string it is (it carries no other field).
+      expect((list.outputSchema as any).properties.items.items.properties.labels).toEqual({ type: 'array', items: { anyOf: [{ type: 'object', properties: { name: { type: 'string' } } }, { type: 'string' }] }, maxItems: 10 });
       const issue = tool(github, 'getIssue');
       expect((issue.outputSchema as any).properties.body).toEqual({ type: ['string', 'null'] });
       // Structure only: a closed_at the backend sends in another date format must not break the result.

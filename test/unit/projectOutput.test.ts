@@ -52,9 +52,8 @@ describe('projectOutput', () => {
   // smaller value and called a success.
   it.each([
     ['an object where a list is picked', { items: { filename: 'x' } }, ['items[].filename'], 'items', 'a list', 'an object'],
-    ['a scalar inside a picked list of objects', { items: [{ filename: 'a' }, 'b'] }, ['items[].filename'], 'items[]', 'an object', 'a string'],
     ['a list at the root where an object is declared', [{ id: 1 }], ['id'], '(the answer)', 'an object', 'a list'],
-    ['a string where a nested object is picked', { contact: 'Ann' }, ['contact.name'], 'contact', 'an object', 'a string'],
+    ['a list where a nested object is picked', { contact: ['Ann'] }, ['contact.name'], 'contact', 'an object', 'a list'],
     ['none of the picked fields', { unrelated: 1 }, ['id', 'plan'], '(the answer)', "at least one of 'id', 'plan'", 'none of them'],
     ['a list where the inner list is picked', { rows: [1] }, ['rows[][]'], 'rows[]', 'a list', 'a number'],
   ])('reports %s as a contract violation', (_name, body, pick, at, expected, got) => {
@@ -99,6 +98,9 @@ describe('compileOutputCheck (structuredContent against the advertised outputSch
     ['an object where a string was promised (it could carry unreviewed fields)', { title: { secret: 'x' } }, 'title', 'a string', 'an object'],
     ['a number inside a list item', { items: [{ id: 'a' }, { id: 7 }] }, 'items[].id', 'a string', 'a number'],
     ['null where the spec does not allow it', { title: null }, 'title', 'a string', 'null'],
+    // Projection passes a scalar where fields are picked (it carries no unreviewed fields); the
+    // schema decides whether the spec allows one there.
+    ['a string inside a list of objects', { items: [{ id: 'a' }, 'b'] }, 'items[]', 'an object', 'a string'],
     ['a boolean where neither anyOf branch fits', { items: [{ n: true }] }, 'items[].n', 'an integer or a string', 'a boolean'],
   ])('refuses %s', (_name, value, at, expected, got) => {
     expect(check(value)).toMatchObject({ at, expected, got });
