@@ -1,11 +1,16 @@
 /** The backend boundary: everything tools/ may use from backend/. */
-export { BACKEND_INTERCEPTORS, createBackendClient, retryDelayMs, egressGuard, codeForNetworkError } from './backendClient.ts';
-export type { BackendClient, BackendClientOptions, BackendResponse, CallContext, RetryOptions, RetryDecisionInput } from './backendClient.ts';
+export { BACKEND_INTERCEPTORS, createBackendClient } from './backendClient.ts';
+export type { BackendCallOptions, BackendClient, BackendClientOptions, BackendResponse } from './backendClient.ts';
+export { egressGuard } from './egressGuard.ts';
+export { codeForNetworkError } from './networkErrors.ts';
+export { isIdempotent, retryDelayMs } from './retryRules.ts';
+export type { RetryOptions, RetryDecisionInput } from './retryRules.ts';
 export { BackendError, BACKEND_ERROR_CODES, codeForStatus, describeCode, errorFromResponse, isBackendError } from './backendError.ts';
 export type { BackendErrorCode, ProblemSummary } from './backendError.ts';
 export { buildRequest, parseBaseUrl, unsafePathValue } from './buildRequest.ts';
 export type { BackendTarget, BuiltRequest } from './buildRequest.ts';
 export type { ArgBinding, ArgLocation, CredentialKind, CredentialPlacement, FixedValue, HttpMethod, OperationBinding } from './operation.ts';
+export { isSuccessStatus } from './operation.ts';
 export { placeCredentials } from './placeCredentials.ts';
 export { CredentialRouter } from './credentialRouter.ts';
 export { parseRateLimit, parseRetryAfter, retryAfterSeconds } from './responseHeaders.ts';

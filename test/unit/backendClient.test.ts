@@ -13,6 +13,8 @@ import {
   BackendError,
   createBackendClient,
   egressGuard,
+  isIdempotent,
+  isSuccessStatus,
   retryDelayMs,
   type BackendClient,
   type BackendClientOptions,
@@ -539,5 +541,32 @@ describe('retryDelayMs (the retry rules)', () => {
 
   it('caps the backoff step', () => {
     expect(retryDelayMs({ idempotent: true, retriesSoFar: 9, status: 503, remainingMs: 60_000 }, { ...rules, maxRetries: 20 }, () => 1)).toBe(1000);
+  });
+});
+
+describe('isIdempotent (which calls the retry rules may repeat)', () => {
+  const cases: [string, Parameters<typeof isIdempotent>[0], string | undefined, boolean][] = [
+    ['GET', { method: 'GET', idempotencyKeyHeader: null }, undefined, true],
+    ['DELETE', { method: 'DELETE', idempotencyKeyHeader: null }, undefined, true],
+    ['POST without a key', { method: 'POST', idempotencyKeyHeader: 'Idempotency-Key' }, undefined, false],
+    ['POST with a key', { method: 'POST', idempotencyKeyHeader: 'Idempotency-Key' }, 'k1', true],
+    ['POST with a key but no header to send it in', { method: 'POST', idempotencyKeyHeader: null }, 'k1', false],
+    ['PATCH', { method: 'PATCH', idempotencyKeyHeader: null }, undefined, false],
+  ];
+  it.each(cases)('%s', (_name, binding, key, want) => {
+    expect(isIdempotent(binding, key)).toBe(want);
+  });
+});
+
+describe('isSuccessStatus (the one success check)', () => {
+  const cases: [string, number[], number, boolean][] = [
+    ['any 2xx when none declared', [], 204, true],
+    ['3xx when none declared', [], 302, false],
+    ['a declared status', [201], 201, true],
+    ['an undeclared 2xx', [201], 200, false],
+    ['an error status', [200], 404, false],
+  ];
+  it.each(cases)('%s', (_name, successStatuses, status, want) => {
+    expect(isSuccessStatus({ successStatuses }, status)).toBe(want);
   });
 });

@@ -1,0 +1,243 @@
+/**
+ * The steps of the tool pipeline (src/README.md, "The flow of a call"), in the order `CALL_STEPS`
+ * lists them. Each step reads and fills in the one `ToolCall`, and either lets the call go on
+ * (returns nothing) or ends it with a result and its audit outcome. A step that ends the call
+ * before `backend` has made no backend request.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
+import type { BackendClient, BackendResponse, CallerIdentity } from '../backend/index.ts';
+import type { ToolDefinition } from '../generated/tools.ts';
+import { approvalForm, describeConstants, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
+import { approvalIdempotencyKey, approvalMessages } from './approvalRounds.ts';
+import { canonicalJson, type AuditEvent } from './audit.ts';
+import type { Caller } from './caller.ts';
+import { fitToBytes } from './fitOutput.ts';
+import { missingScopes } from './policy.ts';
+import { presentResult } from './presentResult.ts';
+import { ContractViolation, kindOf, projectOutput } from './projectOutput.ts';
+import type { Redactor } from './redactSecrets.ts';
+import type { SessionBudget } from './sessionBudget.ts';
+import type { CatalogEntry } from './toolCatalog.ts';
+import type { CallContext } from './toolContract.ts';
+import { toolMessages } from './toolErrors.ts';
+
+/** The pipeline's order: the one place it is written down. */
+export const CALL_STEPS = ['policy', 'budget', 'input', 'approval', 'backend', 'output'] as const;
+export type CallStepName = (typeof CALL_STEPS)[number];
+
+/** One call as it moves through the steps. */
+export interface ToolCall {
+  readonly entry: CatalogEntry;
+  readonly tool: ToolDefinition;
+  readonly context: CallContext;
+  readonly rawArgs: unknown;
+  /** W3C trace context sent with every backend request of this call. */
+  readonly traceparent: string;
+  /** The validated arguments; null until `input` has passed. */
+  args: Record<string, unknown> | null;
+  approval: AuditEvent['approval'];
+  /** Names an accepted multi-round-trip approval; the write's Idempotency-Key derives from it. */
+  approvalId: string | null;
+  /** When the operation's own backend call started (the approval lookup is not counted). */
+  backendStarted: number | null;
+  backendStatus: AuditEvent['backend'];
+  response: BackendResponse | null;
+  /** Gives the session budget's slot back; set by `budget`, called once the call ends. */
+  release: (() => void) | null;
+}
+
+export type Outcome = Pick<AuditEvent, 'outcome' | 'approval' | 'backend' | 'result'>;
+
+/** How a step ends the call: the result, and what the audit line records. */
+export interface CallEnd {
+  result: CallToolResult | InputRequiredResult;
+  outcome: Outcome;
+  /** The arguments the audit line records (null where they were not validated). */
+  args: unknown;
+}
+
+export type CallStep = (call: ToolCall) => CallEnd | undefined | Promise<CallEnd | undefined>;
+
+export interface CallStepDeps {
+  backend: BackendClient;
+  log: Logger;
+  redactor: Redactor;
+  /** The session budget of a call's session (or of its subject, without a session). */
+  budgetFor(context: CallContext): SessionBudget;
+  onBehalfOfCaller: boolean;
+}
+
+export const errorResult = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
+
+/** Ends the call with an error the model can act on, before any backend answer. */
+export function refusal(text: string, outcome: AuditEvent['outcome'], args: unknown, approval: AuditEvent['approval'] = 'not_reached'): CallEnd {
+  return { result: errorResult(text), outcome: { outcome, approval, backend: null, result: null }, args };
+}
+
+/** Milliseconds since the operation's own backend call started, or null before it. */
+export function backendMs(call: ToolCall): number | null {
+  return call.backendStarted === null ? null : Math.round((performance.now() - call.backendStarted) * 100) / 100;
+}
+
+/** The calling user for token exchange (RFC 8693), when Deputy mints tokens on their behalf. */
+export function backendCaller(call: ToolCall, onBehalfOfCaller: boolean): CallerIdentity | undefined {
+  const { caller, callerToken } = call.context;
+  return onBehalfOfCaller && callerToken ? { token: callerToken, subject: caller.subject } : undefined;
+}
+
+export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
+  const { backend, log, redactor } = deps;
+  const backendOptions = (call: ToolCall) => {
+    const onBehalf = backendCaller(call, deps.onBehalfOfCaller);
+    return {
+      timeoutMs: call.tool.timeoutMs,
+      traceparent: call.traceparent,
+      signal: call.context.signal,
+      ...(onBehalf ? { caller: onBehalf } : {}),
+    };
+  };
+
+  return {
+    // Enforced here as well as hidden from tools/list and refused by the HTTP layer: stdio has no HTTP layer.
+    policy(call) {
+      const missing = missingScopes(call.tool, call.context.caller);
+      return missing.length > 0 ? refusal(toolMessages.missingScope(call.tool.name, missing), 'denied', null) : undefined;
+    },
+
+    budget(call) {
+      const budget = deps.budgetFor(call.context).tryStart();
+      if (!budget.ok) return refusal(toolMessages.budget(budget.reason, budget.retryAfterSeconds), 'budget_exceeded', null);
+      call.release = budget.release;
+      return undefined;
+    },
+
+    input(call) {
+      const parsed = call.entry.validate.safeParse(call.rawArgs);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`);
+        // Invalid arguments are not logged: they may be huge or hostile. Their shape is enough.
+        return refusal(toolMessages.invalidInput(problems), 'invalid_input', null);
+      }
+      call.args = parsed.data as Record<string, unknown>;
+      call.approval = 'not_required';
+      return undefined;
+    },
+
+    async approval(call) {
+      const { tool, context } = call;
+      const args = call.args!;
+      const approvalSpec = tool.approval;
+      if (!approvalSpec) return undefined;
+      // No way to ask a human: refuse before the approval lookup, so nothing reaches the backend.
+      if (!context.approver.supported) {
+        return refusal(approvalSpec.withoutElicitation ?? toolMessages.approvalUnsupported(tool.name), 'approval_declined', args, 'unsupported');
+      }
+      // The form is built only when the approver asks (a resumed 2026-07-28 call already carries the answer).
+      const form = async () => {
+        const lookupValues: Record<string, unknown> = {};
+        const lookup = approvalSpec.lookup;
+        if (lookup) {
+          const found = await backend.call(lookup.operation, args, backendOptions(call));
+          const record = found.body !== null && typeof found.body === 'object' ? (found.body as Record<string, unknown>) : {};
+          for (const field of lookup.pick) {
+            // A path through objects (`data.name`); only a scalar at its end is shown.
+            const value = field.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined), record);
+            if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) lookupValues[field] = value;
+          }
+        }
+        const message = renderApprovalMessage(approvalSpec.message, args, lookupValues) + describeConstants(tool.operation);
+        return approvalForm(tool.title, message, args);
+      };
+      const outcome: ApprovalOutcome = await context.approver.decide({ tool: tool.name, args, form, signal: context.signal });
+      if ('ask' in outcome) {
+        call.approvalId = outcome.approvalId;
+        return { result: outcome.ask, outcome: { outcome: 'approval_requested', approval: 'requested', backend: null, result: null }, args };
+      }
+      call.approval = outcome.decision;
+      if (outcome.decision !== 'accepted') {
+        const text =
+          outcome.decision === 'declined'
+            ? toolMessages.approvalDeclined(tool.name)
+            : outcome.decision === 'cancelled'
+              ? toolMessages.approvalCancelled(tool.name)
+              : approvalMessages[outcome.decision](tool.name);
+        return refusal(text, 'approval_declined', args, outcome.decision);
+      }
+      call.approvalId = outcome.approvalId;
+      return undefined;
+    },
+
+    async backend(call) {
+      const { tool } = call;
+      const args = call.args!;
+      call.backendStarted = performance.now();
+      const response = await backend.call(tool.operation, args, {
+        ...backendOptions(call),
+        ...(tool.risk !== 'read' && tool.operation.idempotencyKeyHeader
+          ? { idempotencyKey: call.approvalId ? approvalIdempotencyKey(call.approvalId) : idempotencyKey(call.context.caller, tool.name, args) }
+          : {}),
+      });
+      call.response = response;
+      call.backendStatus = { status: response.status, durationMs: backendMs(call), errorCode: null };
+      return undefined;
+    },
+
+    output(call) {
+      const { tool } = call;
+      const response = call.response!;
+      const shaped = shapeOutput(call.entry, response.body, redactor);
+      if (shaped instanceof ContractViolation) {
+        log.warn({ tool: tool.name, status: response.status, at: shaped.at, expected: shaped.expected, got: shaped.got }, 'backend answer contradicts the spec');
+        return {
+          result: errorResult(toolMessages.contractViolation(tool.name, tool.risk !== 'read', shaped)),
+          outcome: { outcome: 'backend_contract_violation', approval: call.approval, backend: call.backendStatus, result: null },
+          args: call.args,
+        };
+      }
+      const { projected, redacted, fitted } = shaped;
+      const facts = { truncated: projected.truncated, shrunk: fitted.shrunk, redactions: redacted.redactions };
+      const items = Array.isArray((fitted.value as { items?: unknown }).items) ? (fitted.value as { items: unknown[] }).items.length : null;
+      return {
+        result: { content: [{ type: 'text', text: presentResult(tool, fitted.value, facts) }], structuredContent: fitted.value as Record<string, unknown> },
+        outcome: {
+          outcome: 'ok',
+          approval: call.approval,
+          backend: call.backendStatus,
+          result: { bytes: fitted.bytes, items, redactions: redacted.redactions, truncated: fitted.shrunk || Object.keys(projected.truncated).length > 0 },
+        },
+        args: call.args,
+      };
+    },
+  };
+}
+
+/**
+ * The Idempotency-Key of a write, derived from the approved action itself (who, which tool,
+ * which arguments): a retried call — by the SDK, the agent or a proxy — reaches the backend
+ * with the same key and can never act twice (src/README.md D20).
+ */
+export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, args: unknown): string {
+  const digest = createHash('sha256').update(`${caller.subject}\n${tool}\n${canonicalJson(args)}`).digest('base64url');
+  return `deputy-${digest.slice(0, 43)}`;
+}
+
+/**
+ * Backend body → structuredContent: the pick projection, secret redaction, the size cap, then
+ * Deputy's check of its own result against the advertised outputSchema. Any step that finds the
+ * answer contradicting the spec yields the ContractViolation instead.
+ */
+function shapeOutput(entry: CatalogEntry, body: unknown, redactor: Redactor) {
+  const tool = entry.definition;
+  try {
+    if (tool.output.rootArray && !Array.isArray(body)) throw new ContractViolation('(the answer)', 'a list', kindOf(body));
+    const projected = projectOutput(tool.output.rootArray ? { items: body } : body, entry.pick, tool.output.listCaps);
+    const redacted = redactor.redactSecrets(projected.value);
+    const fitted = fitToBytes(redacted.value, tool.output.maxBytes);
+    return entry.checkOutput(fitted.value) ?? { projected, redacted, fitted };
+  } catch (error) {
+    if (error instanceof ContractViolation) return error;
+    throw error;
+  }
+}
