@@ -150,7 +150,7 @@ export interface DeputyOptions {
   env?: Record<string, string>;
   /** Where the audit trail goes; default /dev/null (lines are still built and written). */
   auditLog?: string;
-  /** `tsx` (default): `node --import tsx src/main.ts`; `compiled`: `node <dir>/src/main.js` from `buildCompiled()`. */
+  /** `tsx` (default): `node --import tsx src/main.ts`; `compiled`: `node <dir>/src/main.js`, the production build (dist/). */
   runtime?: 'tsx' | { compiledDir: string };
   /** Profile Deputy with `--cpu-prof` into this directory (written when it stops). */
   cpuProfDir?: string;
@@ -182,7 +182,8 @@ export function deputyNodeArgs(opts: Pick<DeputyOptions, 'runtime' | 'cpuProfDir
   const prof = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   const runtime = opts.runtime ?? 'tsx';
   if (runtime === 'tsx') return [...prof, '--import', 'tsx', 'src/main.ts', 'serve'];
-  return [...prof, `${runtime.compiledDir}/src/main.js`, 'serve'];
+  // As `npm run serve` and the container run the production build.
+  return [...prof, '--enable-source-maps', `${runtime.compiledDir}/src/main.js`, 'serve'];
 }
 
 export async function startDeputy(opts: DeputyOptions): Promise<DeputyChild> {

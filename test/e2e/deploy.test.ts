@@ -1,8 +1,8 @@
 /**
  * What can be checked of .deploy/Dockerfile without a container engine: that the production-only
- * install it makes (`npm ci --omit=dev`) holds every package `serve` loads, that it runs as a
- * non-root user with the documented command, that it copies what exists, and that its
- * HEALTHCHECK command, run as is, passes against a live Deputy and fails against a dead one.
+ * install it makes (`npm ci --omit=dev`) holds every package `serve` loads, that it runs the
+ * production build on Node 24 as a non-root user with the documented command, that it copies
+ * what exists, and that its HEALTHCHECK command, run as is, passes against a live Deputy and fails against a dead one.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -60,17 +60,20 @@ describe('.deploy/Dockerfile', () => {
   it('runs the documented command as the unprivileged user, on port 3000, writing nothing', () => {
     expect(lastOf('USER')).toBe('USER node');
     expect(lastOf('EXPOSE')).toBe('EXPOSE 3000');
-    expect(JSON.parse(lastOf('CMD')!.slice(4))).toEqual(['node', '--import', 'tsx', 'src/main.ts', 'serve']);
+    expect(JSON.parse(lastOf('CMD')!.slice(4))).toEqual(['node', '--enable-source-maps', 'dist/src/main.js', 'serve']);
     expect(instructions.some((line) => /npm ci --omit=dev/.test(line))).toBe(true);
-    expect(DOCKERFILE).toMatch(/TSX_DISABLE_CACHE=1/);
+    // The production build is made in the image and copied in; Node 24 LTS runs it.
+    expect(instructions).toContain('RUN npm run build');
+    expect(instructions).toContain('COPY --from=build /app/dist ./dist');
+    expect(instructions.find((line) => line.startsWith('ARG NODE_IMAGE='))).toMatch(/^ARG NODE_IMAGE=node:24[.-]/);
     expect(DOCKERFILE).toMatch(/DEPUTY_AUDIT_LOG=stderr/);
     for (const line of instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from'))) {
       for (const source of line.split(/\s+/).slice(1, -1)) expect(existsSync(join(ROOT, source)), source).toBe(true);
     }
   });
 
-  it('the production install holds every package `serve` loads (tsx included)', () => {
-    expect(PACKAGE.dependencies.tsx, 'tsx runs the sources at run time').toBeDefined();
+  it('the production install holds every package `serve` loads, and no tsx', () => {
+    expect(PACKAGE.dependencies.tsx, 'the image runs the build; tsx is for development').toBeUndefined();
     const needed = staticPackages(join(ROOT, 'src/serveCli.ts'));
     expect(needed.size).toBeGreaterThan(5);
     // Lazily imported only by `generate`'s type emitter (src/codegen/emit.ts), which serve never calls.

@@ -1,0 +1,102 @@
+/**
+ * The production build (`npm run build`, tsconfig.build.json) and `npm run serve`, which runs it
+ * with plain `node`: the build is made from the current sources, holds no import of a `.ts`
+ * file and no TypeScript tooling, serves `tools/list` and a call against the mock backend, maps
+ * its stack traces back to the sources, and stops fully — with the last call audited — when
+ * SIGTERM or SIGINT reaches the npm process.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startMockBackend, type MockBackend } from '../../mock-backend/server.ts';
+import { DEPUTY_CLIENT_SECRET } from '../helpers/deputy.ts';
+import { auditedOutcomes, killLeftovers, mintAgentToken, npmRun, ROOT, stopAndCheck } from '../helpers/npmScripts.ts';
+
+const run = promisify(execFile);
+const DIST = join(ROOT, 'dist');
+
+let backend: MockBackend;
+let dir: string;
+
+beforeAll(async () => {
+  // Always rebuilt: `npm run serve` builds only when dist/ is missing, and a stale build would
+  // test yesterday's sources.
+  await run('npm', ['run', '--silent', 'build'], { cwd: ROOT, timeout: 120_000 });
+  backend = await startMockBackend();
+  dir = mkdtempSync(join(tmpdir(), 'deputy-build-'));
+}, 150_000);
+
+afterEach(() => killLeftovers());
+
+afterAll(async () => {
+  await backend?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const files = (path: string): string[] =>
+  readdirSync(path, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? files(join(path, entry.name)) : [join(path, entry.name)]));
+
+function serveEnv(auditFile: string): Record<string, string> {
+  return {
+    PORT: '0',
+    DEPUTY_AUTH_ISSUER: backend.url,
+    DEPUTY_BACKEND_URL: backend.url,
+    DEPUTY_TOKEN_PROVIDER: 'client_credentials',
+    DEPUTY_OAUTH_CLIENT_ID: 'deputy',
+    DEPUTY_OAUTH_CLIENT_SECRET: DEPUTY_CLIENT_SECRET,
+    DEPUTY_AUDIT_LOG: auditFile,
+  };
+}
+
+describe('the production build', () => {
+  it('is plain JavaScript with source maps: no .ts import, no TypeScript tooling', () => {
+    const emitted = files(join(DIST, 'src'));
+    const scripts = emitted.filter((file) => file.endsWith('.js'));
+    expect(scripts.length).toBeGreaterThan(20);
+    for (const script of scripts) {
+      const text = readFileSync(script, 'utf8');
+      expect(text, script).not.toMatch(/\bfrom\s+['"][^'"]+\.ts['"]|\bimport\(\s*['"][^'"]+\.ts['"]/);
+      expect(text, script).not.toMatch(/from\s+['"]tsx/);
+      expect(text, script).toMatch(/\/\/# sourceMappingURL=\S+\.js\.map\s*$/);
+      expect(existsSync(`${script}.map`), `${script}.map`).toBe(true);
+    }
+  });
+
+  it('npm run serve: tools/list and a call, then SIGTERM to npm stops it with the call audited', async () => {
+    const auditFile = join(dir, 'sigterm.log');
+    const serve = npmRun('serve', serveEnv(auditFile));
+    const mcpUrl = await serve.waitFor(/deputy listening on (\S+)/);
+    // What runs is node on the build, not tsx on the sources.
+    const { stdout: command } = await run('ps', ['-o', 'args=', '--ppid', String(serve.child.pid)]);
+    expect(command.trim()).toMatch(/^node --enable-source-maps dist\/src\/main\.js serve$/);
+
+    const client = new Client({ name: 'build-test', version: '1.0.0' });
+    const token = await mintAgentToken(backend.url, mcpUrl);
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name)).toContain('listDrafts');
+    const result = await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } });
+    expect(result.isError).toBeFalsy();
+    await client.close();
+
+    await stopAndCheck(serve, 'SIGTERM', [mcpUrl]);
+    expect(auditedOutcomes(auditFile, 'listDrafts')).toEqual(['ok']);
+  }, 60_000);
+
+  it('npm run serve: SIGINT to npm stops it too', async () => {
+    const serve = npmRun('serve', serveEnv(join(dir, 'sigint.log')));
+    const mcpUrl = await serve.waitFor(/deputy listening on (\S+)/);
+    await stopAndCheck(serve, 'SIGINT', [mcpUrl]);
+  }, 60_000);
+
+  it('maps a stack trace back to the TypeScript source', async () => {
+    const probe = `import(${JSON.stringify(join(DIST, 'src/config.js'))}).then((m) => { try { m.loadConfig({ PORT: 'not a port' }, 'http'); } catch (e) { console.log(e.stack); } })`;
+    const { stdout } = await run(process.execPath, ['--enable-source-maps', '-e', probe], { cwd: ROOT });
+    expect(stdout).toMatch(/src\/config\.ts:\d+/);
+  });
+});
