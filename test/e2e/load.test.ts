@@ -180,7 +180,8 @@ function faultOf(kind: FaultKind, rng: Rng): Fault {
     case 'oversized':
       return { kind, bytes: 1536 * 1024, count: 1 }; // over Deputy's 1 MiB response cap
     case 'body':
-      return { kind, body: ['a list', 'where every tool expects an object'], count }; // breaks the spec's shape
+      // Breaks the spec's shape; one request at a time, so clean answers still reach every operation.
+      return { kind, body: ['a list', 'where every tool expects an object'], count: 1 };
   }
 }
 
