@@ -2,9 +2,13 @@
  * Deputy refuses to start without a backend credential for every operation it may call, and
  * warns loudly about credentials holding more scopes than their operation needs (src/README.md D3).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +18,7 @@ import { tools, type ToolDefinition } from '../../src/generated/tools.ts';
 import { serveHttp, StartupError } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
 let backend: MockBackend;
 const dir = mkdtempSync(join(tmpdir(), 'deputy-startup-'));
 beforeAll(async () => {
@@ -124,5 +129,73 @@ describe('an OAuth provider with the token file alongside', () => {
     writeFileSync(good, `tokens:\n  - {id: partner, scheme: partnerKey, token: ${PARTNER_KEY}}\n`);
     const deputy = await startOAuth({ DEPUTY_TOKEN_FILE: good });
     await deputy.close();
+  });
+});
+
+describe('operator messages at start-up', () => {
+  const oauthEnv = (extra: Record<string, string>) =>
+    loadConfig({
+      PORT: '0',
+      DEPUTY_AUTH_ISSUER: backend.url,
+      DEPUTY_BACKEND_URL: backend.url,
+      DEPUTY_TOKEN_PROVIDER: 'client_credentials',
+      DEPUTY_OAUTH_CLIENT_ID: 'deputy',
+      DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy',
+      ...extra,
+    });
+  const startWith = (config: ReturnType<typeof loadConfig>) => {
+    const sink = new Writable({ write: (_chunk, _e, done) => done() });
+    return serveHttp(config, { tools, log: pino(sink), audit: createAuditLog({ destination: sink, redactArguments: [] }) });
+  };
+  const operations = [...new Set(tools.map((t) => t.operation.operationId))];
+
+  it('a wrong client secret is one line naming every operation, with the fix and no secret', async () => {
+    const error = await startWith(oauthEnv({ DEPUTY_OAUTH_CLIENT_SECRET: 'wrong-secret-4f1c' })).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupError);
+    const [head, ...lines] = (error as Error).message.split('\n');
+    expect(head).toBe('cannot obtain backend tokens (1 cause):');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/invalid_client\), for .* — fix: check DEPUTY_OAUTH_CLIENT_ID and DEPUTY_OAUTH_CLIENT_SECRET/);
+    for (const op of operations) expect(lines[0]).toContain(op);
+    expect((error as Error).message).not.toContain('wrong-secret-4f1c');
+  });
+
+  it('an unreachable token endpoint is one line pointing at DEPUTY_OAUTH_TOKEN_URL', async () => {
+    const error = await startWith(oauthEnv({ DEPUTY_OAUTH_TOKEN_URL: 'http://127.0.0.1:9/oauth/token' })).then(() => null, (e: unknown) => e);
+    const lines = (error as Error).message.split('\n').slice(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/unreachable \(ECONNREFUSED\)\), for .* — fix: check DEPUTY_OAUTH_TOKEN_URL \(http:\/\/127\.0\.0\.1:9\/oauth\/token\)/);
+  });
+
+  it('an occupied port names PORT', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const error = await startWith(oauthEnv({ PORT: String(port) })).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StartupError);
+      expect((error as Error).message).toBe(`127.0.0.1:${port} is already in use — set PORT to a free port (or stop the process holding it)`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+});
+
+describe('the mock backend on an occupied port', () => {
+  it('names MOCK_BACKEND_PORT', { timeout: 60_000 }, async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile('npx', ['tsx', 'mock-backend/main.ts'], { cwd: root, env: { ...process.env, MOCK_BACKEND_PORT: String(port) } }, (err, _stdout, stderr) =>
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr }),
+        );
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`mock-backend: could not start: port ${port} is already in use — set MOCK_BACKEND_PORT to a free port`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
