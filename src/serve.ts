@@ -24,6 +24,7 @@ import {
 import type { Config } from './config.ts';
 import { profile as generatedProfile, type ServerProfile, type ToolDefinition } from './generated/tools.ts';
 import { createApp } from './http/app.ts';
+import { cachedReadiness } from './http/readiness.ts';
 import { createMetrics, type DeputyMetrics } from './http/metrics.ts';
 import { createCallerVerifier } from './http/callerAuth.ts';
 import { callerFromAuthInfo } from './http/bearerAuth.ts';
@@ -252,6 +253,9 @@ function backendFor(config: Config, provider: TokenProvider): BackendClient {
   });
 }
 
+/** How stale a `/readyz` answer may be: probes every few seconds cost one outbound check, not one each. */
+const READINESS_MAX_AGE_MS = 5_000;
+
 /** Any HTTP answer means the server is up (a backend's root is often 404 or 501), except a gateway or overload status. */
 async function reachable(url: string): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
@@ -290,6 +294,18 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const live = withActualPort(config, port);
   const auth = config.auth;
 
+  const readiness = cachedReadiness(
+    [
+      { name: 'backend', check: () => reachable(live.backend.url) },
+      { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
+    ],
+    READINESS_MAX_AGE_MS,
+  );
+  // A static token file lets Deputy start without reaching anything: say so loudly, not on the first call.
+  const state = await readiness.current();
+  if (!state.backend) log.warn({ url: live.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL (/readyz reports not_ready)');
+  if (!state.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
+
   const app = createApp({
     resource: live.resource,
     authorizationServer: auth.issuer,
@@ -304,10 +320,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,
-    readiness: [
-      { name: 'backend', check: () => reachable(live.backend.url) },
-      { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
-    ],
+    readiness,
     metrics: live.metrics ? { registry: metrics.registry, token: live.metrics.token } : null,
   });
   if (!live.metrics) log.info('/metrics is not served (DEPUTY_METRICS=off, or a non-loopback bind without DEPUTY_METRICS_TOKEN)');

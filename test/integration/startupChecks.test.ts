@@ -199,3 +199,36 @@ describe('the mock backend on an occupied port', () => {
     }
   });
 });
+
+describe('start-up with an unreachable backend', () => {
+  it('warns loudly and /readyz says so, from a cached state', async () => {
+    let hits = 0;
+    const counting = createServer((_req, res) => (hits++, res.writeHead(503).end()));
+    await new Promise<void>((resolve) => counting.listen(0, '127.0.0.1', resolve));
+    const backendUrl = `http://127.0.0.1:${(counting.address() as AddressInfo).port}`;
+    const file = tokenFile('all.yaml', [
+      { id: 'drafts-read', scopes: ['drafts:read'], token: KEYS.draftsRead },
+      { id: 'publish', scopes: ['drafts:publish'], token: KEYS.draftsPublish },
+      { id: 'customers', scopes: ['customers:read'], token: KEYS.customersRead },
+      { id: 'tickets-read', scopes: ['tickets:read'], token: KEYS.ticketsRead },
+      { id: 'tickets-write', scopes: ['tickets:write'], token: KEYS.ticketsWrite },
+    ]);
+    const { running, lines } = start(file, { DEPUTY_BACKEND_URL: backendUrl });
+    const deputy = await running;
+    try {
+      expect(lines.filter((line) => line.includes('BACKEND UNREACHABLE at start-up')).join('\n')).toContain('check DEPUTY_BACKEND_URL');
+      expect(lines.some((line) => line.includes('AUTHORIZATION SERVER UNREACHABLE'))).toBe(false);
+      const origin = new URL(deputy.url).origin;
+      const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${origin}/readyz`)));
+      for (const answer of answers) {
+        expect(answer.status).toBe(503);
+        expect(await answer.json()).toEqual({ status: 'not_ready', checks: { backend: false, authorizationServer: true } });
+      }
+      // The start-up check, and at most one refresh: never one outbound call per request.
+      expect(hits).toBeLessThanOrEqual(2);
+    } finally {
+      await deputy.close();
+      counting.close();
+    }
+  });
+});
