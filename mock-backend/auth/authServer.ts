@@ -7,7 +7,7 @@
  *   POST /oauth/token                               client_credentials, token exchange (RFC 8693),
  *                                                   password (dev agent tokens for Deputy's MCP endpoint),
  *                                                   authorization_code + PKCE and refresh_token (public clients)
- *   POST /oauth/register                            dynamic client registration of public clients (RFC 7591)
+ *   POST /oauth/register                            dynamic client registration (RFC 7591)
  *   GET  /oauth/authorize, POST /oauth/authorize    authorization code flow with a dev login page
  *   POST /oauth/introspect                          token introspection (RFC 7662) for allowed clients
  *

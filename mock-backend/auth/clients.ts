@@ -5,8 +5,11 @@
  * forgets them, and clients re-register (they do when the token endpoint answers
  * `invalid_client`).
  *
- * Only public clients (`token_endpoint_auth_method: none`) can register; the confidential
- * clients are the fixtures in `clients.yaml`.
+ * A client registers with any method the metadata advertises: `none` (public, the default
+ * here), `client_secret_basic` or `client_secret_post` (the response then carries a generated
+ * `client_secret`), and the token endpoint holds it to that method. Registered clients use the
+ * authorization code and refresh token grants only; the fixtures in `clients.yaml` hold the
+ * other grants.
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -19,9 +22,16 @@ export const GRANT_REFRESH_TOKEN = 'refresh_token';
 export const PUBLIC_CLIENT_GRANTS = [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN] as const;
 export type PublicClientGrant = (typeof PUBLIC_CLIENT_GRANTS)[number];
 
-/** A registered public client: what the authorization and token endpoints need. */
+/** How a registered client authenticates at the token endpoint (RFC 7591 §2). */
+export const REGISTRATION_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
+export type RegistrationAuthMethod = (typeof REGISTRATION_AUTH_METHODS)[number];
+
+/** A registered client (dynamic, or a URL client id): what the authorization and token endpoints need. */
 export interface PublicClient {
   clientId: string;
+  authMethod: RegistrationAuthMethod;
+  /** The issued secret, for the two secret methods; null for `none`. */
+  secret: string | null;
   /** `client_name`, or the client id when none was given. Shown on the login page. */
   name: string;
   redirectUris: string[];
@@ -38,7 +48,10 @@ export interface ClientRegistrationResponse {
   redirect_uris: string[];
   grant_types: string[];
   response_types: string[];
-  token_endpoint_auth_method: 'none';
+  token_endpoint_auth_method: RegistrationAuthMethod;
+  /** RFC 7591 §3.2.1: issued to clients registered with a secret method; 0 = never expires. */
+  client_secret?: string;
+  client_secret_expires_at?: number;
   client_name?: string;
   client_uri?: string;
   logo_uri?: string;
@@ -102,15 +115,14 @@ export class ClientRegistry {
       const check = checkRedirectUri(uri);
       if (!check.ok) throw new OAuthError('invalid_redirect_uri', check.description);
     }
-    // RFC 7591 §2: the default is client_secret_basic, but this server registers public
-    // clients only; an absent method is replaced with `none` (§3.2.1 allows replacing values).
+    // RFC 7591 §2 makes client_secret_basic the default, but MCP clients that send no method
+    // expect a public client (they have nowhere to keep a secret); §3.2.1 allows replacing it.
     const authMethod = m.token_endpoint_auth_method ?? 'none';
-    if (authMethod !== 'none') {
-      throw new OAuthError(
-        'invalid_client_metadata',
-        `token_endpoint_auth_method must be 'none': only public clients can register here (confidential clients are fixtures)`,
-      );
+    if (!(REGISTRATION_AUTH_METHODS as readonly string[]).includes(authMethod)) {
+      throw new OAuthError('invalid_client_metadata', `token_endpoint_auth_method must be one of ${REGISTRATION_AUTH_METHODS.join(', ')}`);
     }
+    const method = authMethod as RegistrationAuthMethod;
+    const secret = method === 'none' ? null : randomBytes(32).toString('base64url');
     const grants = [...new Set(m.grant_types ?? [GRANT_AUTHORIZATION_CODE])];
     for (const g of grants) {
       if (!(PUBLIC_CLIENT_GRANTS as readonly string[]).includes(g)) {
@@ -139,7 +151,8 @@ export class ClientRegistry {
       redirect_uris: [...m.redirect_uris],
       grant_types: grants,
       response_types: responseTypes,
-      token_endpoint_auth_method: 'none',
+      token_endpoint_auth_method: method,
+      ...(secret === null ? {} : { client_secret: secret, client_secret_expires_at: 0 }),
       ...pick(m, ['client_name', 'client_uri', 'logo_uri', 'contacts', 'tos_uri', 'policy_uri', 'software_id', 'software_version']),
       ...(m.scope !== undefined ? { scope: scopes.join(' ') } : {}),
     };
@@ -149,6 +162,8 @@ export class ClientRegistry {
     }
     this.#clients.set(clientId, {
       clientId,
+      authMethod: method,
+      secret,
       name: m.client_name?.trim() || clientId,
       redirectUris: registration.redirect_uris,
       grants: grants as PublicClientGrant[],

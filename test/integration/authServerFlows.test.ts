@@ -253,7 +253,7 @@ describe('dynamic client registration (RFC 7591)', () => {
     expectError(await raw(JSON.stringify({ redirect_uris: [REDIRECT] }), 'text/plain'), 400, 'invalid_client_metadata', /application\/json/);
     expectError(await register({}), 400, 'invalid_client_metadata', /redirect_uris/);
     expectError(await register({ redirect_uris: [] }), 400, 'invalid_client_metadata', /redirect_uris/);
-    expectError(await register({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic' }), 400, 'invalid_client_metadata', /public clients/);
+    expectError(await register({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'private_key_jwt' }), 400, 'invalid_client_metadata', /none, client_secret_basic, client_secret_post/);
     expectError(await register({ redirect_uris: [REDIRECT], grant_types: ['client_credentials'] }), 400, 'invalid_client_metadata');
     expectError(await register({ redirect_uris: [REDIRECT], grant_types: ['refresh_token'] }), 400, 'invalid_client_metadata', /authorization_code/);
     expectError(await register({ redirect_uris: [REDIRECT], response_types: ['token'] }), 400, 'invalid_client_metadata');
@@ -658,4 +658,43 @@ describe('the MCP TypeScript SDK client logs in', () => {
     expect(decodeJwt(refreshed.access_token)).toMatchObject({ sub: 'sam', aud: MCP_URL, scope: 'customers:read tickets:read' });
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
   });
+});
+
+// -------------------------------------------------------------------------------------------
+describe('registration with each advertised token endpoint auth method', () => {
+  const methods = ['none', 'client_secret_basic', 'client_secret_post'] as const;
+
+  it('the metadata advertises exactly the methods registration accepts', async () => {
+    const metadata = (await (await fetch(`${as.base}/.well-known/oauth-authorization-server`)).json()) as Json;
+    expect(new Set(metadata.token_endpoint_auth_methods_supported as string[])).toEqual(new Set(methods));
+  });
+
+  for (const method of methods) {
+    it(`${method}: registers, then redeems a code authenticated that way (and no other)`, async () => {
+      const client = await registerOk({ token_endpoint_auth_method: method });
+      expect(client.token_endpoint_auth_method).toBe(method);
+      const secret = client.client_secret as string | undefined;
+      if (method === 'none') expect(secret).toBeUndefined();
+      else expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+      const authenticated = (how: 'none' | 'client_secret_basic' | 'client_secret_post', params: Record<string, string>, secretValue = secret ?? 'x') => {
+        if (how === 'client_secret_basic') return postForm('/oauth/token', params, { Authorization: basic([client.client_id, secretValue]) });
+        if (how === 'client_secret_post') return postForm('/oauth/token', { ...params, client_id: client.client_id, client_secret: secretValue });
+        return postForm('/oauth/token', { ...params, client_id: client.client_id });
+      };
+      const { verifier, challenge } = pkce();
+      const { code } = await loginForCode(client.client_id, challenge);
+      const params = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier };
+      for (const other of methods.filter((m) => m !== method)) {
+        expectError(await jsonOf(await authenticated(other, params)), 401, 'invalid_client', new RegExp(`registered token_endpoint_auth_method '${method}'`));
+      }
+      if (method !== 'none') expectError(await jsonOf(await authenticated(method, params, 'wrong-secret')), 401, 'invalid_client', /authentication failed/);
+
+      const reply = await jsonOf(await authenticated(method, params));
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(decodeJwt(reply.body.access_token as string)).toMatchObject({ sub: 'alice', client_id: client.client_id });
+      const refreshed = await jsonOf(await authenticated(method, { grant_type: 'refresh_token', refresh_token: reply.body.refresh_token as string }));
+      expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+    });
+  }
 });
