@@ -71,6 +71,7 @@ export interface AuthorizationServerMetadata {
   introspection_endpoint_auth_methods_supported: string[];
   code_challenge_methods_supported: string[];
   authorization_response_iss_parameter_supported: boolean;
+  client_id_metadata_document_supported: boolean;
 }
 
 export interface AuthServer {
@@ -161,6 +162,8 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     code_challenge_methods_supported: ['S256'],
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
+    // URL client ids: the client's metadata is fetched from its client_id (clientMetadataDocument.ts).
+    client_id_metadata_document_supported: true,
   };
 
   async function verifyBackendToken(token: string): Promise<VerifyResult> {

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { OAuthError } from './oauthErrors.ts';
+import { DEFAULT_DOCUMENT_OPTIONS, fetchClientMetadataDocument, isUrlClientId, type ClientMetadataDocumentOptions } from './clientMetadataDocument.ts';
 import { checkRedirectUri } from './urls.ts';
 
 export const GRANT_AUTHORIZATION_CODE = 'authorization_code';
@@ -66,6 +67,9 @@ export interface ClientRegistrationResponse {
 const text = (max: number) => z.string().max(max);
 /** Known RFC 7591 §2 fields are checked; unknown ones are ignored and not echoed back. */
 const metadataSchema = z.looseObject({
+  /** Client ID Metadata Documents only: the document's own URL. */
+  client_id: z.string().optional(),
+  client_secret: z.unknown().optional(),
   redirect_uris: z.array(z.string()).min(1, 'redirect_uris must list at least one URI').max(10, 'at most 10 redirect_uris'),
   token_endpoint_auth_method: z.string().optional(),
   grant_types: z.array(z.string()).optional(),
@@ -87,10 +91,12 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 export class ClientRegistry {
   readonly #clients = new Map<string, PublicClient>();
+  readonly #documents = new Map<string, { client: PublicClient; until: number }>();
 
   constructor(
     private readonly scopesSupported: readonly string[],
     private readonly now: () => number,
+    private readonly documents: ClientMetadataDocumentOptions = DEFAULT_DOCUMENT_OPTIONS,
   ) {}
 
   get(clientId: string | null | undefined): PublicClient | undefined {
@@ -101,8 +107,41 @@ export class ClientRegistry {
     return this.#clients.size;
   }
 
-  /** Validates RFC 7591 client metadata and registers a public client. Throws OAuthError. */
+  /** Validates RFC 7591 client metadata and registers a client. Throws OAuthError. */
   register(input: unknown): ClientRegistrationResponse {
+    const client = this.#fromMetadata(input, `dcr_${randomBytes(16).toString('base64url')}`, 'register');
+    if (this.#clients.size >= MAX_CLIENTS) {
+      const oldest = this.#clients.keys().next().value;
+      if (oldest !== undefined) this.#clients.delete(oldest);
+    }
+    this.#clients.set(client.clientId, client);
+    return client.registration;
+  }
+
+  /**
+   * A registered client, or a URL client id resolved from its Client ID Metadata Document.
+   * Throws OAuthError (`invalid_client`) when the document cannot be fetched or is not valid.
+   */
+  async resolve(clientId: string | null | undefined): Promise<PublicClient | undefined> {
+    if (!clientId) return undefined;
+    if (!isUrlClientId(clientId, this.documents.allowLoopbackHttp)) return this.get(clientId);
+    const cached = this.#documents.get(clientId);
+    if (cached && this.now() < cached.until) return cached.client;
+    const document = await fetchClientMetadataDocument(clientId, this.documents);
+    let client: PublicClient;
+    try {
+      client = this.#fromMetadata(document, clientId, 'document');
+    } catch (err) {
+      // To the token endpoint this is a client it cannot authenticate, whatever the document's flaw.
+      if (err instanceof OAuthError && err.error !== 'invalid_client') throw new OAuthError('invalid_client', `the client metadata document is not valid: ${err.description}`);
+      throw err;
+    }
+    if (this.#documents.size >= MAX_CLIENTS) this.#documents.delete(this.#documents.keys().next().value!);
+    this.#documents.set(clientId, { client, until: this.now() + this.documents.cacheSeconds * 1000 });
+    return client;
+  }
+
+  #fromMetadata(input: unknown, clientId: string, source: 'register' | 'document'): PublicClient {
     const parsed = metadataSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -110,6 +149,14 @@ export class ClientRegistry {
       throw new OAuthError('invalid_client_metadata', `${where}${issue?.message ?? 'invalid client metadata'}`.slice(0, 300));
     }
     const m = parsed.data;
+    if (source === 'document') {
+      // The document is the client's own statement of who it is: it must name this very URL,
+      // and a client that publishes its metadata has no secret to share with this server.
+      if (m.client_id !== clientId) throw new OAuthError('invalid_client', 'the client metadata document must contain a client_id equal to its URL');
+      if (m.client_secret !== undefined || (m.token_endpoint_auth_method ?? 'none') !== 'none') {
+        throw new OAuthError('invalid_client', "a client metadata document client must use token_endpoint_auth_method 'none' and carry no client_secret");
+      }
+    }
 
     for (const uri of m.redirect_uris) {
       const check = checkRedirectUri(uri);
@@ -144,7 +191,6 @@ export class ClientRegistry {
       if (scopes.length === 0) throw new OAuthError('invalid_client_metadata', 'scope is empty');
     }
 
-    const clientId = `dcr_${randomBytes(16).toString('base64url')}`;
     const registration: ClientRegistrationResponse = {
       client_id: clientId,
       client_id_issued_at: Math.floor(this.now() / 1000),
@@ -156,11 +202,7 @@ export class ClientRegistry {
       ...pick(m, ['client_name', 'client_uri', 'logo_uri', 'contacts', 'tos_uri', 'policy_uri', 'software_id', 'software_version']),
       ...(m.scope !== undefined ? { scope: scopes.join(' ') } : {}),
     };
-    if (this.#clients.size >= MAX_CLIENTS) {
-      const oldest = this.#clients.keys().next().value;
-      if (oldest !== undefined) this.#clients.delete(oldest);
-    }
-    this.#clients.set(clientId, {
+    return {
       clientId,
       authMethod: method,
       secret,
@@ -169,8 +211,7 @@ export class ClientRegistry {
       grants: grants as PublicClientGrant[],
       scopes,
       registration,
-    });
-    return registration;
+    };
   }
 }
 

@@ -62,7 +62,7 @@ export async function handleTokenRequest(ctx: TokenEndpointContext, request: Req
     const authorization = request.headers.get('authorization');
     let body: TokenResponse;
     const clientId = isPublicClientGrant(grantType) ? requestedClientId(authorization, form) : null;
-    const registered = ctx.clients.get(clientId);
+    const registered = await ctx.clients.resolve(clientId);
     const fixture = clientId !== null && ctx.fixtures.clients.some((c) => c.id === clientId);
     if (isPublicClientGrant(grantType) && !fixture) {
       // A registered client, authenticated by the method it registered (RFC 7591 §2); a public

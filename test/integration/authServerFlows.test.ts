@@ -5,6 +5,8 @@
  * the MCP TypeScript SDK's own client OAuth helpers, and refresh token rotation.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   discoverAuthorizationServerMetadata,
   exchangeAuthorization,
@@ -697,4 +699,72 @@ describe('registration with each advertised token endpoint auth method', () => {
       expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
     });
   }
+});
+
+// -------------------------------------------------------------------------------------------
+describe('client ID metadata documents (URL client ids)', () => {
+  // A tiny client website on port 0 that publishes documents by path, and counts fetches.
+  let site: Server;
+  let origin: string;
+  const documents = new Map<string, { status?: number; body: string }>();
+  let fetches = 0;
+  beforeAll(async () => {
+    site = createServer((req, res) => {
+      fetches++;
+      const doc = documents.get(req.url ?? '');
+      res.writeHead(doc?.status ?? (doc ? 200 : 404), { 'Content-Type': 'application/json' }).end(doc?.body ?? '{}');
+    });
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => site.close(() => resolve())));
+
+  const publish = (path: string, document: Json, status?: number) => {
+    documents.set(path, { body: JSON.stringify(document), ...(status === undefined ? {} : { status }) });
+    return `${origin}${path}`;
+  };
+
+  it('logs in with a URL client id through the whole code + PKCE flow, with no registration', async () => {
+    const clientId = `${origin}/oauth/client.json`;
+    publish('/oauth/client.json', { client_id: clientId, client_name: 'URL Client', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none' });
+    const { verifier, challenge } = pkce();
+    const page = await getAuthorize(authorizeParams(clientId, challenge));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('URL Client');
+    const before = fetches;
+    const { code } = await loginForCode(clientId, challenge);
+    const reply = await redeem({ code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: clientId, resource: MCP_URL });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    const { payload } = await jwtVerify(reply.body.access_token as string, createLocalJWKSet(as.auth.jwks), { issuer: as.base, audience: MCP_URL });
+    expect(payload).toMatchObject({ sub: 'alice', client_id: clientId, scope: 'drafts:read drafts:publish' });
+    // Cached briefly: the login and the token request reused the document fetched for the page.
+    expect(fetches).toBe(before);
+    as.clock.ms += 61_000;
+    await getAuthorize(authorizeParams(clientId, challenge));
+    expect(fetches).toBe(before + 1);
+  });
+
+  it('refuses documents that do not name their URL, list no redirect_uris, claim a secret, are too large or missing', async () => {
+    const cases: [string, Json, number | undefined, RegExp][] = [
+      ['/wrong-id.json', { client_id: 'https://elsewhere.example/c.json', redirect_uris: [REDIRECT] }, undefined, /client_id equal to its URL/],
+      ['/no-redirects.json', { client_id: `${origin}/no-redirects.json` }, undefined, /redirect_uris/],
+      ['/secret.json', { client_id: `${origin}/secret.json`, redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic' }, undefined, /must use token_endpoint_auth_method/],
+      ['/huge.json', { client_id: `${origin}/huge.json`, redirect_uris: [REDIRECT], client_name: 'x'.repeat(6000) }, undefined, /larger than/],
+      ['/gone.json', { client_id: `${origin}/gone.json`, redirect_uris: [REDIRECT] }, 404, /HTTP 404/],
+    ];
+    for (const [path, document, status, why] of cases) {
+      const clientId = publish(path, document, status);
+      const page = await getAuthorize(authorizeParams(clientId, pkce().challenge));
+      expect(page.status, path).toBe(400);
+      expect(page.headers.get('location')).toBeNull();
+      expect(await page.text(), path).toMatch(why);
+      expectError(await redeem({ code: 'x', redirect_uri: REDIRECT, code_verifier: 'y'.repeat(43), client_id: clientId }), 401, 'invalid_client');
+    }
+  });
+
+  it('treats a non-loopback http URL as an ordinary (unknown) client id, and never fetches it', async () => {
+    const page = await getAuthorize(authorizeParams('http://example.com/client.json', pkce().challenge));
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('Unknown client_id');
+  });
 });
