@@ -386,6 +386,9 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
   if (config.tokens.provider === 'token_exchange') throw new StartupError('token_exchange needs a caller token; use static or client_credentials over stdio');
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
+  if (!(await reachable(config.backend.url).catch(() => false))) {
+    log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
+  }
   const backend = backendFor(config, provider);
   const tools = toolServiceFor(config, deps, backend, log);
   const caller: Caller = {

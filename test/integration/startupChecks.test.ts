@@ -2,7 +2,7 @@
  * Deputy refuses to start without a backend credential for every operation it may call, and
  * warns loudly about credentials holding more scopes than their operation needs (src/README.md D3).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -229,6 +229,42 @@ describe('start-up with an unreachable backend', () => {
     } finally {
       await deputy.close();
       counting.close();
+    }
+  });
+});
+
+describe('stdio start-up with an unreachable backend', () => {
+  it('warns loudly on stderr', { timeout: 60_000 }, async () => {
+    const down = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+    const file = tokenFile('stdio-all.yaml', [
+      { id: 'drafts-read', scopes: ['drafts:read'], token: KEYS.draftsRead },
+      { id: 'publish', scopes: ['drafts:publish'], token: KEYS.draftsPublish },
+      { id: 'customers', scopes: ['customers:read'], token: KEYS.customersRead },
+      { id: 'tickets-read', scopes: ['tickets:read'], token: KEYS.ticketsRead },
+      { id: 'tickets-write', scopes: ['tickets:write'], token: KEYS.ticketsWrite },
+    ]);
+    const backendUrl = `http://127.0.0.1:${(down.address() as AddressInfo).port}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'stdio', '--backend-url', backendUrl, '--token-file', file], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', DEPUTY_AUDIT_LOG: 'stderr' },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    try {
+      const warning = await new Promise<string>((resolve, reject) => {
+        let seen = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          seen += chunk.toString('utf8');
+          const line = seen.split('\n').find((l) => l.includes('BACKEND UNREACHABLE'));
+          if (line) resolve(line);
+        });
+        child.once('exit', () => reject(new Error(`exited before warning: ${seen}`)));
+      });
+      expect(warning).toContain('check DEPUTY_BACKEND_URL');
+      expect(warning).toContain(backendUrl);
+    } finally {
+      child.kill();
+      down.close();
     }
   });
 });
