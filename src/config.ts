@@ -130,8 +130,13 @@ const fixFor = (name: string) => FIXES[name] ?? (name.endsWith('_URL') || name =
  */
 export function loadConfig(env: Record<string, string | undefined>, transport: 'http' | 'stdio' = 'http'): Config {
   const problems: string[] = [];
-  const invalid = (name: string, message: string) => problems.push(`  ${name}: ${message} — set it to ${fixFor(name)}`);
-  const missing = (name: string, fix: string) => problems.push(`  ${name} is not set — ${fix}`);
+  const refused = new Set<string>();
+  const invalid = (name: string, message: string) => {
+    refused.add(name);
+    problems.push(`  ${name}: ${message} — set it to ${fixFor(name)}`);
+  };
+  // A variable set to an invalid value (say, empty) is reported once, as invalid.
+  const missing = (name: string, fix: string) => refused.has(name) || problems.push(`  ${name} is not set — ${fix}`);
 
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {

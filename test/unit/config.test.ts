@@ -50,6 +50,11 @@ describe('loadConfig reports every problem at once', () => {
     expect(problems).toHaveLength(5);
   });
 
+  it('reports a variable set to an invalid empty value once', () => {
+    const problems = problemsOf({ ...complete, DEPUTY_BACKEND_URL: '' });
+    expect(problems).toEqual([expect.stringMatching(/^DEPUTY_BACKEND_URL: .* — set it to an absolute URL/)]);
+  });
+
   it('asks for the token URL only when no issuer can supply it (stdio)', () => {
     const problems = problemsOf({ DEPUTY_BACKEND_URL: complete.DEPUTY_BACKEND_URL, DEPUTY_OAUTH_CLIENT_ID: 'x', DEPUTY_OAUTH_CLIENT_SECRET: 'y' }, 'stdio');
     expect(problems).toEqual([expect.stringMatching(/^DEPUTY_OAUTH_TOKEN_URL is not set — .*DEPUTY_AUTH_ISSUER/)]);
