@@ -169,7 +169,7 @@ export async function checkCredentials(config: Config, provider: TokenProvider, 
  * the fix, and requests sharing a scope set share one in-flight failure whose message names
  * whichever operation asked first, so the cause is taken without that name.
  */
-export function describeTokenFailures(failures: readonly { need: CredentialNeed; error: unknown }[], config: Config): string {
+function describeTokenFailures(failures: readonly { need: CredentialNeed; error: unknown }[], config: Config): string {
   const byCause = new Map<string, { fix: string; operations: string[] }>();
   for (const { need, error } of failures) {
     const cause = causeOf(error);
