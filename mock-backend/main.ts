@@ -30,7 +30,9 @@ const backend = await startMockBackend({
     windowSeconds: intFromEnv('MOCK_BACKEND_RATE_WINDOW_SECONDS', DEFAULT_RATE_LIMIT.windowSeconds, 1),
   },
 }).catch((err: unknown) => {
-  process.stderr.write(`mock-backend: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  const reason = inUse ? `port ${(err as { port?: number }).port ?? '?'} is already in use — set MOCK_BACKEND_PORT to a free port` : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`mock-backend: could not start: ${reason}\n`);
   process.exit(1);
 });
 

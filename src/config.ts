@@ -112,15 +112,56 @@ export class ConfigError extends Error {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** What to do about a variable zod refused: the variable's own fix where there is one. */
+const FIXES: Record<string, string> = {
+  PORT: 'a port number 0-65535',
+  DEPUTY_MODE: 'stateful or stateless',
+  DEPUTY_TOKEN_PROVIDER: 'static, client_credentials or token_exchange',
+  DEPUTY_METRICS: 'on or off',
+  DEPUTY_STATE_KEYS: 'comma-separated random keys of 32+ characters, e.g. `openssl rand -hex 32`',
+  DEPUTY_METRICS_TOKEN: 'a random token of 16+ characters',
+};
+
+const fixFor = (name: string) => FIXES[name] ?? (name.endsWith('_URL') || name === 'DEPUTY_AUTH_ISSUER' || name === 'DEPUTY_PUBLIC_URL' ? 'an absolute URL, e.g. https://host/path' : 'see "Configuration" in src/README.md');
+
+/**
+ * Every missing or invalid setting is reported in one error, one line each with its variable
+ * and a fix, so an operator learns them all in one run.
+ */
 export function loadConfig(env: Record<string, string | undefined>, transport: 'http' | 'stdio' = 'http'): Config {
+  const problems: string[] = [];
+  const refused = new Set<string>();
+  const invalid = (name: string, message: string) => {
+    refused.add(name);
+    problems.push(`  ${name}: ${message} — set it to ${fixFor(name)}`);
+  };
+  // A variable set to an invalid value (say, empty) is reported once, as invalid.
+  const missing = (name: string, fix: string) => refused.has(name) || problems.push(`  ${name} is not set — ${fix}`);
+
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+    for (const issue of parsed.error.issues) invalid(String(issue.path[0] ?? '(environment)'), issue.message);
   }
-  const e = parsed.data;
-  const missing = (name: string) => new ConfigError(`${name} is required (see "Configuration" in src/README.md)`);
+  // Requirements between variables are checked on the raw environment, so both kinds arrive together.
+  const raw = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  if (!raw('DEPUTY_AUTH_ISSUER') && transport === 'http') missing('DEPUTY_AUTH_ISSUER', 'the authorization server that issues callers\' tokens, e.g. https://auth.example.com');
+  if (!raw('DEPUTY_BACKEND_URL')) missing('DEPUTY_BACKEND_URL', 'the admin backend\'s base URL, e.g. https://admin.example.com/api');
+  const provider = raw('DEPUTY_TOKEN_PROVIDER') ?? 'client_credentials';
+  if (provider === 'static') {
+    if (!raw('DEPUTY_TOKEN_FILE')) missing('DEPUTY_TOKEN_FILE', 'the static token file (DEPUTY_TOKEN_PROVIDER=static)');
+  } else if (provider === 'client_credentials' || provider === 'token_exchange') {
+    if (!raw('DEPUTY_OAUTH_CLIENT_ID')) missing('DEPUTY_OAUTH_CLIENT_ID', `Deputy's OAuth client id (DEPUTY_TOKEN_PROVIDER=${provider}), or use DEPUTY_TOKEN_PROVIDER=static with DEPUTY_TOKEN_FILE`);
+    if (!raw('DEPUTY_OAUTH_CLIENT_SECRET')) missing('DEPUTY_OAUTH_CLIENT_SECRET', `Deputy's OAuth client secret (DEPUTY_TOKEN_PROVIDER=${provider})`);
+    // Over HTTP a missing issuer is already reported, and setting it supplies the token URL too.
+    if (!raw('DEPUTY_OAUTH_TOKEN_URL') && !raw('DEPUTY_AUTH_ISSUER') && transport === 'stdio') missing('DEPUTY_OAUTH_TOKEN_URL', 'the token endpoint Deputy obtains backend tokens from (or set DEPUTY_AUTH_ISSUER to use its /oauth/token)');
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new ConfigError(`${problems.length} configuration problem${problems.length === 1 ? '' : 's'} (every variable is listed under "Configuration" in src/README.md):\n${problems.join('\n')}`);
+  }
+  return build(parsed.data);
+}
 
+function build(e: z.infer<typeof EnvSchema>): Config {
   const displayHost = e.DEPUTY_HOST === '0.0.0.0' || e.DEPUTY_HOST === '::' ? '127.0.0.1' : e.DEPUTY_HOST;
   const publicUrl = (e.DEPUTY_PUBLIC_URL ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${e.PORT}`).replace(/\/$/, '');
   const publicOrigin = new URL(publicUrl).origin;
@@ -128,24 +169,19 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
     ? [`http://127.0.0.1:${e.PORT}`, `http://localhost:${e.PORT}`, `http://[::1]:${e.PORT}`]
     : [];
   const loopbackHosts = LOOPBACK.has(e.DEPUTY_HOST) ? [`127.0.0.1:${e.PORT}`, `localhost:${e.PORT}`, `[::1]:${e.PORT}`] : [];
-
-  if (!e.DEPUTY_AUTH_ISSUER && transport === 'http') throw missing('DEPUTY_AUTH_ISSUER');
   const issuer = e.DEPUTY_AUTH_ISSUER?.replace(/\/$/, '');
-  if (!e.DEPUTY_BACKEND_URL) throw missing('DEPUTY_BACKEND_URL');
+  // loadConfig has checked every requirement below; these only narrow the types.
+  const need = <T>(value: T | undefined): T => value as T;
 
   let tokens: Config['tokens'];
   if (e.DEPUTY_TOKEN_PROVIDER === 'static') {
-    if (!e.DEPUTY_TOKEN_FILE) throw missing('DEPUTY_TOKEN_FILE');
-    tokens = { provider: 'static', file: e.DEPUTY_TOKEN_FILE };
+    tokens = { provider: 'static', file: need(e.DEPUTY_TOKEN_FILE) };
   } else {
-    if (!e.DEPUTY_OAUTH_CLIENT_ID) throw missing('DEPUTY_OAUTH_CLIENT_ID');
-    if (!e.DEPUTY_OAUTH_CLIENT_SECRET) throw missing('DEPUTY_OAUTH_CLIENT_SECRET');
-    if (!e.DEPUTY_OAUTH_TOKEN_URL && !issuer) throw missing('DEPUTY_OAUTH_TOKEN_URL (or DEPUTY_AUTH_ISSUER)');
     tokens = {
       provider: e.DEPUTY_TOKEN_PROVIDER,
       tokenUrl: e.DEPUTY_OAUTH_TOKEN_URL ?? (issuer ? `${issuer}/oauth/token` : ''),
-      clientId: e.DEPUTY_OAUTH_CLIENT_ID,
-      clientSecret: e.DEPUTY_OAUTH_CLIENT_SECRET,
+      clientId: need(e.DEPUTY_OAUTH_CLIENT_ID),
+      clientSecret: need(e.DEPUTY_OAUTH_CLIENT_SECRET),
       file: e.DEPUTY_TOKEN_FILE ?? null,
     };
   }
@@ -172,7 +208,7 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
       : null,
     stdio: { subject: e.DEPUTY_STDIO_SUBJECT, scopes: e.DEPUTY_STDIO_SCOPES ?? null },
     backend: {
-      url: e.DEPUTY_BACKEND_URL.replace(/\/$/, ''),
+      url: need(e.DEPUTY_BACKEND_URL).replace(/\/$/, ''),
       timeoutMs: e.DEPUTY_BACKEND_TIMEOUT_MS,
       maxResponseBytes: e.DEPUTY_BACKEND_MAX_RESPONSE_BYTES,
       maxRetries: e.DEPUTY_BACKEND_MAX_RETRIES,

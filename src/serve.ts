@@ -15,6 +15,7 @@ import {
   createBackendClient,
   describeKind,
   findOverPrivilegedTokens,
+  isBackendError,
   type BackendClient,
   type CredentialNeed,
   type OperationBinding,
@@ -23,6 +24,7 @@ import {
 import type { Config } from './config.ts';
 import { profile as generatedProfile, type ServerProfile, type ToolDefinition } from './generated/tools.ts';
 import { createApp } from './http/app.ts';
+import { cachedReadiness } from './http/readiness.ts';
 import { createMetrics, type DeputyMetrics } from './http/metrics.ts';
 import { createCallerVerifier } from './http/callerAuth.ts';
 import { callerFromAuthInfo } from './http/bearerAuth.ts';
@@ -146,11 +148,9 @@ export async function checkCredentials(config: Config, provider: TokenProvider, 
   }
   if (config.tokens.provider === 'client_credentials') {
     // One token request per scope set, all at once: start-up takes one round trip, not one per operation.
-    const failures: string[] = [];
-    await Promise.all(
-      fromOAuth.map((need) => provider.getToken(need).catch((error: unknown) => failures.push(`${needName(need)}: ${(error as Error).message}`))),
-    );
-    if (failures.length > 0) throw new StartupError(`cannot obtain backend tokens for: ${failures.join('; ')}`);
+    const failures: { need: CredentialNeed; error: unknown }[] = [];
+    await Promise.all(fromOAuth.map((need) => provider.getToken(need).catch((error: unknown) => failures.push({ need, error }))));
+    if (failures.length > 0) throw new StartupError(describeTokenFailures(failures, config));
   }
   // Token exchange needs a caller's token, so its tokens cannot be checked before a call.
   const checkable = config.tokens.provider === 'token_exchange' ? fromFile : needs;
@@ -161,6 +161,48 @@ export async function checkCredentials(config: Config, provider: TokenProvider, 
       'OVER-PRIVILEGED BACKEND TOKEN: it holds scopes its operation does not need; issue a narrower one',
     );
   }
+}
+
+/**
+ * One line per distinct cause, naming every operation it blocks and the setting to change. A
+ * wrong secret fails every token request the same way; printing it once per operation buried
+ * the fix, and requests sharing a scope set share one in-flight failure whose message names
+ * whichever operation asked first, so the cause is taken without that name.
+ */
+function describeTokenFailures(failures: readonly { need: CredentialNeed; error: unknown }[], config: Config): string {
+  const byCause = new Map<string, { fix: string; operations: string[] }>();
+  for (const { need, error } of failures) {
+    const cause = causeOf(error);
+    const group = byCause.get(cause) ?? { fix: tokenFailureFix(error, config), operations: [] };
+    group.operations.push(need.operationId);
+    byCause.set(cause, group);
+  }
+  const lines = [...byCause].map(([cause, { fix, operations }]) => `  ${cause}, for ${[...new Set(operations)].join(', ')} — fix: ${fix}`);
+  return `cannot obtain backend tokens (${byCause.size} cause${byCause.size === 1 ? '' : 's'}):\n${lines.join('\n')}`;
+}
+
+function causeOf(error: unknown): string {
+  if (!isBackendError(error)) return 'the token provider failed';
+  const prefix = `${error.operationId}: `;
+  return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+}
+
+function tokenFailureFix(error: unknown, config: Config): string {
+  const tokenUrl = config.tokens.provider === 'static' ? '' : config.tokens.tokenUrl;
+  if (!isBackendError(error)) return 'see the log above';
+  if (error.status === undefined) return `check DEPUTY_OAUTH_TOKEN_URL (${tokenUrl}) and that the authorization server is up`;
+  switch (error.causeCode) {
+    case 'invalid_client':
+    case 'unauthorized_client':
+      return 'check DEPUTY_OAUTH_CLIENT_ID and DEPUTY_OAUTH_CLIENT_SECRET: the authorization server does not accept them';
+    case 'invalid_scope':
+      return "allow Deputy's OAuth client these operations' scopes at the authorization server";
+    case 'invalid_target':
+      return `check DEPUTY_BACKEND_URL (${config.backend.url}): the authorization server does not know it as a resource`;
+  }
+  if (error.status === 401) return 'check DEPUTY_OAUTH_CLIENT_ID and DEPUTY_OAUTH_CLIENT_SECRET: the authorization server does not accept them';
+  if (error.status === 404 || error.status === 405) return `check DEPUTY_OAUTH_TOKEN_URL (${tokenUrl}): no token endpoint answers there`;
+  return 'see the authorization server\'s log for why it refused';
 }
 
 function auditFor(config: Config): AuditLog {
@@ -211,6 +253,9 @@ function backendFor(config: Config, provider: TokenProvider): BackendClient {
   });
 }
 
+/** How stale a `/readyz` answer may be: probes every few seconds cost one outbound check, not one each. */
+const READINESS_MAX_AGE_MS = 5_000;
+
 /** Any HTTP answer means the server is up (a backend's root is often 404 or 501), except a gateway or overload status. */
 async function reachable(url: string): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
@@ -242,12 +287,24 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const server: HttpServer = createHttpServer();
   server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts (60 s)
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   const live = withActualPort(config, port);
   const auth = config.auth;
+
+  const readiness = cachedReadiness(
+    [
+      { name: 'backend', check: () => reachable(live.backend.url) },
+      { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
+    ],
+    READINESS_MAX_AGE_MS,
+  );
+  // A static token file lets Deputy start without reaching anything: say so loudly, not on the first call.
+  const state = await readiness.current();
+  if (!state.backend) log.warn({ url: live.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL (/readyz reports not_ready)');
+  if (!state.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
 
   const app = createApp({
     resource: live.resource,
@@ -263,10 +320,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,
-    readiness: [
-      { name: 'backend', check: () => reachable(live.backend.url) },
-      { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
-    ],
+    readiness,
     metrics: live.metrics ? { registry: metrics.registry, token: live.metrics.token } : null,
   });
   if (!live.metrics) log.info('/metrics is not served (DEPUTY_METRICS=off, or a non-loopback bind without DEPUTY_METRICS_TOKEN)');
@@ -299,6 +353,15 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   };
 }
 
+/** A bind failure names the variables that choose the address, so the operator knows what to change. */
+function listenError(error: NodeJS.ErrnoException, config: Config): Error {
+  const where = `${config.host}:${config.port}`;
+  if (error.code === 'EADDRINUSE') return new StartupError(`${where} is already in use — set PORT to a free port (or stop the process holding it)`);
+  if (error.code === 'EACCES') return new StartupError(`not allowed to listen on ${where} — set PORT to 1024 or above`);
+  if (error.code === 'EADDRNOTAVAIL') return new StartupError(`${config.host} is not an address of this machine — set DEPUTY_HOST to one (127.0.0.1, or 0.0.0.0 for all)`);
+  return error;
+}
+
 /** With PORT=0, every URL derived from the configured port gets the real one. */
 function withActualPort(config: Config, port: number): Config {
   if (config.port !== 0) return config;
@@ -323,6 +386,9 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
   if (config.tokens.provider === 'token_exchange') throw new StartupError('token_exchange needs a caller token; use static or client_credentials over stdio');
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
+  if (!(await reachable(config.backend.url).catch(() => false))) {
+    log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
+  }
   const backend = backendFor(config, provider);
   const tools = toolServiceFor(config, deps, backend, log);
   const caller: Caller = {

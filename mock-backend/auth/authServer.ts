@@ -7,7 +7,7 @@
  *   POST /oauth/token                               client_credentials, token exchange (RFC 8693),
  *                                                   password (dev agent tokens for Deputy's MCP endpoint),
  *                                                   authorization_code + PKCE and refresh_token (public clients)
- *   POST /oauth/register                            dynamic client registration of public clients (RFC 7591)
+ *   POST /oauth/register                            dynamic client registration (RFC 7591)
  *   GET  /oauth/authorize, POST /oauth/authorize    authorization code flow with a dev login page
  *   POST /oauth/introspect                          token introspection (RFC 7662) for allowed clients
  *
@@ -71,6 +71,7 @@ export interface AuthorizationServerMetadata {
   introspection_endpoint_auth_methods_supported: string[];
   code_challenge_methods_supported: string[];
   authorization_response_iss_parameter_supported: boolean;
+  client_id_metadata_document_supported: boolean;
 }
 
 export interface AuthServer {
@@ -161,6 +162,8 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     code_challenge_methods_supported: ['S256'],
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
+    // URL client ids: the client's metadata is fetched from its client_id (clientMetadataDocument.ts).
+    client_id_metadata_document_supported: true,
   };
 
   async function verifyBackendToken(token: string): Promise<VerifyResult> {

@@ -78,7 +78,7 @@ async function respond(
   onValid: (valid: ValidRequest) => Response | Promise<Response>,
 ): Promise<Response> {
   try {
-    return await onValid(validate(ctx, params));
+    return await onValid(await validate(ctx, params));
   } catch (err) {
     if (err instanceof PageError) return errorPage(err.status, err.description);
     if (err instanceof RedirectError) return err.response;
@@ -94,13 +94,21 @@ class RedirectError extends Error {
   }
 }
 
-function validate(ctx: AuthorizeContext, params: URLSearchParams): ValidRequest {
+async function validate(ctx: AuthorizeContext, params: URLSearchParams): Promise<ValidRequest> {
   for (const key of ['client_id', 'redirect_uri']) {
     if (params.getAll(key).length > 1) throw new PageError(400, `The parameter '${key}' is repeated.`);
   }
   const clientId = params.get('client_id');
   if (!clientId) throw new PageError(400, 'The request has no client_id.');
-  const client = ctx.clients.get(clientId);
+  let client: PublicClient | undefined;
+  try {
+    client = await ctx.clients.resolve(clientId);
+  } catch (err) {
+    // A URL client id whose metadata document is unusable: shown, never redirected (its
+    // redirect URIs are not known to be the client's).
+    if (err instanceof OAuthError) throw new PageError(400, `The client_id URL cannot be used: ${err.description}`);
+    throw err;
+  }
   if (!client) {
     throw new PageError(400, 'Unknown client_id. Register the client first (POST /oauth/register); registrations are forgotten when the mock backend restarts.');
   }

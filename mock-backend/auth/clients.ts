@@ -5,12 +5,16 @@
  * forgets them, and clients re-register (they do when the token endpoint answers
  * `invalid_client`).
  *
- * Only public clients (`token_endpoint_auth_method: none`) can register; the confidential
- * clients are the fixtures in `clients.yaml`.
+ * A client registers with any method the metadata advertises: `none` (public, the default
+ * here), `client_secret_basic` or `client_secret_post` (the response then carries a generated
+ * `client_secret`), and the token endpoint holds it to that method. Registered clients use the
+ * authorization code and refresh token grants only; the fixtures in `clients.yaml` hold the
+ * other grants.
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { OAuthError } from './oauthErrors.ts';
+import { DEFAULT_DOCUMENT_OPTIONS, fetchClientMetadataDocument, isUrlClientId, type ClientMetadataDocumentOptions } from './clientMetadataDocument.ts';
 import { checkRedirectUri } from './urls.ts';
 
 export const GRANT_AUTHORIZATION_CODE = 'authorization_code';
@@ -19,9 +23,16 @@ export const GRANT_REFRESH_TOKEN = 'refresh_token';
 export const PUBLIC_CLIENT_GRANTS = [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN] as const;
 export type PublicClientGrant = (typeof PUBLIC_CLIENT_GRANTS)[number];
 
-/** A registered public client: what the authorization and token endpoints need. */
+/** How a registered client authenticates at the token endpoint (RFC 7591 §2). */
+export const REGISTRATION_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
+export type RegistrationAuthMethod = (typeof REGISTRATION_AUTH_METHODS)[number];
+
+/** A registered client (dynamic, or a URL client id): what the authorization and token endpoints need. */
 export interface PublicClient {
   clientId: string;
+  authMethod: RegistrationAuthMethod;
+  /** The issued secret, for the two secret methods; null for `none`. */
+  secret: string | null;
   /** `client_name`, or the client id when none was given. Shown on the login page. */
   name: string;
   redirectUris: string[];
@@ -38,7 +49,10 @@ export interface ClientRegistrationResponse {
   redirect_uris: string[];
   grant_types: string[];
   response_types: string[];
-  token_endpoint_auth_method: 'none';
+  token_endpoint_auth_method: RegistrationAuthMethod;
+  /** RFC 7591 §3.2.1: issued to clients registered with a secret method; 0 = never expires. */
+  client_secret?: string;
+  client_secret_expires_at?: number;
   client_name?: string;
   client_uri?: string;
   logo_uri?: string;
@@ -53,6 +67,9 @@ export interface ClientRegistrationResponse {
 const text = (max: number) => z.string().max(max);
 /** Known RFC 7591 §2 fields are checked; unknown ones are ignored and not echoed back. */
 const metadataSchema = z.looseObject({
+  /** Client ID Metadata Documents only: the document's own URL. */
+  client_id: z.string().optional(),
+  client_secret: z.unknown().optional(),
   redirect_uris: z.array(z.string()).min(1, 'redirect_uris must list at least one URI').max(10, 'at most 10 redirect_uris'),
   token_endpoint_auth_method: z.string().optional(),
   grant_types: z.array(z.string()).optional(),
@@ -74,10 +91,12 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 export class ClientRegistry {
   readonly #clients = new Map<string, PublicClient>();
+  readonly #documents = new Map<string, { client: PublicClient; until: number }>();
 
   constructor(
     private readonly scopesSupported: readonly string[],
     private readonly now: () => number,
+    private readonly documents: ClientMetadataDocumentOptions = DEFAULT_DOCUMENT_OPTIONS,
   ) {}
 
   get(clientId: string | null | undefined): PublicClient | undefined {
@@ -88,8 +107,41 @@ export class ClientRegistry {
     return this.#clients.size;
   }
 
-  /** Validates RFC 7591 client metadata and registers a public client. Throws OAuthError. */
+  /** Validates RFC 7591 client metadata and registers a client. Throws OAuthError. */
   register(input: unknown): ClientRegistrationResponse {
+    const client = this.#fromMetadata(input, `dcr_${randomBytes(16).toString('base64url')}`, 'register');
+    if (this.#clients.size >= MAX_CLIENTS) {
+      const oldest = this.#clients.keys().next().value;
+      if (oldest !== undefined) this.#clients.delete(oldest);
+    }
+    this.#clients.set(client.clientId, client);
+    return client.registration;
+  }
+
+  /**
+   * A registered client, or a URL client id resolved from its Client ID Metadata Document.
+   * Throws OAuthError (`invalid_client`) when the document cannot be fetched or is not valid.
+   */
+  async resolve(clientId: string | null | undefined): Promise<PublicClient | undefined> {
+    if (!clientId) return undefined;
+    if (!isUrlClientId(clientId, this.documents.allowLoopbackHttp)) return this.get(clientId);
+    const cached = this.#documents.get(clientId);
+    if (cached && this.now() < cached.until) return cached.client;
+    const document = await fetchClientMetadataDocument(clientId, this.documents);
+    let client: PublicClient;
+    try {
+      client = this.#fromMetadata(document, clientId, 'document');
+    } catch (err) {
+      // To the token endpoint this is a client it cannot authenticate, whatever the document's flaw.
+      if (err instanceof OAuthError && err.error !== 'invalid_client') throw new OAuthError('invalid_client', `the client metadata document is not valid: ${err.description}`);
+      throw err;
+    }
+    if (this.#documents.size >= MAX_CLIENTS) this.#documents.delete(this.#documents.keys().next().value!);
+    this.#documents.set(clientId, { client, until: this.now() + this.documents.cacheSeconds * 1000 });
+    return client;
+  }
+
+  #fromMetadata(input: unknown, clientId: string, source: 'register' | 'document'): PublicClient {
     const parsed = metadataSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -97,20 +149,27 @@ export class ClientRegistry {
       throw new OAuthError('invalid_client_metadata', `${where}${issue?.message ?? 'invalid client metadata'}`.slice(0, 300));
     }
     const m = parsed.data;
+    if (source === 'document') {
+      // The document is the client's own statement of who it is: it must name this very URL,
+      // and a client that publishes its metadata has no secret to share with this server.
+      if (m.client_id !== clientId) throw new OAuthError('invalid_client', 'the client metadata document must contain a client_id equal to its URL');
+      if (m.client_secret !== undefined || (m.token_endpoint_auth_method ?? 'none') !== 'none') {
+        throw new OAuthError('invalid_client', "a client metadata document client must use token_endpoint_auth_method 'none' and carry no client_secret");
+      }
+    }
 
     for (const uri of m.redirect_uris) {
       const check = checkRedirectUri(uri);
       if (!check.ok) throw new OAuthError('invalid_redirect_uri', check.description);
     }
-    // RFC 7591 §2: the default is client_secret_basic, but this server registers public
-    // clients only; an absent method is replaced with `none` (§3.2.1 allows replacing values).
+    // RFC 7591 §2 makes client_secret_basic the default, but MCP clients that send no method
+    // expect a public client (they have nowhere to keep a secret); §3.2.1 allows replacing it.
     const authMethod = m.token_endpoint_auth_method ?? 'none';
-    if (authMethod !== 'none') {
-      throw new OAuthError(
-        'invalid_client_metadata',
-        `token_endpoint_auth_method must be 'none': only public clients can register here (confidential clients are fixtures)`,
-      );
+    if (!(REGISTRATION_AUTH_METHODS as readonly string[]).includes(authMethod)) {
+      throw new OAuthError('invalid_client_metadata', `token_endpoint_auth_method must be one of ${REGISTRATION_AUTH_METHODS.join(', ')}`);
     }
+    const method = authMethod as RegistrationAuthMethod;
+    const secret = method === 'none' ? null : randomBytes(32).toString('base64url');
     const grants = [...new Set(m.grant_types ?? [GRANT_AUTHORIZATION_CODE])];
     for (const g of grants) {
       if (!(PUBLIC_CLIENT_GRANTS as readonly string[]).includes(g)) {
@@ -132,30 +191,27 @@ export class ClientRegistry {
       if (scopes.length === 0) throw new OAuthError('invalid_client_metadata', 'scope is empty');
     }
 
-    const clientId = `dcr_${randomBytes(16).toString('base64url')}`;
     const registration: ClientRegistrationResponse = {
       client_id: clientId,
       client_id_issued_at: Math.floor(this.now() / 1000),
       redirect_uris: [...m.redirect_uris],
       grant_types: grants,
       response_types: responseTypes,
-      token_endpoint_auth_method: 'none',
+      token_endpoint_auth_method: method,
+      ...(secret === null ? {} : { client_secret: secret, client_secret_expires_at: 0 }),
       ...pick(m, ['client_name', 'client_uri', 'logo_uri', 'contacts', 'tos_uri', 'policy_uri', 'software_id', 'software_version']),
       ...(m.scope !== undefined ? { scope: scopes.join(' ') } : {}),
     };
-    if (this.#clients.size >= MAX_CLIENTS) {
-      const oldest = this.#clients.keys().next().value;
-      if (oldest !== undefined) this.#clients.delete(oldest);
-    }
-    this.#clients.set(clientId, {
+    return {
       clientId,
+      authMethod: method,
+      secret,
       name: m.client_name?.trim() || clientId,
       redirectUris: registration.redirect_uris,
       grants: grants as PublicClientGrant[],
       scopes,
       registration,
-    });
-    return registration;
+    };
   }
 }
 

@@ -4,6 +4,7 @@
  * fixture loader), and nothing here puts a secret into an error.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { PublicClient } from './clients.ts';
 import type { ClientFixture, StaticTokenFixture, UserFixture } from './fixtures.ts';
 import { OAuthError } from './oauthErrors.ts';
 
@@ -61,6 +62,25 @@ export function authenticateClient(
   const matches = secretsEqual(credentials.secret, client?.secret ?? UNKNOWN_SECRET);
   if (!client || !matches) throw new OAuthError('invalid_client', 'client authentication failed');
   return client;
+}
+
+/** The client id a token request names: from Basic credentials, else the form's `client_id`. */
+export function requestedClientId(authorization: string | null, form: URLSearchParams): string | null {
+  if (authorization !== null && /^Basic /i.test(authorization)) return parseBasic(authorization).id;
+  return form.get('client_id');
+}
+
+/** A registered client authenticates exactly as it registered: with no secret, or its secret by its method. */
+export function authenticateRegistered(client: PublicClient, authorization: string | null, form: URLSearchParams): void {
+  const basic = authorization ? parseBasic(authorization) : undefined;
+  const inBody = form.has('client_secret');
+  const used = basic ? 'client_secret_basic' : inBody ? 'client_secret_post' : 'none';
+  if (used !== client.authMethod) {
+    throw new OAuthError('invalid_client', `this client registered token_endpoint_auth_method '${client.authMethod}', and the request used '${used}'`);
+  }
+  if (client.secret === null) return;
+  const presented = basic ? basic.secret : (form.get('client_secret') ?? '');
+  if (!secretsEqual(presented, client.secret)) throw new OAuthError('invalid_client', 'client authentication failed');
 }
 
 function parseBasic(header: string): { id: string; secret: string } {

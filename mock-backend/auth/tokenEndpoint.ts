@@ -14,7 +14,7 @@ import {
   type ClientRegistry,
   type PublicClient,
 } from './clients.ts';
-import { authenticateClient, checkUserPassword } from './credentials.ts';
+import { authenticateClient, authenticateRegistered, checkUserPassword, requestedClientId } from './credentials.ts';
 import {
   GRANT_CLIENT_CREDENTIALS,
   GRANT_PASSWORD,
@@ -61,13 +61,17 @@ export async function handleTokenRequest(ctx: TokenEndpointContext, request: Req
     const grantType = form.get('grant_type');
     const authorization = request.headers.get('authorization');
     let body: TokenResponse;
-    if (isPublicClientGrant(grantType) && authorization === null && !form.has('client_secret')) {
-      // RFC 6749 §3.2.1: a public client identifies itself with client_id only.
-      const client = ctx.clients.get(form.get('client_id'));
-      if (!client) {
-        throw new OAuthError('invalid_client', form.get('client_id') ? 'unknown client_id (registrations are forgotten when the mock restarts; register again)' : 'client_id is required for public clients');
+    const clientId = isPublicClientGrant(grantType) ? requestedClientId(authorization, form) : null;
+    const registered = await ctx.clients.resolve(clientId);
+    const fixture = clientId !== null && ctx.fixtures.clients.some((c) => c.id === clientId);
+    if (isPublicClientGrant(grantType) && !fixture) {
+      // A registered client, authenticated by the method it registered (RFC 7591 §2); a public
+      // one identifies itself with client_id only (RFC 6749 §3.2.1).
+      if (!registered) {
+        throw new OAuthError('invalid_client', clientId ? 'unknown client_id (registrations are forgotten when the mock restarts; register again)' : 'client_id is required for public clients');
       }
-      body = await publicGrant(ctx, client, grantType!, form);
+      authenticateRegistered(registered, authorization, form);
+      body = await publicGrant(ctx, registered, grantType!, form);
     } else {
       const client = authenticateClient(ctx.fixtures.clients, authorization, form);
       if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required');

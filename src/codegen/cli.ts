@@ -51,7 +51,8 @@ export async function loadAndCompile(
   };
   const loaded = await loadSpec(specPath);
   if (!loaded.ok) {
-    print(loaded.errors.map((e) => ({ ...e, specPath: e.specPath === null ? labels.spec : `${labels.spec} ${e.specPath}` })));
+    // A spec that cannot be loaded is the spec's fault: name it, not the manifest.
+    for (const e of loaded.errors) io.err(formatError(e, labels.spec));
     return null;
   }
   let manifest: unknown;

@@ -18,7 +18,8 @@ export async function loadSpec(path: string): Promise<LoadSpecResult> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    return { ok: false, errors: [specError(`cannot read the spec: ${(err as Error).message}`, `check that ${path} exists`)] };
+    const message = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `the spec ${path} does not exist` : `cannot read the spec: ${(err as Error).message}`;
+    return { ok: false, errors: [specError(message, 'pass an existing OpenAPI document with --spec')] };
   }
   if (!EXTERNAL_REF.test(text)) {
     let document: unknown;

@@ -18,13 +18,9 @@ import { mcpEndpoint } from './mcpEndpoint.ts';
 import { metricsHandler } from './metrics.ts';
 import { originGuard, type OriginPolicy } from './originGuard.ts';
 import { protectedResourceMetadataUrl, protectedResourceRoutes } from './protectedResource.ts';
+import type { Readiness } from './readiness.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
-
-export interface ReadinessCheck {
-  name: string;
-  check: () => Promise<boolean>;
-}
 
 export interface AppOptions {
   /** The canonical URL of the MCP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
@@ -40,7 +36,8 @@ export interface AppOptions {
   /** Audits a tools/call refused before dispatch (insufficient scope). */
   onDenied: (tool: string, caller: Caller, sessionId: string | null) => void;
   maxBodyBytes: number;
-  readiness: readonly ReadinessCheck[];
+  /** The dependencies' state, cached (src/http/readiness.ts). */
+  readiness: Readiness;
   /** Prometheus exposition at /metrics; null = not served (404). */
   metrics: { registry: Registry; token: string | null } | null;
 }
@@ -53,11 +50,9 @@ export function createApp(options: AppOptions): Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const results = await Promise.all(
-      options.readiness.map(async ({ name, check }) => [name, await check().catch(() => false)] as const),
-    );
-    const ready = results.every(([, ok]) => ok);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+    const checks = await options.readiness.current();
+    const ready = Object.values(checks).every(Boolean);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
   app.use(originGuard(options.origin));

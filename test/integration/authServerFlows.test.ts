@@ -5,6 +5,8 @@
  * the MCP TypeScript SDK's own client OAuth helpers, and refresh token rotation.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   discoverAuthorizationServerMetadata,
   exchangeAuthorization,
@@ -253,7 +255,7 @@ describe('dynamic client registration (RFC 7591)', () => {
     expectError(await raw(JSON.stringify({ redirect_uris: [REDIRECT] }), 'text/plain'), 400, 'invalid_client_metadata', /application\/json/);
     expectError(await register({}), 400, 'invalid_client_metadata', /redirect_uris/);
     expectError(await register({ redirect_uris: [] }), 400, 'invalid_client_metadata', /redirect_uris/);
-    expectError(await register({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic' }), 400, 'invalid_client_metadata', /public clients/);
+    expectError(await register({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'private_key_jwt' }), 400, 'invalid_client_metadata', /none, client_secret_basic, client_secret_post/);
     expectError(await register({ redirect_uris: [REDIRECT], grant_types: ['client_credentials'] }), 400, 'invalid_client_metadata');
     expectError(await register({ redirect_uris: [REDIRECT], grant_types: ['refresh_token'] }), 400, 'invalid_client_metadata', /authorization_code/);
     expectError(await register({ redirect_uris: [REDIRECT], response_types: ['token'] }), 400, 'invalid_client_metadata');
@@ -657,5 +659,112 @@ describe('the MCP TypeScript SDK client logs in', () => {
     const refreshed = await refreshAuthorization(as.base, { metadata, clientInformation, refreshToken: tokens.refresh_token!, resource: new URL(MCP_URL) });
     expect(decodeJwt(refreshed.access_token)).toMatchObject({ sub: 'sam', aud: MCP_URL, scope: 'customers:read tickets:read' });
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+  });
+});
+
+// -------------------------------------------------------------------------------------------
+describe('registration with each advertised token endpoint auth method', () => {
+  const methods = ['none', 'client_secret_basic', 'client_secret_post'] as const;
+
+  it('the metadata advertises exactly the methods registration accepts', async () => {
+    const metadata = (await (await fetch(`${as.base}/.well-known/oauth-authorization-server`)).json()) as Json;
+    expect(new Set(metadata.token_endpoint_auth_methods_supported as string[])).toEqual(new Set(methods));
+  });
+
+  for (const method of methods) {
+    it(`${method}: registers, then redeems a code authenticated that way (and no other)`, async () => {
+      const client = await registerOk({ token_endpoint_auth_method: method });
+      expect(client.token_endpoint_auth_method).toBe(method);
+      const secret = client.client_secret as string | undefined;
+      if (method === 'none') expect(secret).toBeUndefined();
+      else expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+      const authenticated = (how: 'none' | 'client_secret_basic' | 'client_secret_post', params: Record<string, string>, secretValue = secret ?? 'x') => {
+        if (how === 'client_secret_basic') return postForm('/oauth/token', params, { Authorization: basic([client.client_id, secretValue]) });
+        if (how === 'client_secret_post') return postForm('/oauth/token', { ...params, client_id: client.client_id, client_secret: secretValue });
+        return postForm('/oauth/token', { ...params, client_id: client.client_id });
+      };
+      const { verifier, challenge } = pkce();
+      const { code } = await loginForCode(client.client_id, challenge);
+      const params = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier };
+      for (const other of methods.filter((m) => m !== method)) {
+        expectError(await jsonOf(await authenticated(other, params)), 401, 'invalid_client', new RegExp(`registered token_endpoint_auth_method '${method}'`));
+      }
+      if (method !== 'none') expectError(await jsonOf(await authenticated(method, params, 'wrong-secret')), 401, 'invalid_client', /authentication failed/);
+
+      const reply = await jsonOf(await authenticated(method, params));
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(decodeJwt(reply.body.access_token as string)).toMatchObject({ sub: 'alice', client_id: client.client_id });
+      const refreshed = await jsonOf(await authenticated(method, { grant_type: 'refresh_token', refresh_token: reply.body.refresh_token as string }));
+      expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+    });
+  }
+});
+
+// -------------------------------------------------------------------------------------------
+describe('client ID metadata documents (URL client ids)', () => {
+  // A tiny client website on port 0 that publishes documents by path, and counts fetches.
+  let site: Server;
+  let origin: string;
+  const documents = new Map<string, { status?: number; body: string }>();
+  let fetches = 0;
+  beforeAll(async () => {
+    site = createServer((req, res) => {
+      fetches++;
+      const doc = documents.get(req.url ?? '');
+      res.writeHead(doc?.status ?? (doc ? 200 : 404), { 'Content-Type': 'application/json' }).end(doc?.body ?? '{}');
+    });
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => site.close(() => resolve())));
+
+  const publish = (path: string, document: Json, status?: number) => {
+    documents.set(path, { body: JSON.stringify(document), ...(status === undefined ? {} : { status }) });
+    return `${origin}${path}`;
+  };
+
+  it('logs in with a URL client id through the whole code + PKCE flow, with no registration', async () => {
+    const clientId = `${origin}/oauth/client.json`;
+    publish('/oauth/client.json', { client_id: clientId, client_name: 'URL Client', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none' });
+    const { verifier, challenge } = pkce();
+    const page = await getAuthorize(authorizeParams(clientId, challenge));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('URL Client');
+    const before = fetches;
+    const { code } = await loginForCode(clientId, challenge);
+    const reply = await redeem({ code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: clientId, resource: MCP_URL });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    const { payload } = await jwtVerify(reply.body.access_token as string, createLocalJWKSet(as.auth.jwks), { issuer: as.base, audience: MCP_URL });
+    expect(payload).toMatchObject({ sub: 'alice', client_id: clientId, scope: 'drafts:read drafts:publish' });
+    // Cached briefly: the login and the token request reused the document fetched for the page.
+    expect(fetches).toBe(before);
+    as.clock.ms += 61_000;
+    await getAuthorize(authorizeParams(clientId, challenge));
+    expect(fetches).toBe(before + 1);
+  });
+
+  it('refuses documents that do not name their URL, list no redirect_uris, claim a secret, are too large or missing', async () => {
+    const cases: [string, Json, number | undefined, RegExp][] = [
+      ['/wrong-id.json', { client_id: 'https://elsewhere.example/c.json', redirect_uris: [REDIRECT] }, undefined, /client_id equal to its URL/],
+      ['/no-redirects.json', { client_id: `${origin}/no-redirects.json` }, undefined, /redirect_uris/],
+      ['/secret.json', { client_id: `${origin}/secret.json`, redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic' }, undefined, /must use token_endpoint_auth_method/],
+      ['/huge.json', { client_id: `${origin}/huge.json`, redirect_uris: [REDIRECT], client_name: 'x'.repeat(6000) }, undefined, /larger than/],
+      ['/gone.json', { client_id: `${origin}/gone.json`, redirect_uris: [REDIRECT] }, 404, /HTTP 404/],
+    ];
+    for (const [path, document, status, why] of cases) {
+      const clientId = publish(path, document, status);
+      const page = await getAuthorize(authorizeParams(clientId, pkce().challenge));
+      expect(page.status, path).toBe(400);
+      expect(page.headers.get('location')).toBeNull();
+      expect(await page.text(), path).toMatch(why);
+      expectError(await redeem({ code: 'x', redirect_uri: REDIRECT, code_verifier: 'y'.repeat(43), client_id: clientId }), 401, 'invalid_client');
+    }
+  });
+
+  it('treats a non-loopback http URL as an ordinary (unknown) client id, and never fetches it', async () => {
+    const page = await getAuthorize(authorizeParams('http://example.com/client.json', pkce().challenge));
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('Unknown client_id');
   });
 });

@@ -2,9 +2,13 @@
  * Deputy refuses to start without a backend credential for every operation it may call, and
  * warns loudly about credentials holding more scopes than their operation needs (src/README.md D3).
  */
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +18,7 @@ import { tools, type ToolDefinition } from '../../src/generated/tools.ts';
 import { serveHttp, StartupError } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
 let backend: MockBackend;
 const dir = mkdtempSync(join(tmpdir(), 'deputy-startup-'));
 beforeAll(async () => {
@@ -124,5 +129,142 @@ describe('an OAuth provider with the token file alongside', () => {
     writeFileSync(good, `tokens:\n  - {id: partner, scheme: partnerKey, token: ${PARTNER_KEY}}\n`);
     const deputy = await startOAuth({ DEPUTY_TOKEN_FILE: good });
     await deputy.close();
+  });
+});
+
+describe('operator messages at start-up', () => {
+  const oauthEnv = (extra: Record<string, string>) =>
+    loadConfig({
+      PORT: '0',
+      DEPUTY_AUTH_ISSUER: backend.url,
+      DEPUTY_BACKEND_URL: backend.url,
+      DEPUTY_TOKEN_PROVIDER: 'client_credentials',
+      DEPUTY_OAUTH_CLIENT_ID: 'deputy',
+      DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy',
+      ...extra,
+    });
+  const startWith = (config: ReturnType<typeof loadConfig>) => {
+    const sink = new Writable({ write: (_chunk, _e, done) => done() });
+    return serveHttp(config, { tools, log: pino(sink), audit: createAuditLog({ destination: sink, redactArguments: [] }) });
+  };
+  const operations = [...new Set(tools.map((t) => t.operation.operationId))];
+
+  it('a wrong client secret is one line naming every operation, with the fix and no secret', async () => {
+    const error = await startWith(oauthEnv({ DEPUTY_OAUTH_CLIENT_SECRET: 'wrong-secret-4f1c' })).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupError);
+    const [head, ...lines] = (error as Error).message.split('\n');
+    expect(head).toBe('cannot obtain backend tokens (1 cause):');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/invalid_client\), for .* — fix: check DEPUTY_OAUTH_CLIENT_ID and DEPUTY_OAUTH_CLIENT_SECRET/);
+    for (const op of operations) expect(lines[0]).toContain(op);
+    expect((error as Error).message).not.toContain('wrong-secret-4f1c');
+  });
+
+  it('an unreachable token endpoint is one line pointing at DEPUTY_OAUTH_TOKEN_URL', async () => {
+    const error = await startWith(oauthEnv({ DEPUTY_OAUTH_TOKEN_URL: 'http://127.0.0.1:9/oauth/token' })).then(() => null, (e: unknown) => e);
+    const lines = (error as Error).message.split('\n').slice(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/unreachable \(ECONNREFUSED\)\), for .* — fix: check DEPUTY_OAUTH_TOKEN_URL \(http:\/\/127\.0\.0\.1:9\/oauth\/token\)/);
+  });
+
+  it('an occupied port names PORT', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const error = await startWith(oauthEnv({ PORT: String(port) })).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StartupError);
+      expect((error as Error).message).toBe(`127.0.0.1:${port} is already in use — set PORT to a free port (or stop the process holding it)`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+});
+
+describe('the mock backend on an occupied port', () => {
+  it('names MOCK_BACKEND_PORT', { timeout: 60_000 }, async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile('npx', ['tsx', 'mock-backend/main.ts'], { cwd: root, env: { ...process.env, MOCK_BACKEND_PORT: String(port) } }, (err, _stdout, stderr) =>
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr }),
+        );
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`mock-backend: could not start: port ${port} is already in use — set MOCK_BACKEND_PORT to a free port`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+});
+
+describe('start-up with an unreachable backend', () => {
+  it('warns loudly and /readyz says so, from a cached state', async () => {
+    let hits = 0;
+    const counting = createServer((_req, res) => (hits++, res.writeHead(503).end()));
+    await new Promise<void>((resolve) => counting.listen(0, '127.0.0.1', resolve));
+    const backendUrl = `http://127.0.0.1:${(counting.address() as AddressInfo).port}`;
+    const file = tokenFile('all.yaml', [
+      { id: 'drafts-read', scopes: ['drafts:read'], token: KEYS.draftsRead },
+      { id: 'publish', scopes: ['drafts:publish'], token: KEYS.draftsPublish },
+      { id: 'customers', scopes: ['customers:read'], token: KEYS.customersRead },
+      { id: 'tickets-read', scopes: ['tickets:read'], token: KEYS.ticketsRead },
+      { id: 'tickets-write', scopes: ['tickets:write'], token: KEYS.ticketsWrite },
+    ]);
+    const { running, lines } = start(file, { DEPUTY_BACKEND_URL: backendUrl });
+    const deputy = await running;
+    try {
+      expect(lines.filter((line) => line.includes('BACKEND UNREACHABLE at start-up')).join('\n')).toContain('check DEPUTY_BACKEND_URL');
+      expect(lines.some((line) => line.includes('AUTHORIZATION SERVER UNREACHABLE'))).toBe(false);
+      const origin = new URL(deputy.url).origin;
+      const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${origin}/readyz`)));
+      for (const answer of answers) {
+        expect(answer.status).toBe(503);
+        expect(await answer.json()).toEqual({ status: 'not_ready', checks: { backend: false, authorizationServer: true } });
+      }
+      // The start-up check, and at most one refresh: never one outbound call per request.
+      expect(hits).toBeLessThanOrEqual(2);
+    } finally {
+      await deputy.close();
+      counting.close();
+    }
+  });
+});
+
+describe('stdio start-up with an unreachable backend', () => {
+  it('warns loudly on stderr', { timeout: 60_000 }, async () => {
+    const down = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+    const file = tokenFile('stdio-all.yaml', [
+      { id: 'drafts-read', scopes: ['drafts:read'], token: KEYS.draftsRead },
+      { id: 'publish', scopes: ['drafts:publish'], token: KEYS.draftsPublish },
+      { id: 'customers', scopes: ['customers:read'], token: KEYS.customersRead },
+      { id: 'tickets-read', scopes: ['tickets:read'], token: KEYS.ticketsRead },
+      { id: 'tickets-write', scopes: ['tickets:write'], token: KEYS.ticketsWrite },
+    ]);
+    const backendUrl = `http://127.0.0.1:${(down.address() as AddressInfo).port}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'stdio', '--backend-url', backendUrl, '--token-file', file], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', DEPUTY_AUDIT_LOG: 'stderr' },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    try {
+      const warning = await new Promise<string>((resolve, reject) => {
+        let seen = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          seen += chunk.toString('utf8');
+          const line = seen.split('\n').find((l) => l.includes('BACKEND UNREACHABLE'));
+          if (line) resolve(line);
+        });
+        child.once('exit', () => reject(new Error(`exited before warning: ${seen}`)));
+      });
+      expect(warning).toContain('check DEPUTY_BACKEND_URL');
+      expect(warning).toContain(backendUrl);
+    } finally {
+      child.kill();
+      down.close();
+    }
   });
 });

@@ -109,4 +109,13 @@ describe('npm run lint:tools', () => {
     expect(await runGenerate(['--spec', join(root, 'test/fixtures/codegen/swagger-20.yaml'), '--out', join(temp, 'never')], io)).toBe(1);
     expect(io.stderr.join('\n')).toContain('the spec is Swagger 2.0 (OpenAPI 2.0), which Deputy does not read');
   });
+
+  it('blames a missing spec file on the spec, not the manifest', async () => {
+    const io = capture();
+    const missing = join(temp, 'no-such-spec.yaml');
+    expect(await runGenerate(['--spec', missing, '--out', join(temp, 'never')], io)).toBe(1);
+    const stderr = io.stderr.join('\n');
+    expect(stderr).toMatch(/^error: \(\S*no-such-spec\.yaml\): the spec \S*no-such-spec\.yaml does not exist — fix: pass an existing OpenAPI document with --spec$/);
+    expect(stderr).not.toContain('tools.yaml');
+  });
 });
