@@ -110,7 +110,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+/** The names of this machine's loopback interface: a bind to one of them is local-only. */
+export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '::1'];
+const LOOPBACK = new Set(LOOPBACK_HOSTS);
+/** `host:port` / URL form of a loopback host (IPv6 in brackets). */
+const hostPort = (host: string, port: number | string) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
 /** What to do about a variable zod refused: the variable's own fix where there is one. */
 const FIXES: Record<string, string> = {
@@ -166,9 +170,9 @@ function build(e: z.infer<typeof EnvSchema>): Config {
   const publicUrl = (e.DEPUTY_PUBLIC_URL ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${e.PORT}`).replace(/\/$/, '');
   const publicOrigin = new URL(publicUrl).origin;
   const loopbackOrigins = LOOPBACK.has(e.DEPUTY_HOST)
-    ? [`http://127.0.0.1:${e.PORT}`, `http://localhost:${e.PORT}`, `http://[::1]:${e.PORT}`]
+    ? LOOPBACK_HOSTS.map((h) => `http://${hostPort(h, e.PORT)}`)
     : [];
-  const loopbackHosts = LOOPBACK.has(e.DEPUTY_HOST) ? [`127.0.0.1:${e.PORT}`, `localhost:${e.PORT}`, `[::1]:${e.PORT}`] : [];
+  const loopbackHosts = LOOPBACK.has(e.DEPUTY_HOST) ? LOOPBACK_HOSTS.map((h) => hostPort(h, e.PORT)) : [];
   const issuer = e.DEPUTY_AUTH_ISSUER?.replace(/\/$/, '');
   // loadConfig has checked every requirement below; these only narrow the types.
   const need = <T>(value: T | undefined): T => value as T;

@@ -21,7 +21,7 @@ import {
   type OperationBinding,
   type TokenProvider,
 } from './backend/index.ts';
-import type { Config } from './config.ts';
+import { LOOPBACK_HOSTS, type Config } from './config.ts';
 import { profile as generatedProfile, type ServerProfile, type ToolDefinition } from './generated/tools.ts';
 import { createApp } from './http/app.ts';
 import { cachedReadiness } from './http/readiness.ts';
@@ -266,7 +266,7 @@ async function reachable(url: string): Promise<boolean> {
 export async function serveHttp(config: Config, deps: ServeDependencies): Promise<Deputy> {
   if (!config.auth) throw new StartupError('DEPUTY_AUTH_ISSUER is required to serve over HTTP');
   const testCaller = deps.testOnlyUnauthenticatedCaller;
-  if (testCaller && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+  if (testCaller && !LOOPBACK_HOSTS.includes(config.host)) {
     throw new StartupError('the unauthenticated test profile binds to loopback only');
   }
   const log = deps.log ?? createLogger(config.logLevel);
