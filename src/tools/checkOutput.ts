@@ -22,7 +22,10 @@ export function compileOutputCheck(outputSchema: Record<string, unknown>): Outpu
     if (result.success) return null;
     const issue = result.error.issues[0];
     const path = issue?.path ?? [];
-    return new ContractViolation(pathText(path), describe(schemaAt(outputSchema, path)), kindOf(valueAt(value, path)));
+    const found = valueAt(value, path);
+    // A list over its cap (the projection caps lists, so only a broken cap gets here): say so.
+    if (issue?.code === 'too_big' && Array.isArray(found)) return new ContractViolation(pathText(path), `at most ${String(issue.maximum)} items`, `${found.length}`);
+    return new ContractViolation(pathText(path), describe(schemaAt(outputSchema, path)), kindOf(found));
   };
 }
 

@@ -101,6 +101,7 @@ describe('compileOutputCheck (structuredContent against the advertised outputSch
     // Projection passes a scalar where fields are picked (it carries no unreviewed fields); the
     // schema decides whether the spec allows one there.
     ['a string inside a list of objects', { items: [{ id: 'a' }, 'b'] }, 'items[]', 'an object', 'a string'],
+    ['a list over its cap', { items: [{}, {}, {}, {}, {}, {}] }, 'items', 'at most 5 items', '6'],
     ['a boolean where neither anyOf branch fits', { items: [{ n: true }] }, 'items[].n', 'an integer or a string', 'a boolean'],
   ])('refuses %s', (_name, value, at, expected, got) => {
     expect(check(value)).toMatchObject({ at, expected, got });
