@@ -14,6 +14,7 @@ import { approvalIdempotencyKey, approvalMessages } from './approvalRounds.ts';
 import { canonicalJson, type AuditEvent } from './audit.ts';
 import type { Caller } from './caller.ts';
 import { fitToBytes } from './fitOutput.ts';
+import { valueAtPath } from './pickPath.ts';
 import { missingScopes } from './policy.ts';
 import { presentResult } from './presentResult.ts';
 import { ContractViolation, kindOf, projectOutput } from './projectOutput.ts';
@@ -143,7 +144,7 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
           const record = found.body !== null && typeof found.body === 'object' ? (found.body as Record<string, unknown>) : {};
           for (const field of lookup.pick) {
             // A path through objects (`data.name`); only a scalar at its end is shown.
-            const value = field.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined), record);
+            const value = valueAtPath(record, field.split('.'));
             if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) lookupValues[field] = value;
           }
         }

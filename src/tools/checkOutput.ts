@@ -10,6 +10,7 @@
  * start-up does not pay for tools nobody calls.
  */
 import { z } from 'zod';
+import { valueAtPath } from './pickPath.ts';
 import { ContractViolation, kindOf } from './projectOutput.ts';
 
 export type OutputCheck = (value: unknown) => ContractViolation | null;
@@ -22,7 +23,7 @@ export function compileOutputCheck(outputSchema: Record<string, unknown>): Outpu
     if (result.success) return null;
     const issue = result.error.issues[0];
     const path = issue?.path ?? [];
-    const found = valueAt(value, path);
+    const found = valueAtPath(value, path);
     // A list over its cap (the projection caps lists, so only a broken cap gets here): say so.
     if (issue?.code === 'too_big' && Array.isArray(found)) return new ContractViolation(pathText(path), `at most ${String(issue.maximum)} items`, `${found.length}`);
     return new ContractViolation(pathText(path), describe(schemaAt(outputSchema, path)), kindOf(found));
@@ -42,12 +43,6 @@ function schemaAt(schema: unknown, path: readonly PropertyKey[]): unknown {
     const s = cur as { properties?: Record<string, unknown>; items?: unknown } | undefined;
     cur = typeof p === 'number' ? s?.items : s?.properties?.[String(p)];
   }
-  return cur;
-}
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let cur = value;
-  for (const p of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[p] : undefined;
   return cur;
 }
 

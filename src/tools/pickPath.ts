@@ -92,3 +92,17 @@ function* walk(level: PickTree): Generator<PickNode> {
     yield* walk(node.children);
   }
 }
+
+/**
+ * The value at `path` (property names, and list indexes as numbers), or undefined where the path
+ * leaves the value. Reads through plain objects and lists only.
+ */
+export function valueAtPath(value: unknown, path: readonly PropertyKey[]): unknown {
+  let node = value;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    if (Array.isArray(node) !== (typeof key === 'number')) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
