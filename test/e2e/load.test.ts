@@ -455,8 +455,10 @@ describe(`${SESSIONS} sessions × ${CALLS_PER_SESSION} calls under rate limits, 
     console.info(`load: after the restart ${rejected.length} requests with old tokens got 401, then ${tokenFetches} token fetches`);
     expect(tokenFetches).toBeGreaterThan(0);
     expect(tokenFetches).toBeLessThanOrEqual(2 * BACKEND_SCOPE_SETS);
-    const served = after.filter((e) => Date.parse(e.time) > lastRejected && e.status >= 200 && e.status < 300 && e.tokenKind === 'jwt');
-    expect(new Set(served.map((e) => e.operationId)).size).toBe(OPERATIONS.length);
+    // The restarted backend knows none of the old tokens, so every success it logged carried a
+    // token Deputy fetched after the restart: each operation must have one.
+    const served = new Set(after.filter((e) => e.status >= 200 && e.status < 300 && e.tokenKind === 'jwt').map((e) => e.operationId));
+    expect(OPERATIONS.filter((operation) => !served.has(operation)), 'operations never served after the restart').toEqual([]);
     // No agent saw the 401: Deputy dropped the token and retried once with a fresh one.
     expect(auditLines.filter((l) => l.backend?.errorCode === 'BACKEND_UNAUTHORIZED')).toEqual([]);
     // Calls that did not overlap the restart never got the operator text.

@@ -1,5 +1,5 @@
 /**
- * Imports go one way (src/README.md, "Layers"): main → http → server → tools → backend → generated.
+ * Imports go one way (src/README.md, "Layers"): main → http → server → tools → backend | state → generated.
  * codegen is used only by the composition root; mock-backend/ and src/ never import each other.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -27,6 +27,8 @@ function layer(path: string): { name: string; rank: number } {
   const rules: [RegExp, string, number][] = [
     [/^src\/generated\//, 'generated', 0],
     [/^src\/backend\//, 'backend', 1],
+    // Shared state (counters, consumed approvals) sits beside backend: neither imports the other.
+    [/^src\/state\//, 'state', 1],
     [/^src\/tools\//, 'tools', 2],
     [/^src\/server\//, 'server', 3],
     [/^src\/http\//, 'http', 4],
