@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setup, type Harness } from '../helpers/deputy.ts';
-import { freePort } from '../helpers/nginx.ts';
+import { freePort } from '../helpers/debianPackages.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DOCKERFILE = readFileSync(join(ROOT, '.deploy/Dockerfile'), 'utf8');

@@ -28,7 +28,8 @@ import { tools as generatedTools } from '../../src/generated/tools.ts';
 import { serveHttp, type Deputy } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 import { ALL_TOOL_SCOPES } from '../helpers/deputy.ts';
-import { ensureNginx, freePort, startNginx, type Nginx } from '../helpers/nginx.ts';
+import { freePort } from '../helpers/debianPackages.ts';
+import { ensureNginx, startNginx, type Nginx } from '../helpers/nginx.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const DRAFTS = ['q3-pricing-update.md', 'launch-week-recap.md', 'pricing-2023.md', 'introducing-team-workspaces.md', 'markdown-tips-for-editors.md'];

@@ -4,63 +4,19 @@
  * `.deploy/nginx/deputy.conf.template` rendered into a private temp directory, on loopback.
  * No system service, nothing outside the temp directory; `stop()` ends the process it started.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianBinary, portAccepts } from './debianPackages.ts';
+
 
 export const NGINX_TEMPLATE = fileURLToPath(new URL('../../.deploy/nginx/deputy.conf.template', import.meta.url));
 
-function sh(command: string, timeoutMs: number): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile('sh', ['-c', command], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` });
-    });
-  });
-}
-
-/**
- * The nginx binary, installing Debian's `nginx-light` (or `nginx` where -light is gone) when
- * none is found. Root runs apt-get directly, anyone else through passwordless sudo.
- */
-export async function ensureNginx(): Promise<string> {
-  const find = 'command -v nginx || { test -x /usr/sbin/nginx && echo /usr/sbin/nginx; }';
-  let found = await sh(find, 5_000);
-  if (found.code === 0 && found.output.trim()) return found.output.trim().split('\n')[0]!;
-  const sudo = process.getuid?.() === 0 ? '' : 'sudo -n ';
-  const install =
-    `${sudo}env DEBIAN_FRONTEND=noninteractive apt-get update -qq && ` +
-    `{ ${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light || ` +
-    `${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx; }`;
-  const installed = await sh(install, 240_000);
-  found = await sh(find, 5_000);
-  if (found.code === 0 && found.output.trim()) return found.output.trim().split('\n')[0]!;
-  throw new Error(`nginx is not installed and apt-get could not install it (exit ${installed.code}):\n${installed.output.slice(-3_000)}`);
-}
-
-/** A port free right now on 127.0.0.1 (for servers whose port must be known before they start). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+/** The nginx binary, installing Debian's `nginx-light` (or `nginx` where -light is gone) when none is found. */
+export function ensureNginx(): Promise<string> {
+  return ensureDebianBinary(['nginx'], ['nginx-light', 'nginx']);
 }
 
 export interface AccessLogEntry {
