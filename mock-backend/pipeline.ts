@@ -42,6 +42,11 @@ export interface OperationContext {
   body: unknown;
   /** The server clock when the handler started. */
   now: Date;
+  /**
+   * The request asked `Prefer: dry-run` (RFC 7240) of an operation that declares it: the handler
+   * checks everything, changes nothing and answers with `Preference-Applied: dry-run`.
+   */
+  dryRun: boolean;
 }
 
 export type OperationResolver = (ctx: OperationContext) => Reply | Promise<Reply>;
@@ -127,6 +132,7 @@ async function runPipeline(deps: PipelineDeps, op: OperationSpec, resolver: Oper
   });
   if (!validation.ok) return toResponse(validationProblem(validation.errors), limitHeaders);
   const valid = validation.value;
+  const dryRun = op.parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === 'prefer') && /(?:^|,)\s*dry-run\s*(?:[;,]|$)/i.test(request.headers.get('prefer') ?? '');
 
   const run = async (): Promise<Reply> => {
     try {
@@ -137,6 +143,7 @@ async function runPipeline(deps: PipelineDeps, op: OperationSpec, resolver: Oper
         query: valid.query,
         body: valid.body,
         now: new Date(deps.now()),
+        dryRun,
       });
       return deps.validateResponses ? checkReply(deps.spec, op, reply) : reply;
     } catch (err) {
@@ -146,8 +153,8 @@ async function runPipeline(deps: PipelineDeps, op: OperationSpec, resolver: Oper
     }
   };
 
-  // 6. idempotency
-  const key = op.idempotent ? request.headers.get('idempotency-key') : null;
+  // 6. idempotency (a dry run is never stored: replayed to the real request, it would stand in for it)
+  const key = op.idempotent && !dryRun ? request.headers.get('idempotency-key') : null;
   if (key !== null && principal) {
     if (ctx) ctx.idempotencyKey = key;
     const outcome = deps.idempotency.begin({ subject: principal.subject, operationId: op.operationId, key }, { method: request.method, path: url.pathname, body: body.value });

@@ -100,6 +100,14 @@ export interface TicketNote {
   createdAt: string;
 }
 
+/** What adding a note would do (validateTicketNote). */
+export interface TicketNoteCheck {
+  ticketId: string;
+  ticketStatus: TicketStatus;
+  visibility: 'internal' | 'public';
+  emailsCustomer: boolean;
+}
+
 export interface Impersonation {
   id: string;
   customerId: string;

@@ -95,8 +95,8 @@ export interface ServeDependencies {
 }
 
 /**
- * Every credential the tools' backend calls need: one per operation (the tool's own, and
- * approval lookups) and scheme of its chosen security requirement.
+ * Every credential the tools' backend calls need: one per operation (the tool's own unless it is
+ * a dry run, approval lookups, dry-run previews) and scheme of its chosen security requirement.
  */
 export function credentialNeeds(tools: readonly ToolDefinition[]): CredentialNeed[] {
   const seen = new Map<string, CredentialNeed>();
@@ -106,7 +106,11 @@ export function credentialNeeds(tools: readonly ToolDefinition[]): CredentialNee
     }
   };
   for (const tool of tools) {
-    add(tool.operation);
+    // A dry run never calls its write, so Deputy need not hold the write's credential; a preview
+    // header is sent on the write itself, a validate operation needs its own.
+    const preview = tool.dryRun?.preview ?? null;
+    if (!tool.dryRun || preview?.kind === 'header') add(tool.operation);
+    if (preview?.kind === 'operation') add(preview.operation);
     if (tool.approval?.lookup) add(tool.approval.lookup.operation);
   }
   return [...seen.values()];

@@ -1,7 +1,7 @@
-/** Tickets: listCustomerTickets, addTicketNote. */
-import { conflict, json, notFound } from '../reply.ts';
-import type { OperationResolvers } from '../pipeline.ts';
-import type { AddTicketNoteRequest, TicketNote } from '../types.ts';
+/** Tickets: listCustomerTickets, addTicketNote, validateTicketNote. */
+import { conflict, json, notFound, type Reply } from '../reply.ts';
+import type { OperationContext, OperationResolvers } from '../pipeline.ts';
+import type { AddTicketNoteRequest, TicketNote, TicketNoteCheck } from '../types.ts';
 import { customerNotFound } from './customers.ts';
 import { isReply, paginate } from './pagination.ts';
 
@@ -19,9 +19,9 @@ export const ticketOperations: OperationResolvers = {
 
   addTicketNote({ store, params, body, now, principal }) {
     const ticketId = params['ticketId']!;
-    const ticket = store.tickets.get(ticketId);
-    if (!ticket) return notFound(`ticket '${ticketId}' not found; call listCustomerTickets for a customer's tickets`);
-    if (ticket.status === 'closed') return conflict(`ticket '${ticketId}' is closed and cannot take notes`);
+    const refused = noteRefusal(store, ticketId);
+    if (refused) return refused;
+    const ticket = store.tickets.get(ticketId)!;
     const request = body as AddTicketNoteRequest;
     const notes = store.notes.get(ticketId) ?? [];
     const note: TicketNote = {
@@ -37,4 +37,22 @@ export const ticketOperations: OperationResolvers = {
     ticket.updatedAt = note.createdAt;
     return json(201, note);
   },
+
+  // The same checks as addTicketNote, and nothing stored or sent.
+  validateTicketNote({ store, params, body }) {
+    const ticketId = params['ticketId']!;
+    const refused = noteRefusal(store, ticketId);
+    if (refused) return refused;
+    const visibility = (body as AddTicketNoteRequest).visibility ?? 'internal';
+    const check: TicketNoteCheck = { ticketId, ticketStatus: store.tickets.get(ticketId)!.status, visibility, emailsCustomer: visibility === 'public' };
+    return json(200, check);
+  },
 };
+
+/** Why a ticket cannot take a note (missing, closed), or null. */
+function noteRefusal(store: OperationContext['store'], ticketId: string): Reply | null {
+  const ticket = store.tickets.get(ticketId);
+  if (!ticket) return notFound(`ticket '${ticketId}' not found; call listCustomerTickets for a customer's tickets`);
+  if (ticket.status === 'closed') return conflict(`ticket '${ticketId}' is closed and cannot take notes`);
+  return null;
+}

@@ -25,7 +25,7 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
 
   const calls = new Counter({
     name: 'deputy_tool_calls_total',
-    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, budget_exceeded, backend_contract_violation).',
+    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, dry_run, budget_exceeded, backend_contract_violation).',
     labelNames: ['tool', 'outcome'] as const,
     registers: [registry],
   });

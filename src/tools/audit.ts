@@ -17,6 +17,7 @@ export type AuditOutcome =
   | 'invalid_input'
   | 'approval_declined'
   | 'approval_requested'
+  | 'dry_run'
   | 'budget_exceeded'
   | 'backend_contract_violation';
 
