@@ -86,6 +86,10 @@ type Compiled = { preview: DryRunPreview; schema: JsonObject } | null;
  */
 function previewOperation(ix: SpecIndex, operationId: string, p: NonNullable<ManifestTool['preview']>, live: OperationBinding, sink: Sink, previewSecurity: LookupSecurity): Compiled {
   const suffix = '.preview.operation';
+  if (operationId === live.operationId) {
+    sink.error('DRY_RUN_INVALID', `preview operation '${operationId}' is the write itself: calling it would perform the write`, null, 'name a separate validate operation, or a preview header under preview.header', suffix);
+    return null;
+  }
   const op = findOperation(ix, operationId, sink, suffix);
   if (op === null) return null;
   if (!isHttpMethod(op.method) || destructiveReason(op) !== null) {
