@@ -17,6 +17,15 @@ export interface DeputyMetrics {
   observe(audit: AuditLog): AuditLog;
 }
 
+/**
+ * Callers counted under their own `subject` label per process; later ones share `(other)`. A
+ * label per caller is what a per-user volume alert needs (.deploy/README.md, "Alert rules"), and
+ * the cap keeps a flood of distinct subjects from growing the series without bound.
+ */
+export const MAX_SUBJECT_LABELS = 1000;
+/** Longer subjects are counted as `(other)`: a label value is not a place for unbounded text. */
+const MAX_SUBJECT_LENGTH = 128;
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export function createMetrics(options: { openSessions: () => number }): DeputyMetrics {
@@ -25,8 +34,14 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
 
   const calls = new Counter({
     name: 'deputy_tool_calls_total',
-    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, dry_run, budget_exceeded, backend_contract_violation).',
-    labelNames: ['tool', 'outcome'] as const,
+    help: 'Tool calls by tool, its risk (read, write, destructive; unknown for unknown tools) and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, dry_run, budget_exceeded, backend_contract_violation).',
+    labelNames: ['tool', 'risk', 'outcome'] as const,
+    registers: [registry],
+  });
+  const callerCalls = new Counter({
+    name: 'deputy_caller_tool_calls_total',
+    help: `Tool calls by caller subject (the first ${MAX_SUBJECT_LABELS} subjects a process sees; later ones, and subjects over ${MAX_SUBJECT_LENGTH} characters, as "(other)").`,
+    labelNames: ['subject'] as const,
     registers: [registry],
   });
   const callSeconds = new Histogram({
@@ -47,6 +62,12 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
     name: 'deputy_backend_responses_total',
     help: 'Backend answers by tool and HTTP status ("none" when no response: timeout, reset, refused).',
     labelNames: ['tool', 'status'] as const,
+    registers: [registry],
+  });
+  const backendErrors = new Counter({
+    name: 'deputy_backend_errors_total',
+    help: 'Failed backend calls by tool and BackendError code (BACKEND_TIMEOUT, BACKEND_UNAVAILABLE, BACKEND_CONNECTION, ...).',
+    labelNames: ['tool', 'code'] as const,
     registers: [registry],
   });
   const rateLimited = new Counter({
@@ -70,16 +91,27 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
     },
   });
 
+  const subjects = new Set<string>();
+  const subjectLabel = (subject: string): string => {
+    if (subjects.has(subject)) return subject;
+    if (subjects.size >= MAX_SUBJECT_LABELS || subject.length > MAX_SUBJECT_LENGTH) return '(other)';
+    subjects.add(subject);
+    return subject;
+  };
+
   function count(event: AuditEvent): void {
     // Unknown tool names are the caller's text: one label value for all of them (bounded cardinality).
     const tool = event.outcome === 'unknown_tool' ? '(unknown)' : event.tool;
-    calls.inc({ tool, outcome: event.outcome });
+    // A tool has one risk, so the label adds no series; it lets a rule single out writes.
+    calls.inc({ tool, risk: event.risk, outcome: event.outcome });
+    callerCalls.inc({ subject: subjectLabel(event.caller.subject) });
     callSeconds.observe({ tool }, event.durationMs / 1000);
     if (event.approval !== 'not_required' && event.approval !== 'not_reached') approvals.inc({ tool, decision: event.approval });
     const backend = event.backend;
     if (!backend) return;
     if (backend.durationMs !== null) backendSeconds.observe({ tool }, backend.durationMs / 1000);
     backendResponses.inc({ tool, status: backend.status === null ? 'none' : String(backend.status) });
+    if (backend.errorCode !== null) backendErrors.inc({ tool, code: backend.errorCode });
     if (backend.status === 429) rateLimited.inc({ tool });
   }
 
