@@ -114,6 +114,30 @@ describe('a write in dry-run mode without a preview', () => {
   });
 });
 
+describe('a write in dry-run mode on MCP 2026-07-28', () => {
+  it('asks by multi-round-trip, and the resumed call answers with the request, its Idempotency-Key from the approval', async () => {
+    const modern = await h.connectModern({
+      onElicit: (message) => {
+        prompts.push(message);
+        return { action: 'accept', content: { confirm: true } };
+      },
+    });
+    const auditBefore = h.auditLines().length;
+    const result = await modern.callTool({ name: 'publishDraft', arguments: { filename: DRAFT } });
+    h.results.push(result as never);
+
+    expect(result.isError).toBeFalsy();
+    expect(prompts[0]).toMatch(/^DRY RUN — nothing will be changed/);
+    expect(operations()).not.toContain('publishDraft');
+    const content = result.structuredContent as { dryRun: boolean; wouldSend: { headers: Record<string, string> } };
+    expect(content.dryRun).toBe(true);
+    const audit = h.auditLines().slice(auditBefore);
+    expect(audit.map((line) => line.outcome)).toEqual(['approval_requested', 'dry_run']);
+    expect(content.wouldSend.headers['idempotency-key']).toMatch(/^deputy-approval-/);
+    expect(findLeaks(h)).toEqual([]);
+  });
+});
+
 describe('a write in dry-run mode with a validate operation as preview', () => {
   it('calls only the validate operation, with the request the write would send, and returns its answer', async () => {
     const before = h.backend.store.notes.get(OPEN_TICKET)?.length ?? 0;

@@ -15,6 +15,7 @@ import { compileTools, type CompileResult } from '../../src/codegen/compile.ts';
 import { loadSpec } from '../../src/codegen/loadSpec.ts';
 import type { ToolDefinition } from '../../src/generated/tools.ts';
 import type { AuditEvent } from '../../src/tools/audit.ts';
+import { credentialNeeds } from '../../src/serve.ts';
 import { buildCatalog } from '../../src/tools/toolCatalog.ts';
 import { createToolService } from '../../src/tools/toolService.ts';
 
@@ -69,6 +70,19 @@ describe('generation', () => {
     expect(tool.description).toMatch(/Confirm with the user before calling\. DRY RUN: calling it changes nothing; it answers with the exact request it would send and the backend's preview of it\.$/);
     expect(modeOf(tool)).toBe('dry-run (never calls the write; previews with validateTicketNote, scopes tickets:write)');
     expect(modeOf(result.tools.find((t) => t.name === 'listDrafts')!)).toBe('live');
+  });
+});
+
+describe('the credentials a dry run needs at start', () => {
+  it("are not the write's own, unless a preview header calls the write; a validate operation's instead", () => {
+    const needs = (tools: readonly ToolDefinition[]) => credentialNeeds(tools).map((n) => n.operationId).sort();
+    const live = compileWith('addTicketNote', {}).tools;
+    expect(needs(live)).toContain('addTicketNote');
+    expect(needs(compileWith('addTicketNote', { mode: 'dry-run' }).tools)).not.toContain('addTicketNote');
+    const validated = needs(compileWith('addTicketNote', { mode: 'dry-run', preview: { operation: 'validateTicketNote', pick: ['ticketStatus'] } }).tools);
+    expect(validated).toContain('validateTicketNote');
+    expect(validated).not.toContain('addTicketNote');
+    expect(needs(compileWith('publishDraft', { mode: 'dry-run', preview: { header: 'Prefer: dry-run' } }).tools)).toContain('publishDraft');
   });
 });
 
