@@ -2,7 +2,7 @@
 import { json, notFound, unprocessable, type Reply } from '../reply.ts';
 import type { OperationResolvers } from '../pipeline.ts';
 import type { MockStore } from '../store.ts';
-import type { ApiKeyMetadata, ImpersonationRequest, RotateApiKeysRequest, SqlReportRequest } from '../types.ts';
+import type { ApiKeyMetadata } from '../apiTypes.ts';
 import { customerNotFound } from './customers.ts';
 
 export const IMPERSONATION_TTL_MS = 15 * 60 * 1000;
@@ -72,14 +72,13 @@ function runSql(store: MockStore, sql: string, maxRows: number): Reply {
 
 // ---------------------------------------------------------------------------------------------
 
-export const adminOperations: OperationResolvers = {
+export const adminOperations = {
   runSqlReport({ store, body }) {
-    const { sql, maxRows } = body as SqlReportRequest;
-    return runSql(store, sql, maxRows ?? 1000);
+    return runSql(store, body.sql, body.maxRows);
   },
 
   impersonateUser({ store, body, now, principal }) {
-    const request = body as ImpersonationRequest;
+    const request = body;
     const customer = store.customers.get(request.customerId);
     if (!customer) return customerNotFound(request.customerId);
     // The mock knows one user per customer by name; colleagues share the contact's email domain.
@@ -101,7 +100,7 @@ export const adminOperations: OperationResolvers = {
   },
 
   rotateApiKeys({ store, body, now, principal }) {
-    const { customerId, revokeExisting = true } = body as RotateApiKeysRequest;
+    const { customerId, revokeExisting } = body;
     const customer = store.customers.get(customerId);
     if (!customer) return customerNotFound(customerId);
     const taken = (id: string) => [...store.customers.values()].some((c) => c.apiKeys.some((k) => k.id === id));
@@ -119,4 +118,4 @@ export const adminOperations: OperationResolvers = {
     store.events.keyRotations.push({ customerId, revoked, at: now.toISOString(), by: principal?.subject ?? 'anonymous' });
     return json(200, { customerId, revoked, keys: customer.apiKeys });
   },
-};
+} satisfies OperationResolvers;

@@ -35,8 +35,13 @@ function decode(cursor: string, length: number): SortKey | null {
   return null;
 }
 
-/** One page of `items`, sorted by `keyOf`; a 400 reply for a cursor this list did not issue. */
-export function paginate<T>(items: Iterable<T>, keyOf: (item: T) => SortKey, directions: SortDirections, limit: number, cursor: string | undefined): Page<T> | Reply {
+/**
+ * One page of `items`, sorted by `keyOf`; a 400 reply for a cursor this list did not issue.
+ * `limit` is optional in the request's type, but the spec gives it a default, which validation
+ * has applied by now.
+ */
+export function paginate<T>(items: Iterable<T>, keyOf: (item: T) => SortKey, directions: SortDirections, limit: number | undefined, cursor: string | undefined): Page<T> | Reply {
+  if (limit === undefined) throw new Error('list request without a limit: the spec must give `limit` a default');
   const sorted = [...items].map((item) => ({ item, key: keyOf(item) })).sort((a, b) => compare(a.key, b.key, directions));
   let rest = sorted;
   if (cursor !== undefined) {
