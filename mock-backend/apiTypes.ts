@@ -52,3 +52,18 @@ type JsonBody<R> = R extends { content: { 'application/json': infer B } } ? B : 
  * mock has applied the defaults.
  */
 export type RequestBody<Id extends OperationId> = JsonBody<operations[Id]['requestBody']>;
+
+/** The statuses the spec declares for the operation. */
+type Statuses<Id extends OperationId> = keyof operations[Id]['responses'] & number;
+
+/**
+ * What the operation may answer with success: for each 2xx the spec declares, that status with its
+ * JSON body, or no body where the spec declares none (204).
+ */
+export type SuccessReply<Id extends OperationId> = {
+  [S in Statuses<Id>]: `${S}` extends `2${string}`
+    ? operations[Id]['responses'][S] extends { content: { 'application/json': infer B } }
+      ? { status: S; body: B; contentType: 'application/json' }
+      : { status: S; body?: undefined }
+    : never;
+}[Statuses<Id>];

@@ -18,11 +18,11 @@
  * `RateLimit-*` headers go on every response to an authenticated request (from step 3 on).
  */
 import { http, type RequestHandler } from 'msw';
-import type { OperationId, PathParams, QueryParams, RequestBody } from './apiTypes.ts';
+import type { OperationId, PathParams, QueryParams, RequestBody, SuccessReply } from './apiTypes.ts';
 import type { Principal, VerifyResult } from './auth/principal.ts';
 import type { IdempotencyStore } from './idempotency.ts';
 import { rateLimitHeaders, type RateLimiter } from './rateLimit.ts';
-import { problem, toResponse, type Reply } from './reply.ts';
+import { problem, toResponse, type ProblemReply, type Reply } from './reply.ts';
 import { currentRequest } from './requestLog.ts';
 import type { ApiSpec, FieldError, OperationSpec } from './spec.ts';
 import type { MockStore } from './store.ts';
@@ -46,7 +46,9 @@ export interface OperationContext<Id extends OperationId = OperationId> {
   now: Date;
 }
 
-export type OperationResolver<Id extends OperationId = OperationId> = (ctx: OperationContext<Id>) => Reply | Promise<Reply>;
+/** What a resolver may answer: a success the spec declares for its operation, with that body type, or a problem. */
+export type OperationReply<Id extends OperationId> = SuccessReply<Id> | ProblemReply;
+export type OperationResolver<Id extends OperationId = OperationId> = (ctx: OperationContext<Id>) => OperationReply<Id> | Promise<OperationReply<Id>>;
 /** Resolvers by operationId, each typed for its own operation. */
 export type OperationResolvers = { readonly [Id in OperationId]?: OperationResolver<Id> };
 

@@ -1,6 +1,6 @@
 /** Admin: runSqlReport, impersonateUser, rotateApiKeys. */
-import { json, notFound, unprocessable, type Reply } from '../reply.ts';
-import type { OperationResolvers } from '../pipeline.ts';
+import { json, notFound, unprocessable, type ProblemReply } from '../reply.ts';
+import type { OperationReply, OperationResolvers } from '../pipeline.ts';
 import type { MockStore } from '../store.ts';
 import type { ApiKeyMetadata } from '../apiTypes.ts';
 import { customerNotFound } from './customers.ts';
@@ -29,13 +29,13 @@ const COUNT = /^select\s+count\(\*\)(?:\s+as\s+(\w+))?\s+from\s+(\w+)(?:\s+where
 const GROUPED = /^select\s+(\w+)\s*,\s*count\(\*\)(?:\s+as\s+(\w+))?\s+from\s+(\w+)(?:\s+where\s+(\w+)\s*=\s*'([^']*)')?\s+group\s+by\s+(\w+)(?:\s+order\s+by\s+\1(?:\s+asc)?)?$/i;
 const WRITE = /^(insert|update|delete|merge|drop|alter|truncate|create|grant|revoke|copy|vacuum)\b/i;
 
-function runSql(store: MockStore, sql: string, maxRows: number): Reply {
+function runSql(store: MockStore, sql: string, maxRows: number): OperationReply<'runSqlReport'> {
   const statement = sql.trim().replace(/;\s*$/, '').replace(/\s+/g, ' ');
   if (statement.includes(';')) return unprocessable('only one statement per report');
   if (WRITE.test(statement)) return unprocessable('the reporting replica is read-only');
 
-  const table = (name: string): Row[] | Reply => TABLES[name.toLowerCase()]?.(store) ?? unprocessable(`unknown table '${name}'; known tables: ${Object.keys(TABLES).join(', ')}`);
-  const filter = (rows: Row[], column: string | undefined, value: string | undefined): Row[] | Reply => {
+  const table = (name: string): Row[] | ProblemReply => TABLES[name.toLowerCase()]?.(store) ?? unprocessable(`unknown table '${name}'; known tables: ${Object.keys(TABLES).join(', ')}`);
+  const filter = (rows: Row[], column: string | undefined, value: string | undefined): Row[] | ProblemReply => {
     if (column === undefined) return rows;
     const col = column.toLowerCase();
     if (rows.length > 0 && !(col in rows[0]!)) return unprocessable(`unknown column '${column}'`);
