@@ -1,11 +1,12 @@
 /**
  * The admin API's types as the mock backend names them: records from `components.schemas`, and
- * each operation's path parameters, query and JSON body from `operations`. All of it comes from
- * `src/generated/api-types.ts` (openapi-typescript over `openapi/admin-api.yaml`, written by
- * `npm run generate`), so a spec change the store or a handler does not follow fails `tsc`.
+ * each operation's path parameters, query, JSON body and success replies from `operations`. All
+ * of it comes from `src/generated/api-types.ts` (openapi-typescript over `openapi/admin-api.yaml`,
+ * written by `npm run generate`), so a spec change the store or a handler does not follow fails
+ * `tsc`.
  *
  * This is the mock's only import from `src/`, and it is type-only: it is erased before anything
- * runs, so no code of Deputy's runs in the mock (src/README.md, "Layers").
+ * runs, so no code of Deputy's runs in the mock (src/README.md D33).
  */
 import type { components, operations } from '../src/generated/api-types.ts';
 

@@ -71,7 +71,7 @@ describe('import direction', () => {
   });
 
   // The mock serves the same spec the API types are generated from; a type-only import is erased,
-  // so no Deputy code runs in the mock (src/README.md, "Layers").
+  // so no Deputy code runs in the mock (src/README.md D33).
   it('mock-backend imports from src/ only the generated API types, type-only', () => {
     const fromSrc = sourceFiles('mock-backend').flatMap((file) => importStatementsOf(file).filter((i) => i.target.startsWith('src/')).map((i) => ({ file, ...i })));
     for (const { file, target, typeOnly } of fromSrc) {
