@@ -45,11 +45,11 @@ const identityFor = (deps: ServeDependencies) => ({ ...SERVER_IDENTITY, instruct
 /** How long a 2026-07-28 client may reuse a `tools/list` answer: the list changes only with a new build or token. */
 const TOOLS_LIST_TTL_MS = 60_000;
 
-function approvalRoundsFor(config: Config, log: Logger): ApprovalRoundsConfig {
+function approvalRoundsFor(config: Config, log: Logger, metrics: DeputyMetrics): ApprovalRoundsConfig {
   const keys = config.approvals.stateKeys;
   if (!keys) log.warn('DEPUTY_STATE_KEYS is not set: 2026-07-28 approvals use a random per-process key, so replicas cannot resume each other\'s approvals');
   return {
-    seal: createRequestStateSeal(keys ?? [randomStateKey()], config.approvals.ttlMs),
+    seal: createRequestStateSeal(keys ?? [randomStateKey()], config.approvals.ttlMs, (reason) => metrics.rejectedApprovalState(reason)),
     consumed: new InMemoryConsumedApprovals(),
   };
 }
@@ -320,7 +320,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
-    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, log), log, live.mode === 'stateful'),
+    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, log, metrics), log, live.mode === 'stateful'),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,

@@ -15,6 +15,11 @@ export interface DeputyMetrics {
   registry: Registry;
   /** Wraps an audit log so every recorded event is also counted. */
   observe(audit: AuditLog): AuditLog;
+  /**
+   * A resumed 2026-07-28 call whose approval state was refused before any tool ran (so no audit
+   * event): `expired` when the human answered after DEPUTY_APPROVAL_TTL_SECONDS, `invalid` otherwise.
+   */
+  rejectedApprovalState(reason: 'expired' | 'invalid'): void;
 }
 
 /**
@@ -82,6 +87,12 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
     labelNames: ['tool', 'decision'] as const,
     registers: [registry],
   });
+  const rejectedStates = new Counter({
+    name: 'deputy_approval_states_rejected_total',
+    help: 'Resumed 2026-07-28 calls refused for their approval state: expired (answered too late) or invalid (not sealed by Deputy, or changed).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'deputy_open_sessions',
     help: 'Open MCP sessions.',
@@ -124,6 +135,7 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
       },
       flush: () => audit.flush(),
     }),
+    rejectedApprovalState: (reason) => rejectedStates.inc({ reason }),
   };
 }
 

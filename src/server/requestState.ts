@@ -25,7 +25,11 @@ export function randomStateKey(): string {
   return randomBytes(32).toString('base64url');
 }
 
-export function createRequestStateSeal(keys: readonly string[], ttlMs: number): RequestStateSeal {
+/** Why a resumed call's state was refused: past its expiry, or not one Deputy sealed (forged, changed, another key). */
+export type RejectedStateReason = 'expired' | 'invalid';
+
+/** `onRejected` hears every refused state: approvals left to expire, and forgeries, are worth counting. */
+export function createRequestStateSeal(keys: readonly string[], ttlMs: number, onRejected?: (reason: RejectedStateReason) => void): RequestStateSeal {
   if (keys.length === 0) throw new Error('at least one request-state key is needed');
   const ttlSeconds = Math.max(1, Math.round(ttlMs / 1000));
   const codecs: RequestStateCodec<ApprovalClaim>[] = keys.map((key) => createRequestStateCodec<ApprovalClaim>({ key, ttlSeconds }));
@@ -46,6 +50,7 @@ export function createRequestStateSeal(keys: readonly string[], ttlMs: number): 
           if (!(error instanceof Error) || error.message !== 'mac') break;
         }
       }
+      onRejected?.(failure instanceof Error && failure.message === 'expired' ? 'expired' : 'invalid');
       throw failure;
     },
   };

@@ -32,7 +32,7 @@ function setup() {
     const sample = metric?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x) && Object.keys(v.labels).length === Object.keys(labels).length);
     return sample?.value;
   };
-  return { audit, value };
+  return { metrics, audit, value };
 }
 
 describe('the counters the alert rules read', () => {
@@ -72,5 +72,14 @@ describe('the counters the alert rules read', () => {
     expect(await value('deputy_backend_errors_total', { tool: 'publishDraft', code: 'BACKEND_TIMEOUT' })).toBe(1);
     expect(await value('deputy_backend_errors_total', { tool: 'publishDraft', code: 'BACKEND_UNAVAILABLE' })).toBe(1);
     expect(await value('deputy_backend_responses_total', { tool: 'publishDraft', status: 'none' })).toBe(1);
+  });
+
+  it('count refused approval states by reason, apart from the tool calls', async () => {
+    const { metrics, value } = setup();
+    metrics.rejectedApprovalState('expired');
+    metrics.rejectedApprovalState('expired');
+    metrics.rejectedApprovalState('invalid');
+    expect(await value('deputy_approval_states_rejected_total', { reason: 'expired' })).toBe(2);
+    expect(await value('deputy_approval_states_rejected_total', { reason: 'invalid' })).toBe(1);
   });
 });
