@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import type { BackendClient, BackendResponse, CallerIdentity } from '../backend/index.ts';
 import type { ToolDefinition } from '../generated/tools.ts';
-import { approvalForm, describeConstants, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
+import { approvalForm, describeConstants, MAX_PROMPT_CHARACTERS, PromptTooLong, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
 import { approvalIdempotencyKey, approvalMessages } from './approvalRounds.ts';
 import { canonicalJson, type AuditEvent } from './audit.ts';
 import type { Caller } from './caller.ts';
@@ -151,7 +151,14 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
         const message = renderApprovalMessage(approvalSpec.message, args, lookupValues) + describeConstants(tool.operation);
         return approvalForm(tool.title, message, args);
       };
-      const outcome: ApprovalOutcome = await context.approver.decide({ tool: tool.name, args, form, signal: context.signal });
+      let outcome: ApprovalOutcome;
+      try {
+        outcome = await context.approver.decide({ tool: tool.name, args, form, signal: context.signal });
+      } catch (error) {
+        // Shown in full or not at all: a prompt too long to read is refused, never cut.
+        if (!(error instanceof PromptTooLong)) throw error;
+        return refusal(toolMessages.approvalTooLong(tool.name, error.characters, MAX_PROMPT_CHARACTERS, error.longestArgument), 'approval_declined', args, 'unsupported');
+      }
       if ('ask' in outcome) {
         call.approvalId = outcome.approvalId;
         return { result: outcome.ask, outcome: { outcome: 'approval_requested', approval: 'requested', backend: null, result: null }, args };
