@@ -192,10 +192,10 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       return undefined;
     },
 
-    output(call) {
+    async output(call) {
       const { tool } = call;
       const response = call.response!;
-      const shaped = shapeOutput(call.entry, response.body, redactor);
+      const shaped = await shapeOutput(call.entry, response.body, redactor);
       if (shaped instanceof ContractViolation) {
         log.warn({ tool: tool.name, status: response.status, at: shaped.at, expected: shaped.expected, got: shaped.got }, 'backend answer contradicts the spec');
         return {
@@ -236,12 +236,12 @@ export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, ar
  * Deputy's check of its own result against the advertised outputSchema. Any step that finds the
  * answer contradicting the spec yields the ContractViolation instead.
  */
-function shapeOutput(entry: CatalogEntry, body: unknown, redactor: Redactor) {
+async function shapeOutput(entry: CatalogEntry, body: unknown, redactor: Redactor) {
   const tool = entry.definition;
   try {
     if (tool.output.rootArray && !Array.isArray(body)) throw new ContractViolation('(the answer)', 'a list', kindOf(body));
     const projected = projectOutput(tool.output.rootArray ? { items: body } : body, entry.pick, tool.output.listCaps);
-    const redacted = redactor.redactSecrets(projected.value);
+    const redacted = await redactor.redactSecrets(projected.value);
     const fitted = fitToBytes(redacted.value, tool.output.maxBytes);
     return entry.checkOutput(fitted.value) ?? { projected, redacted, fitted };
   } catch (error) {
