@@ -97,8 +97,16 @@ export function createRedactor(secretPatterns: readonly string[] = []): Redactor
     const rebuild = (node: unknown): unknown => {
       if (typeof node === 'string') return results[next++]!.text;
       if (Array.isArray(node)) return node.map(rebuild);
-      // fromEntries defines own properties: a `__proto__` key stays a key, not the prototype.
-      if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, rebuild(child)]));
+      if (node !== null && typeof node === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [key, child] of Object.entries(node)) {
+          // Assigning `__proto__` would set the prototype; defined, it stays a key. (Object.fromEntries
+          // does the same for every key but costs twice as much per result.)
+          if (key === '__proto__') Object.defineProperty(out, key, { value: rebuild(child), enumerable: true, writable: true, configurable: true });
+          else out[key] = rebuild(child);
+        }
+        return out;
+      }
       return node;
     };
     return { value: rebuild(value), redactions: results.reduce((sum, r) => sum + r!.redactions, 0) };
