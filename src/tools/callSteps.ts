@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import type { BackendClient, BackendResponse, CallerIdentity } from '../backend/index.ts';
 import type { ToolDefinition } from '../generated/tools.ts';
-import { approvalForm, describeConstants, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
+import { approvalForm, describeConstants, MAX_PROMPT_CHARACTERS, PromptTooLong, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
 import { approvalIdempotencyKey, approvalMessages } from './approvalRounds.ts';
 import { canonicalJson, type AuditEvent } from './audit.ts';
 import type { Caller } from './caller.ts';
@@ -151,7 +151,14 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
         const message = renderApprovalMessage(approvalSpec.message, args, lookupValues) + describeConstants(tool.operation);
         return approvalForm(tool.title, message, args);
       };
-      const outcome: ApprovalOutcome = await context.approver.decide({ tool: tool.name, args, form, signal: context.signal });
+      let outcome: ApprovalOutcome;
+      try {
+        outcome = await context.approver.decide({ tool: tool.name, args, form, signal: context.signal });
+      } catch (error) {
+        // Shown in full or not at all: a prompt too long to read is refused, never cut.
+        if (!(error instanceof PromptTooLong)) throw error;
+        return refusal(toolMessages.approvalTooLong(tool.name, error.characters, MAX_PROMPT_CHARACTERS, error.longestArgument), 'approval_declined', args, 'unsupported');
+      }
       if ('ask' in outcome) {
         call.approvalId = outcome.approvalId;
         return { result: outcome.ask, outcome: { outcome: 'approval_requested', approval: 'requested', backend: null, result: null }, args };
@@ -185,10 +192,10 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       return undefined;
     },
 
-    output(call) {
+    async output(call) {
       const { tool } = call;
       const response = call.response!;
-      const shaped = shapeOutput(call.entry, response.body, redactor);
+      const shaped = await shapeOutput(call.entry, response.body, redactor);
       if (shaped instanceof ContractViolation) {
         log.warn({ tool: tool.name, status: response.status, at: shaped.at, expected: shaped.expected, got: shaped.got }, 'backend answer contradicts the spec');
         return {
@@ -229,12 +236,12 @@ export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, ar
  * Deputy's check of its own result against the advertised outputSchema. Any step that finds the
  * answer contradicting the spec yields the ContractViolation instead.
  */
-function shapeOutput(entry: CatalogEntry, body: unknown, redactor: Redactor) {
+async function shapeOutput(entry: CatalogEntry, body: unknown, redactor: Redactor) {
   const tool = entry.definition;
   try {
     if (tool.output.rootArray && !Array.isArray(body)) throw new ContractViolation('(the answer)', 'a list', kindOf(body));
     const projected = projectOutput(tool.output.rootArray ? { items: body } : body, entry.pick, tool.output.listCaps);
-    const redacted = redactor.redactSecrets(projected.value);
+    const redacted = await redactor.redactSecrets(projected.value);
     const fitted = fitToBytes(redacted.value, tool.output.maxBytes);
     return entry.checkOutput(fitted.value) ?? { projected, redacted, fitted };
   } catch (error) {

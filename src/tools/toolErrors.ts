@@ -78,6 +78,8 @@ export const toolMessages = {
   approvalCancelled: (tool: string) => `The approval request for ${tool} was dismissed. Nothing was done.`,
   approvalUnsupported: (tool: string) =>
     `${tool} changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not declare form elicitation, or it speaks a 2025 protocol revision to a stateless Deputy. Nothing was done; ask the user to perform this action with a client that supports elicitation (MCP 2026-07-28, or a 2025 revision on a stateful Deputy).`,
+  approvalTooLong: (tool: string, characters: number, limit: number, longestArgument: string | null) =>
+    `${tool} was not done: its approval prompt would be ${characters} characters, more than the ${limit} a prompt shows in full, and a person must see the whole action before approving it. ${longestArgument ? `Shorten '${longestArgument}' (invisible characters count several times, as they are shown by code point) and call again` : 'Call again with shorter arguments'}, or ask the user to do it another way.`,
   operator: () =>
     'Deputy could not complete this call because of a server-side configuration problem. The operators have been notified in the logs; do not retry.',
   contractViolation: (tool: string, wrote: boolean, v: { at: string; expected: string; got: string }) =>
