@@ -11,6 +11,8 @@ import type { Server } from '@modelcontextprotocol/server';
 export interface Session {
   id: string;
   subject: string;
+  /** The user the per-user session quota counts this session for (subject, or subject and client). */
+  user: string;
   transport: NodeStreamableHTTPServerTransport;
   server: Server;
   lastSeenAt: number;
@@ -18,6 +20,11 @@ export interface Session {
 
 export interface SessionLimits {
   maxSessions: number;
+  /**
+   * Open sessions one user may hold here (DEPUTY_QUOTA_SESSIONS), well below `maxSessions` so no
+   * user can take every slot. Counted where the sessions live, like the global cap.
+   */
+  maxPerUser: number;
   idleTimeoutMs: number;
   /**
    * This replica's name (DEPUTY_REPLICA_ID), put in front of every session id it issues
@@ -32,8 +39,15 @@ export function newSessionId(replicaId?: string): string {
   return replicaId ? `${replicaId}.${random}` : random;
 }
 
+/** A user at their session quota, and when their soonest idle session expires. */
+export interface SessionQuotaRefusal {
+  limit: number;
+  retryAfterSeconds: number;
+}
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
+  private readonly perUser = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -58,8 +72,17 @@ export class SessionRegistry {
     return this.sessions.size < this.limits.maxSessions;
   }
 
+  /** Null when `user` may open another session; otherwise the refusal with its Retry-After. */
+  userQuota(user: string): SessionQuotaRefusal | null {
+    if ((this.perUser.get(user) ?? 0) < this.limits.maxPerUser) return null;
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const session of this.sessions.values()) if (session.user === user) soonest = Math.min(soonest, session.lastSeenAt + this.limits.idleTimeoutMs);
+    return { limit: this.limits.maxPerUser, retryAfterSeconds: Math.max(1, Math.ceil((soonest - this.now()) / 1000)) };
+  }
+
   add(session: Session): void {
     this.sessions.set(session.id, session);
+    this.perUser.set(session.user, (this.perUser.get(session.user) ?? 0) + 1);
   }
 
   /** The session, only for the subject that opened it; the idle clock restarts. */
@@ -75,6 +98,9 @@ export class SessionRegistry {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
+    const left = (this.perUser.get(session.user) ?? 1) - 1;
+    if (left > 0) this.perUser.set(session.user, left);
+    else this.perUser.delete(session.user);
     this.onClosed(session);
   }
 

@@ -110,6 +110,17 @@ export interface ModernRawOptions extends RawOptions {
   capabilities?: Record<string, unknown>;
 }
 
+/**
+ * Per-user quotas raised out of the way: the harness default, so a test measures what it names;
+ * the quota tests (test/e2e/limits.test.ts, test/e2e/sharedState.test.ts) set their own.
+ */
+export const QUOTAS_RAISED: Record<string, string> = {
+  DEPUTY_QUOTA_CALLS: '1000000000',
+  DEPUTY_QUOTA_READ_TOOL_CALLS: '1000000000',
+  DEPUTY_QUOTA_WRITE_TOOL_CALLS: '1000000000',
+  DEPUTY_QUOTA_IN_FLIGHT: '100000',
+};
+
 /** The protocol revision of the modern era. */
 export const MODERN_REVISION = '2026-07-28';
 
@@ -214,6 +225,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     DEPUTY_OAUTH_CLIENT_SECRET: DEPUTY_CLIENT_SECRET,
     DEPUTY_OAUTH_TOKEN_URL: tokenProxy.url,
     DEPUTY_BACKEND_TIMEOUT_MS: '3000',
+    ...QUOTAS_RAISED,
     ...options.env,
   });
   let deputy: Deputy;
