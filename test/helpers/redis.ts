@@ -22,9 +22,11 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(options: { binary: string; port: number }): Promise<RedisServer> {
+/** `password` turns on `requirepass`; the URL then carries it, as a deployment's would. */
+export async function startRedis(options: { binary: string; port: number; password?: string }): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'deputy-redis-'));
   const args = ['--port', String(options.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
+  if (options.password) args.push('--requirepass', options.password);
   let output = '';
   const child: ChildProcess = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -48,5 +50,5 @@ export async function startRedis(options: { binary: string; port: number }): Pro
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url: `redis://127.0.0.1:${options.port}`, port: options.port, pid: child.pid!, stop };
+  return { url: `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${options.port}`, port: options.port, pid: child.pid!, stop };
 }
