@@ -118,7 +118,7 @@ export const ManifestTool = z.strictObject({
   output: Output.default({ pick: [], types: {}, responseShape: 'spec', listCaps: {}, maxBytes: 16_384, untrusted: [] }),
   approval: Approval.optional(),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  /** Calls one user may start per window (openapi/README.md, "Quotas"); absent: DEPUTY_QUOTA_READ_TOOL_CALLS or _WRITE_ by risk. */
+  /** Calls one user may start per window (src/README.md, "Quotas"); absent: DEPUTY_QUOTA_READ_TOOL_CALLS or _WRITE_ by risk. */
   quota: z
     .strictObject({
       calls: z.number().int().min(1).max(100_000),
