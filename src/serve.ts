@@ -293,6 +293,10 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
     server.listen(config.port, config.host, () => resolve());
+  }).catch(async (error: unknown) => {
+    // A Redis client left reconnecting would keep the failed process alive.
+    await state.close();
+    throw error;
   });
   const port = (server.address() as AddressInfo).port;
   const live = withActualPort(config, port);
