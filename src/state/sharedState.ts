@@ -45,6 +45,22 @@ export interface RedisStateOptions {
 }
 
 const WARN_EVERY_MS = 30_000;
+/** How long a readiness check waits for a connection in progress (the other checks allow 2 s too). */
+const CHECK_WAIT_MS = 2_000;
+
+function readyWithin(client: Redis, ms: number): Promise<boolean> {
+  if (client.status === 'end') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    client.once('ready', onReady);
+  });
+}
 
 export function redisState(url: string, options: RedisStateOptions): SharedState {
   const { log } = options;
@@ -93,7 +109,8 @@ export function redisState(url: string, options: RedisStateOptions): SharedState
     approvals: redisSingleUse(client, 'approval', reportError, now),
     up: () => client.status === 'ready',
     async check() {
-      if (client.status !== 'ready') return false;
+      // Just started or reconnecting: give the connection the time a probe allows before saying no.
+      if (client.status !== 'ready' && !(await readyWithin(client, CHECK_WAIT_MS))) return false;
       try {
         return (await client.ping()) === 'PONG';
       } catch {

@@ -138,6 +138,10 @@ afterAll(async () => {
 });
 
 describe('two replicas sharing one Redis', () => {
+  it('start connected: no start-up warning about Redis', () => {
+    for (const replica of replicas) expect(replica.logLines.filter((line) => line.includes('SHARED STATE (Redis)'))).toEqual([]);
+  });
+
   it('count one user’s calls once, whichever replica serves them', async () => {
     const [a, b] = replicas;
     const onA = await connect(a, 'roaming-user');
