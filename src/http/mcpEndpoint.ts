@@ -195,6 +195,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       );
     }
     if (!sessions.hasRoom()) return jsonRpcError(res, 503, -32000, 'Too many open sessions; try again later', idOf(body));
+    const release = sessions.hold(user);
 
     const server = options.newServer('legacy');
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
@@ -209,6 +210,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
     } finally {
+      release(); // the session, if any, now counts itself
       if (!transport.sessionId) await server.close(); // initialize was refused or failed; nothing to keep
     }
   });

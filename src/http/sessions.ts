@@ -48,6 +48,9 @@ export interface SessionQuotaRefusal {
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly perUser = new Map<string, number>();
+  /** Slots held by initialize requests under way, per user and in all (see `hold`). */
+  private readonly heldPerUser = new Map<string, number>();
+  private held = 0;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -69,15 +72,36 @@ export class SessionRegistry {
   }
 
   hasRoom(): boolean {
-    return this.sessions.size < this.limits.maxSessions;
+    return this.sessions.size + this.held < this.limits.maxSessions;
+  }
+
+  /**
+   * Holds one slot of the cap and of `user`'s quota while an initialize is under way: the session
+   * is added only inside the SDK's handling of it, after awaits, and without the hold, initializes
+   * interleaving there would all pass the checks first. The returned function gives the slot back (once).
+   */
+  hold(user: string): () => void {
+    this.heldPerUser.set(user, (this.heldPerUser.get(user) ?? 0) + 1);
+    this.held += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held -= 1;
+      const left = (this.heldPerUser.get(user) ?? 1) - 1;
+      if (left > 0) this.heldPerUser.set(user, left);
+      else this.heldPerUser.delete(user);
+    };
   }
 
   /** Null when `user` may open another session; otherwise the refusal with its Retry-After. */
   userQuota(user: string): SessionQuotaRefusal | null {
-    if ((this.perUser.get(user) ?? 0) < this.limits.maxPerUser) return null;
+    if ((this.perUser.get(user) ?? 0) + (this.heldPerUser.get(user) ?? 0) < this.limits.maxPerUser) return null;
     let soonest = Number.POSITIVE_INFINITY;
     for (const session of this.sessions.values()) if (session.user === user) soonest = Math.min(soonest, session.lastSeenAt + this.limits.idleTimeoutMs);
-    return { limit: this.limits.maxPerUser, retryAfterSeconds: Math.max(1, Math.ceil((soonest - this.now()) / 1000)) };
+    // Only initializes under way: one of them may fail and free its slot in a moment.
+    const waitMs = Number.isFinite(soonest) ? soonest - this.now() : 1_000;
+    return { limit: this.limits.maxPerUser, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
   }
 
   add(session: Session): void {
