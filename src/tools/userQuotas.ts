@@ -64,6 +64,7 @@ export class UserQuotas {
     private readonly limits: QuotaLimits,
     limiters: LimiterFactory,
     tools: readonly ToolDefinition[],
+    private readonly now: () => number = Date.now,
   ) {
     this.calls = limiters({ keyPrefix: 'quota:calls', points: limits.calls, duration: limits.windowSeconds });
     this.inFlight = limiters({ keyPrefix: 'quota:in-flight', points: limits.inFlight, duration: IN_FLIGHT_HOLD_SECONDS });
@@ -79,22 +80,22 @@ export class UserQuotas {
   async start(caller: Pick<Caller, 'subject' | 'clientId'>, tool: ToolDefinition): Promise<QuotaDecision> {
     const key = quotaKeyOf(caller, this.limits.key);
     const giveBack = (limiter: RateLimiterAbstract) => void limiter.reward(key, 1).catch(() => {});
-    const running = await outcome(this.inFlight.consume(key, 1));
-    if (running !== true) {
+    const running = await outcome(this.inFlight.consume(key, 1), this.now);
+    if (!(running instanceof Counted)) {
       // A refused consume still counted: give the slot back at once.
       giveBack(this.inFlight);
       if (running === 'unavailable') return { ok: false, quota: 'unavailable' };
       return { ok: false, quota: 'in_flight', limit: this.limits.inFlight, windowSeconds: 0, retryAfterSeconds: 1 };
     }
     const own = this.perTool.get(tool.name)!;
-    const ofTool = await outcome(own.limiter.consume(key, 1));
-    if (ofTool !== true) {
+    const ofTool = await outcome(own.limiter.consume(key, 1), this.now);
+    if (!(ofTool instanceof Counted)) {
       giveBack(this.inFlight);
       if (ofTool === 'unavailable') return { ok: false, quota: 'unavailable' };
       return { ok: false, quota: 'tool_calls', limit: own.limit, windowSeconds: own.windowSeconds, retryAfterSeconds: seconds(ofTool) };
     }
-    const overall = await outcome(this.calls.consume(key, 1));
-    if (overall !== true) {
+    const overall = await outcome(this.calls.consume(key, 1), this.now);
+    if (!(overall instanceof Counted)) {
       giveBack(this.inFlight);
       giveBack(own.limiter); // this call was not started: it does not count against the tool
       if (overall === 'unavailable') return { ok: false, quota: 'unavailable' };
@@ -106,17 +107,25 @@ export class UserQuotas {
       release: () => {
         if (released) return;
         released = true;
-        giveBack(this.inFlight);
+        // The in-flight count restarts when its key expires (IN_FLIGHT_HOLD_SECONDS after it was
+        // made, whatever happened since): a slot counted before that is gone already, and giving
+        // it back would take one from the new count, letting the user run more than their quota.
+        if (this.now() < running.until) giveBack(this.inFlight);
       },
     };
   }
 }
 
-/** true (counted), the refusal, or 'unavailable' when the store failed without a stand-in. */
-async function outcome(consumed: Promise<RateLimiterRes>): Promise<true | RateLimiterRes | 'unavailable'> {
+/** A consume that counted, and until when its count lasts (its key's expiry). */
+class Counted {
+  constructor(readonly until: number) {}
+}
+
+/** Counted, the refusal, or 'unavailable' when the store failed without a stand-in. */
+async function outcome(consumed: Promise<RateLimiterRes>, now: () => number): Promise<Counted | RateLimiterRes | 'unavailable'> {
   try {
-    await consumed;
-    return true;
+    const counted = await consumed;
+    return new Counted(now() + counted.msBeforeNext);
   } catch (refusal) {
     return refusal instanceof RateLimiterRes ? refusal : 'unavailable';
   }

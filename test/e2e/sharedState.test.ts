@@ -6,8 +6,9 @@
  *
  * - one user's call quota is counted once across both replicas;
  * - a 2026-07-28 approval consumed on one replica is refused on the other;
- * - `/readyz` checks Redis from its cached state: a burst of probes costs one PING;
- * - Redis stopped mid-run: reads go on, writes are refused with the documented message, the
+ * - `/readyz` answers from its cached state: a burst of probes costs one PING, one backend and one
+ *   JWKS request;
+ * - Redis stopped mid-run: reads go on, writes and approvals are refused with the documented message, the
  *   metrics and `/readyz` say so, the warning is logged once, not per call; Redis started again
  *   on the same port: everything recovers by itself.
  */
@@ -174,22 +175,35 @@ describe('two replicas sharing one Redis', () => {
     expect(a.audit.at(-1)).toMatchObject({ tool: 'publishDraft', outcome: 'approval_declined' });
   });
 
-  it('/readyz checks Redis from its cached state: 50 probes cost one PING', async () => {
+  it('/readyz answers from its cached state: 50 unauthenticated probes cost one PING, one backend and one JWKS request', async () => {
     const [a] = replicas;
     await probe.connect();
     await sleep(5_100); // the cached state is now stale: the next probe refreshes it, once
     const before = await pings();
+    const outbound = () => backend.requestLog.entries().filter((entry) => entry.path === new URL(backend.url).pathname || entry.path === '/.well-known/jwks.json').length;
+    const outboundBefore = outbound();
     const answers = await Promise.all(Array.from({ length: 50 }, () => readyz(a)));
     expect(await pings()).toBe(before + 1);
+    await expect.poll(outbound, { timeout: 2_000, interval: 50 }).toBe(outboundBefore + 2);
+    await sleep(200); // and no more arrive later
+    expect(outbound()).toBe(outboundBefore + 2);
     for (const answer of answers) expect(answer).toEqual({ status: 200, body: { status: 'ready', checks: { backend: true, authorizationServer: true, sharedState: true } } });
   });
 });
 
 describe('Redis stopped mid-run, then back', () => {
-  it('reads go on, writes are refused, metrics and /readyz say so; all recovers when Redis returns', async () => {
+  it('reads go on, writes and approvals are refused, metrics and /readyz say so; all recovers when Redis returns', async () => {
     const [a, b] = replicas;
     const reader = await connect(a, 'outage-reader');
     const writer = await token('outage-writer');
+    // An approval asked for before the outage, resumed during it.
+    const approver = await token('outage-approver');
+    const approved = { ticketId: FIXTURES.openTicket, body: 'approved before the outage' };
+    const asked = await modernCall(a, approver, { name: 'addTicketNote', arguments: approved });
+    expect(asked.result?.resultType).toBe('input_required');
+    const resume = { name: 'addTicketNote', arguments: approved, requestState: asked.result!.requestState, inputResponses: { approval: { action: 'accept', content: { confirm: true } } } };
+    const approvedNotes = () => backend.requestLog.forOperation('addTicketNote').length;
+    const approvedNotesBefore = approvedNotes();
     const errorsBefore = await metric(a, 'deputy_shared_state_errors_total');
     expect(await metric(a, 'deputy_shared_state_up')).toBe(1);
 
@@ -212,6 +226,9 @@ describe('Redis stopped mid-run, then back', () => {
       expect(replica.audit.at(-1)).toMatchObject({ tool: 'addTicketNote', outcome: 'shared_state_unavailable' });
     }
     expect(backend.requestLog.forOperation('addTicketNote')).toHaveLength(notesBefore);
+    const approvedDuringOutage = await modernCall(b, approver, resume);
+    expect(text(approvedDuringOutage.result)).toMatch(/^addTicketNote changes data, and Deputy cannot reach its shared state right now/);
+    expect(approvedNotes()).toBe(approvedNotesBefore);
 
     // A single-use record cannot be written either: the approval path fails closed too.
     const direct = redisState(redis.url, { log: pino({ level: 'silent' }) });
@@ -232,6 +249,10 @@ describe('Redis stopped mid-run, then back', () => {
     await expect.poll(() => metric(b, 'deputy_shared_state_up'), { timeout: 8_000, interval: 100 }).toBe(1);
     const write = await modernCall(b, writer, { name: 'addTicketNote', arguments: { ticketId: FIXTURES.openTicket, body: 'after the outage' } });
     expect(write.result?.resultType, JSON.stringify(write)).toBe('input_required');
+    // The approval refused during the outage was not used up: it goes through once, now.
+    const approvedAfter = await modernCall(a, approver, resume);
+    expect(approvedAfter.result?.isError, JSON.stringify(approvedAfter)).toBeFalsy();
+    expect(approvedNotes()).toBe(approvedNotesBefore + 1);
     await expect.poll(async () => (await readyz(a)).body.status, { timeout: 7_000, interval: 250 }).toBe('ready');
     expect(a.logLines.some((line) => line.includes('shared state (Redis) reachable again'))).toBe(true);
     // The Redis password is in no log line, probe or metric of either replica.

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { mayUse, missingScopes, visibleTools } from '../../src/tools/policy.ts';
 import type { ToolDefinition } from '../../src/generated/tools.ts';
 import { memoryLimiters, type LimiterFactory } from '../../src/state/limiters.ts';
-import { quotaKeyOf, UserQuotas, type QuotaLimits } from '../../src/tools/userQuotas.ts';
+import { IN_FLIGHT_HOLD_SECONDS, quotaKeyOf, UserQuotas, type QuotaLimits } from '../../src/tools/userQuotas.ts';
 
 const tools = [
   { name: 'listDrafts', callerScopes: ['drafts:read'] },
@@ -44,6 +44,24 @@ describe('UserQuotas', () => {
     }
     expect((await q.start(alice, read)).ok).toBe(true);
     expect(await q.start(alice, read)).toMatchObject({ ok: false, quota: 'in_flight' });
+  });
+
+  it('a slot counted before the in-flight count restarted is not given back to the new count', async () => {
+    vi.useFakeTimers();
+    try {
+      const q = quotas({ inFlight: 1 });
+      const early = await q.start(alice, read);
+      expect(early.ok).toBe(true);
+      vi.advanceTimersByTime((IN_FLIGHT_HOLD_SECONDS + 1) * 1000); // the count restarts: a long call is still running
+      const later = await q.start(alice, read);
+      expect(later.ok).toBe(true);
+      if (early.ok) early.release(); // must not free the slot `later` holds
+      expect(await q.start(alice, read)).toMatchObject({ ok: false, quota: 'in_flight' });
+      if (later.ok) later.release();
+      expect((await q.start(alice, read)).ok).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('limits calls per window over all tools, and says when to retry', async () => {
