@@ -1,5 +1,5 @@
 /**
- * The session registry's per-user share and global cap (src/README.md D34): an initialize under
+ * The session registry's per-user share and global cap (src/README.md D35): an initialize under
  * way holds its slot, so initializes that interleave before their sessions are added cannot all
  * pass the checks together.
  */
