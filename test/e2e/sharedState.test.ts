@@ -208,6 +208,7 @@ describe('Redis stopped mid-run, then back', () => {
     expect(await metric(a, 'deputy_shared_state_up')).toBe(1);
 
     probe.disconnect();
+    const outageStart = Date.now();
     await redis.stop();
     await expect.poll(() => metric(a, 'deputy_shared_state_up'), { timeout: 5_000, interval: 100 }).toBe(0);
 
@@ -241,8 +242,11 @@ describe('Redis stopped mid-run, then back', () => {
     expect(degraded.status).toBe(200); // reads go on: the load balancer keeps the replica
     expect(degraded.body.checks.sharedState).toBe(false);
     expect(degraded.body.degraded).toEqual([expect.stringMatching(/^sharedState: Redis does not answer: reads go on with per-replica limits; writes and approvals are refused/)]);
-    // One warning for the whole outage so far, not one per call or reconnect attempt.
-    expect(a.logLines.filter((line) => line.includes('SHARED STATE (Redis) UNAVAILABLE')).length).toBe(1);
+    // One warning per 30 s of outage (one so far, unless this machine is very slow), not one per
+    // call or reconnect attempt, of which there were several by now.
+    const warnings = a.logLines.filter((line) => line.includes('SHARED STATE (Redis) UNAVAILABLE')).length;
+    expect(warnings).toBeGreaterThanOrEqual(1);
+    expect(warnings).toBeLessThanOrEqual(1 + Math.floor((Date.now() - outageStart) / 30_000));
 
     redis = await startRedis({ binary: redisBinary, port: redis.port, password: REDIS_PASSWORD });
     await expect.poll(() => metric(a, 'deputy_shared_state_up'), { timeout: 8_000, interval: 100 }).toBe(1);
