@@ -19,13 +19,13 @@ import { missingScopes } from './policy.ts';
 import { presentResult } from './presentResult.ts';
 import { ContractViolation, kindOf, projectOutput } from './projectOutput.ts';
 import type { Redactor } from './redactSecrets.ts';
-import type { SessionBudget } from './sessionBudget.ts';
 import type { CatalogEntry } from './toolCatalog.ts';
 import type { CallContext } from './toolContract.ts';
 import { toolMessages } from './toolErrors.ts';
+import type { UserQuotas } from './userQuotas.ts';
 
 /** The pipeline's order: the one place it is written down. */
-export const CALL_STEPS = ['policy', 'budget', 'input', 'approval', 'backend', 'output'] as const;
+export const CALL_STEPS = ['policy', 'quota', 'input', 'approval', 'backend', 'output'] as const;
 export type CallStepName = (typeof CALL_STEPS)[number];
 
 /** One call as it moves through the steps. */
@@ -45,7 +45,7 @@ export interface ToolCall {
   backendStarted: number | null;
   backendStatus: AuditEvent['backend'];
   response: BackendResponse | null;
-  /** Gives the session budget's slot back; set by `budget`, called once the call ends. */
+  /** Gives the user's in-flight slot back; set by `quota`, called once the call ends. */
   release: (() => void) | null;
 }
 
@@ -65,8 +65,8 @@ export interface CallStepDeps {
   backend: BackendClient;
   log: Logger;
   redactor: Redactor;
-  /** The session budget of a call's session (or of its subject, without a session). */
-  budgetFor(context: CallContext): SessionBudget;
+  /** The per-user quotas every call is counted against. */
+  quotas: UserQuotas;
   onBehalfOfCaller: boolean;
 }
 
@@ -107,11 +107,14 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       return missing.length > 0 ? refusal(toolMessages.missingScope(call.tool.name, missing), 'denied', null) : undefined;
     },
 
-    budget(call) {
-      const budget = deps.budgetFor(call.context).tryStart();
-      if (!budget.ok) return refusal(toolMessages.budget(budget.reason, budget.retryAfterSeconds), 'budget_exceeded', null);
-      call.release = budget.release;
-      return undefined;
+    async quota(call) {
+      const decision = await deps.quotas.start(call.context.caller, call.tool);
+      if (decision.ok) {
+        call.release = decision.release;
+        return undefined;
+      }
+      if (decision.quota === 'unavailable') return refusal(toolMessages.sharedStateUnavailable(call.tool.name), 'shared_state_unavailable', null);
+      return refusal(toolMessages.quota(call.tool.name, decision), 'quota_exceeded', null);
     },
 
     input(call) {
