@@ -180,6 +180,8 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
     approval,
     timeoutMs: t.timeoutMs,
     ...(dryRun !== null ? { dryRun: dryRun.dryRun } : {}),
+    // Only when the manifest sets one, so tools without it generate exactly as before.
+    ...(t.quota ? { quota: { calls: t.quota.calls, windowSeconds: t.quota.windowSeconds ?? null } } : {}),
   };
   guardTexts(def, t, sink);
   // After the guard, which checks the owners' words: the note is Deputy's own.

@@ -214,6 +214,18 @@ export interface ToolDefinition {
   timeoutMs: number;
   /** Present only on a write in `mode: dry-run`: the write is never called (openapi/README.md, "Dry run"). */
   dryRun?: DryRunSpec;
+  /**
+   * The manifest's per-user quota for this tool: calls per window (windowSeconds null = the
+   * configured window). Absent: the configured default for the tool's risk.
+   */
+  quota?: ToolQuota;
+}
+
+/** Calls one user may start of one tool per window (src/README.md, "Quotas"). */
+export interface ToolQuota {
+  calls: number;
+  /** null = DEPUTY_QUOTA_WINDOW_SECONDS. */
+  windowSeconds: number | null;
 }
 
 /** The flags every `secretPatterns` entry is compiled with, at generation and at run time. */

@@ -20,6 +20,8 @@ export interface DeputyMetrics {
    * event): `expired` when the human answered after DEPUTY_APPROVAL_TTL_SECONDS, `invalid` otherwise.
    */
   rejectedApprovalState(reason: 'expired' | 'invalid'): void;
+  /** Counts one failed or skipped operation on the shared state store. */
+  sharedStateError(): void;
 }
 
 /**
@@ -33,13 +35,19 @@ const MAX_SUBJECT_LENGTH = 128;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export function createMetrics(options: { openSessions: () => number }): DeputyMetrics {
+export interface MetricsSources {
+  openSessions: () => number;
+  /** Whether the shared state store answers now (always true when it is this process's memory). */
+  sharedStateUp: () => boolean;
+}
+
+export function createMetrics(options: MetricsSources): DeputyMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'deputy_' });
 
   const calls = new Counter({
     name: 'deputy_tool_calls_total',
-    help: 'Tool calls by tool, its risk (read, write, destructive; unknown for unknown tools) and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, dry_run, budget_exceeded, backend_contract_violation).',
+    help: 'Tool calls by tool, its risk (read, write, destructive; unknown for unknown tools) and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, dry_run, quota_exceeded, shared_state_unavailable, backend_contract_violation).',
     labelNames: ['tool', 'risk', 'outcome'] as const,
     registers: [registry],
   });
@@ -102,6 +110,21 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
     },
   });
 
+  // Alert rules are written on these two names (.deploy/README.md): keep them.
+  new Gauge({
+    name: 'deputy_shared_state_up',
+    help: 'Whether the shared state store (Redis/Valkey) is connected: 1 yes, 0 no (always 1 without one).',
+    registers: [registry],
+    collect() {
+      this.set(options.sharedStateUp() ? 1 : 0);
+    },
+  });
+  const sharedStateErrors = new Counter({
+    name: 'deputy_shared_state_errors_total',
+    help: 'Shared state store failures: connection errors, and operations refused or counted in memory instead.',
+    registers: [registry],
+  });
+
   const subjects = new Set<string>();
   const subjectLabel = (subject: string): string => {
     if (subjects.has(subject)) return subject;
@@ -136,6 +159,7 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
       flush: () => audit.flush(),
     }),
     rejectedApprovalState: (reason) => rejectedStates.inc({ reason }),
+    sharedStateError: () => sharedStateErrors.inc(),
   };
 }
 

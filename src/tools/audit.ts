@@ -18,7 +18,8 @@ export type AuditOutcome =
   | 'approval_declined'
   | 'approval_requested'
   | 'dry_run'
-  | 'budget_exceeded'
+  | 'quota_exceeded'
+  | 'shared_state_unavailable'
   | 'backend_contract_violation';
 
 export interface AuditEvent {

@@ -58,7 +58,7 @@ export function previewConfirmed(call: ToolCall): boolean {
 }
 
 /** The dry run's answer: `{ dryRun, wouldSend, preview? }`, redacted, capped and checked like any result. */
-export function dryRunOutput(call: ToolCall, rehearsal: Rehearsal, redactor: Redactor): CallEnd | ContractViolation {
+export async function dryRunOutput(call: ToolCall, rehearsal: Rehearsal, redactor: Redactor): Promise<CallEnd | ContractViolation> {
   const { tool, entry } = call;
   const how = tool.dryRun?.preview ?? null;
   const value: Record<string, unknown> = { dryRun: true, wouldSend: rehearsal.wouldSend };
@@ -79,7 +79,7 @@ export function dryRunOutput(call: ToolCall, rehearsal: Rehearsal, redactor: Red
     if (error instanceof ContractViolation) return error;
     throw error;
   }
-  const redacted = redactor.redactSecrets(value);
+  const redacted = await redactor.redactSecrets(value);
   const fitted = fitToBytes(redacted.value, Math.max(tool.output.maxBytes, DRY_RUN_MIN_BYTES));
   const violation = entry.checkOutput(fitted.value);
   if (violation !== null) return violation;

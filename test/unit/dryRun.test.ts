@@ -16,6 +16,7 @@ import { loadSpec } from '../../src/codegen/loadSpec.ts';
 import type { ToolDefinition } from '../../src/generated/tools.ts';
 import type { AuditEvent } from '../../src/tools/audit.ts';
 import { credentialNeeds } from '../../src/serve.ts';
+import { memoryLimiters } from '../../src/state/limiters.ts';
 import { buildCatalog } from '../../src/tools/toolCatalog.ts';
 import { createToolService } from '../../src/tools/toolService.ts';
 
@@ -193,7 +194,8 @@ describe('a `Prefer: dry-run` preview', () => {
       backend,
       audit: { record: (e) => events.push(e), flush: () => Promise.resolve() },
       log: pino({ level: 'silent' }),
-      budgets: { maxInFlight: 4, maxPerMinute: 100 },
+      quotas: { windowSeconds: 10, calls: 100, readToolCalls: 100, writeToolCalls: 100, inFlight: 4, key: 'subject' },
+      limiters: memoryLimiters,
       onBehalfOfCaller: false,
     });
     const outcome = await service.call('publishDraft', { filename: 'q3.md' }, {

@@ -25,7 +25,7 @@ function event(overrides: Partial<AuditEvent>): AuditEvent {
 }
 
 function setup() {
-  const metrics = createMetrics({ openSessions: () => 0 });
+  const metrics = createMetrics({ openSessions: () => 0, sharedStateUp: () => true });
   const audit = metrics.observe({ record: () => undefined, flush: () => Promise.resolve() });
   const value = async (name: string, labels: Record<string, string>) => {
     const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
