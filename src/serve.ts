@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { serveStdio as serveMcpStdio } from '@modelcontextprotocol/server/stdio';
 import {
+  BackendLimits,
   ClientCredentialsProvider,
   CredentialRouter,
   StaticTokenProvider,
@@ -32,8 +33,10 @@ import { SessionRegistry } from './http/sessions.ts';
 import { createMcpServer, type ApprovalRoundsConfig, type CallerSource, type ProtocolEra } from './server/mcpServerFactory.ts';
 import { createRequestStateSeal, randomStateKey } from './server/requestState.ts';
 import { InMemoryConsumedApprovals } from './tools/approvalRounds.ts';
+import { memoryLimiters } from './state/limiters.ts';
 import { createAuditLog, type AuditLog } from './tools/audit.ts';
 import type { Caller } from './tools/caller.ts';
+import { FairShareGate } from './tools/fairShare.ts';
 import { buildCatalog } from './tools/toolCatalog.ts';
 import { createToolService, type DeputyToolService } from './tools/toolService.ts';
 
@@ -226,9 +229,10 @@ export function createLogger(level: string): Logger {
   );
 }
 
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, metrics?: DeputyMetrics): DeputyToolService {
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, limits: BackendLimits, log: Logger, metrics?: DeputyMetrics): DeputyToolService {
   const audit = deps.audit ?? auditFor(config);
   return createToolService({
+    fairShare: new FairShareGate({ limits, limiters: memoryLimiters, share: config.backend.fairShare }),
     catalog: buildCatalog(deps.tools),
     backend,
     audit: metrics ? metrics.observe(audit) : audit,
@@ -239,8 +243,9 @@ function toolServiceFor(config: Config, deps: ServeDependencies, backend: Backen
   });
 }
 
-function backendFor(config: Config, provider: TokenProvider): BackendClient {
+function backendFor(config: Config, provider: TokenProvider, limits: BackendLimits): BackendClient {
   return createBackendClient({
+    limits,
     baseUrl: config.backend.url,
     tokens: provider,
     connectTimeoutMs: Math.min(5_000, config.backend.timeoutMs),
@@ -272,10 +277,11 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const log = deps.log ?? createLogger(config.logLevel);
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
-  const backend = backendFor(config, provider);
+  const limits = new BackendLimits();
+  const backend = backendFor(config, provider, limits);
   // Sessions are created below; the gauge reads them only when scraped.
-  const metrics = createMetrics({ openSessions: () => sessions.size });
-  const tools = toolServiceFor(config, deps, backend, log, metrics);
+  const metrics = createMetrics({ openSessions: () => sessions.size, backendRemaining: () => limits.lastRemaining() });
+  const tools = toolServiceFor(config, deps, backend, limits, log, metrics);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     idleTimeoutMs: config.sessions.idleTimeoutMs,
@@ -389,8 +395,9 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
   if (!(await reachable(config.backend.url).catch(() => false))) {
     log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
   }
-  const backend = backendFor(config, provider);
-  const tools = toolServiceFor(config, deps, backend, log);
+  const limits = new BackendLimits();
+  const backend = backendFor(config, provider, limits);
+  const tools = toolServiceFor(config, deps, backend, limits, log);
   const caller: Caller = {
     subject: config.stdio.subject,
     clientId: 'stdio',

@@ -18,6 +18,7 @@ export type AuditOutcome =
   | 'approval_declined'
   | 'approval_requested'
   | 'budget_exceeded'
+  | 'fair_share_exceeded'
   | 'backend_contract_violation';
 
 export interface AuditEvent {

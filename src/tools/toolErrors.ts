@@ -74,6 +74,10 @@ export const toolMessages = {
     reason === 'in_flight'
       ? 'Too many calls are already running in this session; wait for them to finish before starting another.'
       : `This session has made too many calls in the last minute; retry after ${retryAfterSeconds} s.`,
+  fairShare: (reason: 'share' | 'exhausted', retryAfterSeconds: number) =>
+    reason === 'share'
+      ? `The admin backend's rate limit is shared by every user, and this call would take more than your fair share of what is left in its current window; retry after ${retryAfterSeconds} s. Other users draw on the same limit, so this is not your usage alone.`
+      : `The admin backend's rate limit, shared by every user, is used up for its current window; retry after ${retryAfterSeconds} s. Other users draw on the same limit, so this is not your usage alone.`,
   approvalDeclined: (tool: string) => `The user declined ${tool}. Nothing was done. Do not retry unless the user asks again.`,
   approvalCancelled: (tool: string) => `The approval request for ${tool} was dismissed. Nothing was done.`,
   approvalUnsupported: (tool: string) =>

@@ -6,12 +6,14 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { BackendClient } from '../../src/backend/index.ts';
+import { BackendLimits, type BackendClient } from '../../src/backend/index.ts';
 import { tools } from '../../src/generated/tools.ts';
 import type { Approver } from '../../src/tools/approval.ts';
 import type { AuditEvent } from '../../src/tools/audit.ts';
 import type { Caller } from '../../src/tools/caller.ts';
 import { CALL_STEPS } from '../../src/tools/callSteps.ts';
+import { FairShareGate } from '../../src/tools/fairShare.ts';
+import { memoryLimiters } from '../../src/state/limiters.ts';
 import { buildCatalog } from '../../src/tools/toolCatalog.ts';
 import { createToolService } from '../../src/tools/toolService.ts';
 
@@ -19,6 +21,7 @@ const publishDraft = tools.find((t) => t.name === 'publishDraft')!;
 
 function setup(maxInFlight: number) {
   const events: AuditEvent[] = [];
+  const limits = new BackendLimits();
   const backendCalls: string[] = [];
   const backend: BackendClient = {
     call: (binding) => {
@@ -34,6 +37,7 @@ function setup(maxInFlight: number) {
     log: pino({ level: 'silent' }),
     budgets: { maxInFlight, maxPerMinute: 100 },
     onBehalfOfCaller: false,
+    fairShare: new FairShareGate({ limits, limiters: memoryLimiters, share: 0.5 }),
   });
   const asked: string[] = [];
   const approver: Approver = {
@@ -47,12 +51,12 @@ function setup(maxInFlight: number) {
     const caller: Caller = { subject: 'alice', clientId: 'agent', scopes, expiresAt: 0 };
     return service.call('publishDraft', args, { caller, callerToken: null, sessionId: 's1', client: null, approver, signal: new AbortController().signal });
   };
-  return { events, backendCalls, asked, call };
+  return { events, backendCalls, asked, call, limits };
 }
 
 describe('the tool pipeline order', () => {
   it('is the list CALL_STEPS holds, and src/README.md names the steps in that order', () => {
-    expect(CALL_STEPS).toEqual(['policy', 'budget', 'input', 'approval', 'backend', 'output']);
+    expect(CALL_STEPS).toEqual(['policy', 'budget', 'input', 'fairShare', 'approval', 'backend', 'output']);
     const readme = readFileSync(new URL('../../src/README.md', import.meta.url), 'utf8');
     const flow = readme.slice(readme.indexOf('## The flow of a call'), readme.indexOf('## Layers'));
     const positions = CALL_STEPS.map((step) => flow.indexOf(`\`${step}\``));
@@ -85,6 +89,16 @@ describe('the tool pipeline order', () => {
       ['invalid_input', null],
     ]);
     expect(t.asked).toEqual([]);
+  });
+
+  it('the fair share refuses after input and before approval: no human is asked, nothing is called', async () => {
+    const t = setup(1);
+    t.limits.observe('adminAuth(drafts:publish)', undefined, 9); // a 429: nothing left until then
+    const result = await t.call(publishDraft.callerScopes, { filename: 'q3.md' });
+    expect(result).toMatchObject({ isError: true, content: [{ text: expect.stringContaining('retry after 9 s') }] });
+    expect(t.events.map((e) => [e.outcome, e.approval, e.arguments])).toEqual([['fair_share_exceeded', 'not_reached', { filename: 'q3.md' }]]);
+    expect(t.asked).toEqual([]);
+    expect(t.backendCalls).toEqual([]);
   });
 
   it('a declined approval ends the call before the backend step', async () => {

@@ -1,0 +1,83 @@
+/**
+ * The fair-share gate (src/README.md, "Backend rate limits"): one caller may not take more than
+ * a configured share of what the backend has left on a credential, so a heavy user is slowed
+ * before the backend refuses everyone who shares that credential.
+ *
+ * The rule, within the backend's current window on credential c: caller u may start a call while
+ *
+ *     used(u, c) < share × (used(u, c) + remaining(c))
+ *
+ * `used` counts the calls the gate let u start in this window (through a `LimiterFactory`
+ * counter, so replicas sharing a store share it; it expires with the window); `remaining` is
+ * what the backend last said is left, less this replica's calls in flight (BackendLimits). With
+ * share ≤ 0.5 a caller who has started a call can never take the last request of a window, so
+ * whatever any number of heavy users do, a newcomer finds something left. Before Deputy has seen
+ * an answer for the credential's current window, nothing is counted and nothing refused.
+ */
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { credentialKey, type BackendLimits, type BackendWindow } from '../backend/index.ts';
+import type { ToolDefinition } from '../generated/tools.ts';
+import type { LimiterFactory } from '../state/limiters.ts';
+
+/** The rule itself: may a caller who has started `used` calls start another while `remaining` is left? */
+export function fairShareAllows(used: number, remaining: number, share: number): boolean {
+  return used < share * (used + remaining);
+}
+
+export type FairShareDecision =
+  | { ok: true }
+  /** `exhausted`: nothing is left for anyone; `share`: this caller has had their share of what is. */
+  | { ok: false; reason: 'share' | 'exhausted'; retryAfterSeconds: number; credential: string };
+
+export interface FairShareOptions {
+  limits: BackendLimits;
+  limiters: LimiterFactory;
+  /** The share of what is left one caller may take, in (0, 1]; 1 turns the gate off. */
+  share: number;
+}
+
+/** Every credential a call of `tool` uses: its operation's, and its approval lookup's. */
+export function callCredentials(tool: Pick<ToolDefinition, 'operation' | 'approval'>): string[] {
+  const lookup = tool.approval?.lookup;
+  return [...new Set([credentialKey(tool.operation), ...(lookup ? [credentialKey(lookup.operation)] : [])])];
+}
+
+export class FairShareGate {
+  readonly #limits: BackendLimits;
+  readonly #share: number;
+  readonly #used: RateLimiterAbstract;
+
+  constructor(options: FairShareOptions) {
+    if (!(options.share > 0 && options.share <= 1)) throw new RangeError(`the fair share must be in (0, 1], got ${options.share}`);
+    this.#limits = options.limits;
+    this.#share = options.share;
+    // Counted with penalty(), which never refuses: the rule above decides, not the limiter's
+    // points. Each key lives as long as the backend window it counts (customDuration).
+    this.#used = options.limiters({ keyPrefix: 'fairshare', points: Number.MAX_SAFE_INTEGER, duration: 60 });
+  }
+
+  /**
+   * Counts one call of `subject` on each of `credentials`, or refuses it (counting nothing) when
+   * any of them would give the caller more than their share.
+   */
+  async tryStart(credentials: readonly string[], subject: string): Promise<FairShareDecision> {
+    if (this.#share >= 1) return { ok: true };
+    const counted: string[] = [];
+    for (const credential of credentials) {
+      const window = this.#limits.window(credential);
+      if (!window) continue;
+      const key = JSON.stringify([credential, subject]);
+      const used = (await this.#used.penalty(key, 1, { customDuration: window.resetSeconds })).consumedPoints - 1;
+      counted.push(key);
+      if (!fairShareAllows(used, window.remaining, this.#share)) {
+        await Promise.all(counted.map((k) => this.#used.reward(k, 1)));
+        return refused(credential, window);
+      }
+    }
+    return { ok: true };
+  }
+}
+
+function refused(credential: string, window: BackendWindow): FairShareDecision {
+  return { ok: false, reason: window.remaining === 0 ? 'exhausted' : 'share', retryAfterSeconds: window.resetSeconds, credential };
+}
