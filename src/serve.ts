@@ -229,10 +229,11 @@ export function createLogger(level: string): Logger {
   );
 }
 
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, limits: BackendLimits, log: Logger, metrics?: DeputyMetrics): DeputyToolService {
+/** `fairShare` absent: no gate (stdio, where the one caller has no one to share with). */
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, fairShare?: FairShareGate, metrics?: DeputyMetrics): DeputyToolService {
   const audit = deps.audit ?? auditFor(config);
   return createToolService({
-    fairShare: new FairShareGate({ limits, limiters: memoryLimiters, share: config.backend.fairShare }),
+    ...(fairShare ? { fairShare } : {}),
     catalog: buildCatalog(deps.tools),
     backend,
     audit: metrics ? metrics.observe(audit) : audit,
@@ -243,9 +244,9 @@ function toolServiceFor(config: Config, deps: ServeDependencies, backend: Backen
   });
 }
 
-function backendFor(config: Config, provider: TokenProvider, limits: BackendLimits): BackendClient {
+function backendFor(config: Config, provider: TokenProvider, limits?: BackendLimits): BackendClient {
   return createBackendClient({
-    limits,
+    ...(limits ? { limits } : {}),
     baseUrl: config.backend.url,
     tokens: provider,
     connectTimeoutMs: Math.min(5_000, config.backend.timeoutMs),
@@ -281,7 +282,8 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const backend = backendFor(config, provider, limits);
   // Sessions are created below; the gauge reads them only when scraped.
   const metrics = createMetrics({ openSessions: () => sessions.size, backendRemaining: () => limits.lastRemaining() });
-  const tools = toolServiceFor(config, deps, backend, limits, log, metrics);
+  const fairShare = new FairShareGate({ limits, limiters: memoryLimiters, share: config.backend.fairShare });
+  const tools = toolServiceFor(config, deps, backend, log, fairShare, metrics);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     idleTimeoutMs: config.sessions.idleTimeoutMs,
@@ -395,9 +397,8 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
   if (!(await reachable(config.backend.url).catch(() => false))) {
     log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
   }
-  const limits = new BackendLimits();
-  const backend = backendFor(config, provider, limits);
-  const tools = toolServiceFor(config, deps, backend, limits, log);
+  const backend = backendFor(config, provider);
+  const tools = toolServiceFor(config, deps, backend, log);
   const caller: Caller = {
     subject: config.stdio.subject,
     clientId: 'stdio',
