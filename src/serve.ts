@@ -229,7 +229,7 @@ export function createLogger(level: string): Logger {
   );
 }
 
-/** `fairShare` absent: no gate (stdio, where the one caller has no one to share with). */
+/** `fairShare` absent: no gate (stdio's one caller has no one to share with; token exchange: sharedBackendLimit). */
 function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, fairShare?: FairShareGate, metrics?: DeputyMetrics): DeputyToolService {
   const audit = deps.audit ?? auditFor(config);
   return createToolService({
@@ -269,6 +269,18 @@ async function reachable(url: string): Promise<boolean> {
   return ![502, 503, 504].includes(response.status);
 }
 
+/**
+ * The record of the backend's rate limit per credential and the fair-share gate on it
+ * (src/README.md, "Backend rate limits"), or undefined with token exchange: then every user calls
+ * with a token of their own, so the backend already counts each user apart and there is no
+ * shared limit to divide (nor one record per credential that would be true for every user).
+ */
+function sharedBackendLimit(config: Config): { limits: BackendLimits; gate: FairShareGate } | undefined {
+  if (config.tokens.provider === 'token_exchange') return undefined;
+  const limits = new BackendLimits();
+  return { limits, gate: new FairShareGate({ limits, limiters: memoryLimiters, share: config.backend.fairShare }) };
+}
+
 export async function serveHttp(config: Config, deps: ServeDependencies): Promise<Deputy> {
   if (!config.auth) throw new StartupError('DEPUTY_AUTH_ISSUER is required to serve over HTTP');
   const testCaller = deps.testOnlyUnauthenticatedCaller;
@@ -278,12 +290,11 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const log = deps.log ?? createLogger(config.logLevel);
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
-  const limits = new BackendLimits();
-  const backend = backendFor(config, provider, limits);
+  const shared = sharedBackendLimit(config);
+  const backend = backendFor(config, provider, shared?.limits);
   // Sessions are created below; the gauge reads them only when scraped.
-  const metrics = createMetrics({ openSessions: () => sessions.size, backendRemaining: () => limits.lastRemaining() });
-  const fairShare = new FairShareGate({ limits, limiters: memoryLimiters, share: config.backend.fairShare });
-  const tools = toolServiceFor(config, deps, backend, log, fairShare, metrics);
+  const metrics = createMetrics({ openSessions: () => sessions.size, ...(shared ? { backendRemaining: () => shared.limits.lastRemaining() } : {}) });
+  const tools = toolServiceFor(config, deps, backend, log, shared?.gate, metrics);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     idleTimeoutMs: config.sessions.idleTimeoutMs,

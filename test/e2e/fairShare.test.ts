@@ -98,4 +98,23 @@ describe("one user hammering does not use up another user's share of the backend
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect(bobResults.some((r) => r.isError && textOf(r).startsWith('The admin backend is rate limiting this operation'))).toBe(true);
   });
+
+  it('token exchange: each user has a token of their own, so the backend counts them apart and the gate holds nothing back', async () => {
+    h = await setup({ env: { DEPUTY_TOKEN_PROVIDER: 'token_exchange' }, backend: { rateLimit: { limit: 4, windowSeconds: 60 } } });
+    // Fixture users the authorization server exchanges drafts:read for (mock-backend/fixtures/users.yaml).
+    const alice = await h.connect({ subject: 'alice', scopes: ['drafts:read'] });
+    const dana = await h.connect({ subject: 'dana', scopes: ['drafts:read'] });
+    const call = (client: Client) => h!.callTool(client, 'listDrafts', { limit: 1 });
+    // One record for the shared credential would hold alice back at her third call (2 used, 2
+    // left) and refuse dana once alice's token had nothing left.
+    for (let i = 0; i < 4; i++) {
+      const result = await call(alice);
+      expect(result.isError, textOf(result)).toBeFalsy();
+    }
+    const danas = await call(dana);
+    expect(danas.isError, textOf(danas)).toBeFalsy();
+    // alice's fifth is the backend's own 429 on her token alone.
+    expect(textOf(await call(alice))).toMatch(/^The admin backend is rate limiting this operation/);
+    expect(h.auditLines().filter((l) => l.outcome === 'fair_share_exceeded')).toEqual([]);
+  });
 });
