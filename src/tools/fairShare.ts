@@ -66,11 +66,18 @@ export class FairShareGate {
     for (const credential of credentials) {
       const window = this.#limits.window(credential);
       if (!window) continue;
-      const key = JSON.stringify([credential, subject]);
-      const used = (await this.#used.penalty(key, 1, { customDuration: window.resetSeconds })).consumedPoints - 1;
-      counted.push(key);
-      if (!fairShareAllows(used, window.remaining, this.#share)) {
-        await Promise.all(counted.map((k) => this.#used.reward(k, 1)));
+      // Nothing left refuses everyone whatever they used, so it needs no counter (and holds even
+      // while the counter store is away).
+      let allowed = window.remaining > 0;
+      if (allowed) {
+        const key = JSON.stringify([credential, subject]);
+        const used = (await this.#used.penalty(key, 1, { customDuration: window.resetSeconds })).consumedPoints - 1;
+        counted.push(key);
+        allowed = fairShareAllows(used, window.remaining, this.#share);
+      }
+      if (!allowed) {
+        // Best effort: a count not given back only holds this caller back a little sooner.
+        await Promise.allSettled(counted.map((k) => this.#used.reward(k, 1)));
         return refused(credential, window);
       }
     }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { describe, expect, it } from 'vitest';
 import { BackendLimits, type BackendClient } from '../../src/backend/index.ts';
 import { tools } from '../../src/generated/tools.ts';
@@ -13,14 +14,15 @@ import type { AuditEvent } from '../../src/tools/audit.ts';
 import type { Caller } from '../../src/tools/caller.ts';
 import { CALL_STEPS } from '../../src/tools/callSteps.ts';
 import { FairShareGate } from '../../src/tools/fairShare.ts';
-import { memoryLimiters } from '../../src/state/limiters.ts';
+import { memoryLimiters, type LimiterFactory } from '../../src/state/limiters.ts';
 import { buildCatalog } from '../../src/tools/toolCatalog.ts';
 import { createToolService } from '../../src/tools/toolService.ts';
 
 const publishDraft = tools.find((t) => t.name === 'publishDraft')!;
 
-function setup(maxInFlight: number) {
+function setup(maxInFlight: number, limiters: LimiterFactory = memoryLimiters) {
   const events: AuditEvent[] = [];
+  const logLines: { msg: string }[] = [];
   const limits = new BackendLimits();
   const backendCalls: string[] = [];
   const backend: BackendClient = {
@@ -34,10 +36,10 @@ function setup(maxInFlight: number) {
     catalog: buildCatalog(tools),
     backend,
     audit: { record: (e) => events.push(e), flush: () => Promise.resolve() },
-    log: pino({ level: 'silent' }),
+    log: pino({ level: 'warn' }, { write: (line: string) => logLines.push(JSON.parse(line) as { msg: string }) }),
     budgets: { maxInFlight, maxPerMinute: 100 },
     onBehalfOfCaller: false,
-    fairShare: new FairShareGate({ limits, limiters: memoryLimiters, share: 0.5 }),
+    fairShare: new FairShareGate({ limits, limiters, share: 0.5 }),
   });
   const asked: string[] = [];
   const approver: Approver = {
@@ -51,7 +53,7 @@ function setup(maxInFlight: number) {
     const caller: Caller = { subject: 'alice', clientId: 'agent', scopes, expiresAt: 0 };
     return service.call('publishDraft', args, { caller, callerToken: null, sessionId: 's1', client: null, approver, signal: new AbortController().signal });
   };
-  return { events, backendCalls, asked, call, limits };
+  return { events, backendCalls, asked, call, limits, logLines };
 }
 
 describe('the tool pipeline order', () => {
@@ -99,6 +101,22 @@ describe('the tool pipeline order', () => {
     expect(t.events.map((e) => [e.outcome, e.approval, e.arguments])).toEqual([['fair_share_exceeded', 'not_reached', { filename: 'q3.md' }]]);
     expect(t.asked).toEqual([]);
     expect(t.backendCalls).toEqual([]);
+  });
+
+  it('a fair-share counter store that fails holds nothing back (the backend still enforces its limit), but nothing left still refuses', async () => {
+    const failing: LimiterFactory = (options) => {
+      const limiter = new RateLimiterMemory(options);
+      limiter.penalty = () => Promise.reject(new Error('store unreachable'));
+      return limiter;
+    };
+    const t = setup(1, failing);
+    t.limits.observe('adminAuth(drafts:publish)', { remaining: 5, resetSeconds: 9 });
+    await t.call(publishDraft.callerScopes, { filename: 'q3.md' });
+    expect(t.asked).toEqual(['publishDraft']);
+    expect(t.logLines.map((l) => l.msg)).toEqual(['fair-share counter unavailable; call let through']);
+    t.limits.observe('adminAuth(drafts:publish)', undefined, 9);
+    await t.call(publishDraft.callerScopes, { filename: 'q3.md' });
+    expect(t.events.map((e) => e.outcome)).toEqual(['approval_declined', 'fair_share_exceeded']);
   });
 
   it('a declined approval ends the call before the backend step', async () => {
