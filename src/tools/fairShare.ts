@@ -12,7 +12,8 @@
  * what the backend last said is left, less this replica's calls in flight (BackendLimits). With
  * share ≤ 0.5 a caller who has started a call can never take the last request of a window, so
  * whatever any number of heavy users do, a newcomer finds something left. Before Deputy has seen
- * an answer for the credential's current window, nothing is counted and nothing refused.
+ * an answer for the credential's current window, nothing is refused; those calls are counted in
+ * the window once its first answer arrives.
  */
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { credentialKey, type BackendLimits, type BackendWindow } from '../backend/index.ts';
@@ -42,10 +43,19 @@ export function callCredentials(tool: Pick<ToolDefinition, 'operation' | 'approv
   return [...new Set([credentialKey(tool.operation), ...(lookup ? [credentialKey(lookup.operation)] : [])])];
 }
 
+/** Callers remembered per credential while its window is unknown; beyond this, calls go uncounted. */
+const MAX_UNWINDOWED_CALLERS = 10_000;
+
 export class FairShareGate {
   readonly #limits: BackendLimits;
   readonly #share: number;
   readonly #used: RateLimiterAbstract;
+  /**
+   * Calls let through while a credential's current window was unknown (before its first
+   * answer), per credential and caller. They belong to the window that answer reveals, so they
+   * are counted in it then: otherwise a caller's first burst of every window would be free.
+   */
+  readonly #unwindowed = new Map<string, Map<string, number>>();
 
   constructor(options: FairShareOptions) {
     if (!(options.share > 0 && options.share <= 1)) throw new RangeError(`the fair share must be in (0, 1], got ${options.share}`);
@@ -63,14 +73,19 @@ export class FairShareGate {
   async tryStart(credentials: readonly string[], subject: string): Promise<FairShareDecision> {
     if (this.#share >= 1) return { ok: true };
     const counted: string[] = [];
+    const unknown: string[] = [];
     for (const credential of credentials) {
       const window = this.#limits.window(credential);
-      if (!window) continue;
+      if (!window) {
+        unknown.push(credential);
+        continue;
+      }
       // Nothing left refuses everyone whatever they used, so it needs no counter (and holds even
       // while the counter store is away).
       let allowed = window.remaining > 0;
       if (allowed) {
-        const key = JSON.stringify([credential, subject]);
+        await this.#countUnwindowed(credential, window);
+        const key = usedKey(credential, subject);
         const used = (await this.#used.penalty(key, 1, { customDuration: window.resetSeconds })).consumedPoints - 1;
         counted.push(key);
         allowed = fairShareAllows(used, window.remaining, this.#share);
@@ -81,9 +96,26 @@ export class FairShareGate {
         return refused(credential, window);
       }
     }
+    for (const credential of unknown) this.#noteUnwindowed(credential, subject);
     return { ok: true };
   }
+
+  #noteUnwindowed(credential: string, subject: string): void {
+    let callers = this.#unwindowed.get(credential);
+    if (!callers) this.#unwindowed.set(credential, (callers = new Map<string, number>()));
+    if (callers.size < MAX_UNWINDOWED_CALLERS || callers.has(subject)) callers.set(subject, (callers.get(subject) ?? 0) + 1);
+  }
+
+  async #countUnwindowed(credential: string, window: BackendWindow): Promise<void> {
+    const callers = this.#unwindowed.get(credential);
+    if (!callers) return;
+    // Taken before the first await, so concurrent calls count each remembered call once.
+    this.#unwindowed.delete(credential);
+    await Promise.all([...callers].map(([subject, calls]) => this.#used.penalty(usedKey(credential, subject), calls, { customDuration: window.resetSeconds })));
+  }
 }
+
+const usedKey = (credential: string, subject: string) => JSON.stringify([credential, subject]);
 
 function refused(credential: string, window: BackendWindow): FairShareDecision {
   return { ok: false, reason: window.remaining === 0 ? 'exhausted' : 'share', retryAfterSeconds: window.resetSeconds, credential };

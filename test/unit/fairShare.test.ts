@@ -155,14 +155,32 @@ describe('FairShareGate', () => {
     return { limits, gate: new FairShareGate({ limits, limiters: memoryLimiters, share }) };
   };
 
-  it('lets everything through before the backend has said anything, and counts none of it', async () => {
+  it("lets everything through before the window's first answer, and counts it in that window once it comes", async () => {
     const { limits, gate: g } = gate();
-    for (let i = 0; i < 20; i++) expect(await g.tryStart(['a'], 'alice')).toEqual({ ok: true });
+    for (let i = 0; i < 3; i++) expect(await g.tryStart(['a'], 'alice')).toEqual({ ok: true });
     limits.observe('a', { remaining: 4, resetSeconds: 10 });
-    // alice starts the window at 0 used: 0 < 2, 1 < 2.5, 2 < 3, 3 ≥ 3.5? no: 3 < 3.5.
+    // alice has 3 in this window: 3 < 0.5 × (3 + 4), then 4 < 0.5 × (4 + 4) no. Uncounted, she
+    // would have had four more (0 < 2, 1 < 2.5, 2 < 3, 3 < 3.5).
     const decisions = [];
-    for (let i = 0; i < 5; i++) decisions.push((await g.tryStart(['a'], 'alice')).ok);
-    expect(decisions).toEqual([true, true, true, true, false]);
+    for (let i = 0; i < 3; i++) decisions.push((await g.tryStart(['a'], 'alice')).ok);
+    expect(decisions).toEqual([true, false, false]);
+    expect(await g.tryStart(['a'], 'bob')).toEqual({ ok: true });
+  });
+
+  it('remembers uncounted calls once, and only calls it let through', async () => {
+    const { limits, gate: g } = gate();
+    limits.observe('known', undefined, 5); // nothing left on 'known' until it resets
+    expect((await g.tryStart(['unknown', 'known'], 'alice')).ok).toBe(false);
+    expect(await g.tryStart(['unknown'], 'alice')).toEqual({ ok: true });
+    limits.observe('unknown', { remaining: 10, resetSeconds: 10 });
+    // One call remembered (the refused one was not), counted once even when two calls ask
+    // concurrently: used n may start while n < 0.5 × (n + 10), i.e. n = 1..9, so 7 after those
+    // two (remembering none gives 8; the refused one too, or twice, gives 6).
+    const first = await Promise.all([g.tryStart(['unknown'], 'alice'), g.tryStart(['unknown'], 'alice')]);
+    expect(first.map((d) => d.ok)).toEqual([true, true]);
+    let more = 0;
+    while ((await g.tryStart(['unknown'], 'alice')).ok) more++;
+    expect(more).toBe(7);
   });
 
   it('holds back a heavy caller while another caller still gets through, and says when to retry', async () => {
