@@ -32,13 +32,13 @@ import { callerFromAuthInfo } from './http/bearerAuth.ts';
 import { SessionRegistry } from './http/sessions.ts';
 import { createMcpServer, type ApprovalRoundsConfig, type CallerSource, type ProtocolEra } from './server/mcpServerFactory.ts';
 import { createRequestStateSeal, randomStateKey } from './server/requestState.ts';
-import { memoryLimiters } from './state/limiters.ts';
-import { InMemoryConsumedApprovals } from './tools/approvalRounds.ts';
+import { memoryState, redisState, type SharedState } from './state/sharedState.ts';
 import { createAuditLog, type AuditLog } from './tools/audit.ts';
 import type { Caller } from './tools/caller.ts';
 import { FairShareGate } from './tools/fairShare.ts';
 import { buildCatalog } from './tools/toolCatalog.ts';
 import { createToolService, type DeputyToolService } from './tools/toolService.ts';
+import { quotaKeyOf } from './tools/userQuotas.ts';
 
 export const SERVER_IDENTITY = { name: 'deputy', version: '0.1.0' };
 
@@ -48,12 +48,12 @@ const identityFor = (deps: ServeDependencies) => ({ ...SERVER_IDENTITY, instruct
 /** How long a 2026-07-28 client may reuse a `tools/list` answer: the list changes only with a new build or token. */
 const TOOLS_LIST_TTL_MS = 60_000;
 
-function approvalRoundsFor(config: Config, log: Logger): ApprovalRoundsConfig {
+function approvalRoundsFor(config: Config, log: Logger, state: SharedState): ApprovalRoundsConfig {
   const keys = config.approvals.stateKeys;
   if (!keys) log.warn('DEPUTY_STATE_KEYS is not set: 2026-07-28 approvals use a random per-process key, so replicas cannot resume each other\'s approvals');
   return {
     seal: createRequestStateSeal(keys ?? [randomStateKey()], config.approvals.ttlMs),
-    consumed: new InMemoryConsumedApprovals(),
+    consumed: state.approvals,
   };
 }
 
@@ -229,8 +229,8 @@ export function createLogger(level: string): Logger {
   );
 }
 
-/** `fairShare` absent: no gate (stdio's one caller has no one to share with; token exchange: sharedBackendLimit). */
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, fairShare?: FairShareGate, metrics?: DeputyMetrics): DeputyToolService {
+/** `fairShare` absent: no gate (stdio's one caller has no one to share with; token exchange: backendLimitsFor). */
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, state: SharedState, metrics?: DeputyMetrics, fairShare?: FairShareGate): DeputyToolService {
   const audit = deps.audit ?? auditFor(config);
   return createToolService({
     ...(fairShare ? { fairShare } : {}),
@@ -238,7 +238,8 @@ function toolServiceFor(config: Config, deps: ServeDependencies, backend: Backen
     backend,
     audit: metrics ? metrics.observe(audit) : audit,
     log,
-    budgets: { maxInFlight: config.sessions.maxInFlight, maxPerMinute: config.sessions.callsPerMinute },
+    quotas: config.quotas,
+    limiters: state.limiters,
     onBehalfOfCaller: config.tokens.provider === 'token_exchange',
     secretPatterns: (deps.profile ?? generatedProfile).secretPatterns,
   });
@@ -270,15 +271,13 @@ async function reachable(url: string): Promise<boolean> {
 }
 
 /**
- * The record of the backend's rate limit per credential and the fair-share gate on it
+ * The record of the backend's rate limit per credential, which the fair-share gate reads
  * (src/README.md, "Backend rate limits"), or undefined with token exchange: then every user calls
  * with a token of their own, so the backend already counts each user apart and there is no
  * shared limit to divide (nor one record per credential that would be true for every user).
  */
-function sharedBackendLimit(config: Config): { limits: BackendLimits; gate: FairShareGate } | undefined {
-  if (config.tokens.provider === 'token_exchange') return undefined;
-  const limits = new BackendLimits();
-  return { limits, gate: new FairShareGate({ limits, limiters: memoryLimiters, share: config.backend.fairShare }) };
+function backendLimitsFor(config: Config): BackendLimits | undefined {
+  return config.tokens.provider === 'token_exchange' ? undefined : new BackendLimits();
 }
 
 export async function serveHttp(config: Config, deps: ServeDependencies): Promise<Deputy> {
@@ -290,13 +289,17 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const log = deps.log ?? createLogger(config.logLevel);
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
-  const shared = sharedBackendLimit(config);
-  const backend = backendFor(config, provider, shared?.limits);
-  // Sessions are created below; the gauge reads them only when scraped.
-  const metrics = createMetrics({ openSessions: () => sessions.size, ...(shared ? { backendRemaining: () => shared.limits.lastRemaining() } : {}) });
-  const tools = toolServiceFor(config, deps, backend, log, shared?.gate, metrics);
+  const limits = backendLimitsFor(config);
+  const backend = backendFor(config, provider, limits);
+  // Sessions and the shared state are created below; the gauges read them only when scraped.
+  const metrics = createMetrics({ openSessions: () => sessions.size, sharedStateUp: () => state.up(), ...(limits ? { backendRemaining: () => limits.lastRemaining() } : {}) });
+  const state = config.redisUrl ? redisState(config.redisUrl, { log, onError: () => metrics.sharedStateError() }) : memoryState();
+  // Counted where the quotas are, so replicas sharing a store share each caller's count.
+  const fairShare = limits && new FairShareGate({ limits, limiters: state.limiters, share: config.backend.fairShare });
+  const tools = toolServiceFor(config, deps, backend, log, state, metrics, fairShare);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
+    maxPerUser: config.quotas.sessions,
     idleTimeoutMs: config.sessions.idleTimeoutMs,
     ...(config.sessions.replicaId ? { replicaId: config.sessions.replicaId } : {}),
   });
@@ -308,6 +311,10 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
     server.listen(config.port, config.host, () => resolve());
+  }).catch(async (error: unknown) => {
+    // A Redis client left reconnecting would keep the failed process alive.
+    await state.close();
+    throw error;
   });
   const port = (server.address() as AddressInfo).port;
   const live = withActualPort(config, port);
@@ -317,13 +324,17 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     [
       { name: 'backend', check: () => reachable(live.backend.url) },
       { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
+      ...(state.kind === 'redis'
+        ? [{ name: 'sharedState', check: () => state.check(), degradedReason: 'Redis does not answer: reads go on with per-replica limits; writes and approvals are refused until it is back' }]
+        : []),
     ],
     READINESS_MAX_AGE_MS,
   );
   // A static token file lets Deputy start without reaching anything: say so loudly, not on the first call.
-  const state = await readiness.current();
-  if (!state.backend) log.warn({ url: live.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL (/readyz reports not_ready)');
-  if (!state.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
+  const ready = await readiness.current();
+  if (!ready.backend) log.warn({ url: live.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL (/readyz reports not_ready)');
+  if (ready.sharedState === false) log.warn('SHARED STATE (Redis) UNREACHABLE at start-up: reads go on with per-replica limits, writes are refused until it answers; check DEPUTY_REDIS_URL (/readyz reports degraded)');
+  if (!ready.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
 
   const app = createApp({
     resource: live.resource,
@@ -335,10 +346,11 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
-    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, log), log, live.mode === 'stateful'),
+    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, log, state), log, live.mode === 'stateful'),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,
+    userOf: (caller) => quotaKeyOf(caller, config.quotas.key),
     readiness,
     metrics: live.metrics ? { registry: metrics.registry, token: live.metrics.token } : null,
   });
@@ -355,7 +367,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     server.on('request', app);
   }
   const url = live.resource;
-  log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe() }, 'deputy listening');
+  log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe(), sharedState: state.kind }, 'deputy listening');
 
   return {
     url,
@@ -368,6 +380,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await backend.close();
       await provider.close?.();
+      await state.close();
     },
   };
 }
@@ -409,7 +422,9 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
   }
   const backend = backendFor(config, provider);
-  const tools = toolServiceFor(config, deps, backend, log);
+  // One local user, one process: its quotas and approvals need no shared store.
+  const state = memoryState();
+  const tools = toolServiceFor(config, deps, backend, log, state);
   const caller: Caller = {
     subject: config.stdio.subject,
     clientId: 'stdio',
@@ -417,7 +432,7 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     expiresAt: Number.MAX_SAFE_INTEGER,
   };
   // One connection, so one process serves every round of an approval: a random key is enough.
-  const approvals = { seal: createRequestStateSeal(config.approvals.stateKeys ?? [randomStateKey()], config.approvals.ttlMs), consumed: new InMemoryConsumedApprovals() };
+  const approvals = { seal: createRequestStateSeal(config.approvals.stateKeys ?? [randomStateKey()], config.approvals.ttlMs), consumed: state.approvals };
   const newServer = mcpServerFor(identityFor(deps), tools, () => ({ caller, token: null }), approvals, log, true);
   const handle = serveMcpStdio((ctx) => newServer(ctx.era));
   return {

@@ -51,8 +51,27 @@ export interface Elicitor {
 
 const CONFIRM_FIELD = 'confirm';
 
-/** Longest argument value shown verbatim; longer values are shown cut, with their length. */
-const MAX_SHOWN_VALUE = 300;
+/**
+ * The longest approval prompt Deputy sends, in characters (code units) of the whole message.
+ * Every value is shown in full, never cut — a human must not approve text they cannot see — so an
+ * action too long to read in a client's dialog is refused instead (`PromptTooLong`). 8,000
+ * characters is about 1,300 words, several screens of a dialog and minutes of careful reading:
+ * past that a person skims rather than checks. It holds the longest argument the shipped
+ * manifest allows (a 2,000-character note) with room for escapes and the looked-up record.
+ */
+export const MAX_PROMPT_CHARACTERS = 8_000;
+
+/** An approval prompt that would be longer than `MAX_PROMPT_CHARACTERS`; nothing is sent. */
+export class PromptTooLong extends Error {
+  override readonly name = 'PromptTooLong';
+  constructor(
+    readonly characters: number,
+    /** The argument whose shown value is longest: the one to shorten. */
+    readonly longestArgument: string | null,
+  ) {
+    super(`approval prompt of ${characters} characters`);
+  }
+}
 
 /** Quote pairs a message template may put around a placeholder: `'{title}'`, `"{title}"`, `‘{title}’`… */
 const QUOTE_PAIRS: Readonly<Record<string, string>> = { "'": "'", '"': '"', '`': '`', '‘': '’', '“': '”', '«': '»', '‹': '›' };
@@ -84,7 +103,7 @@ export function renderApprovalMessage(
  * text around it.
  */
 function quotedValue(value: unknown): string {
-  return cut(showInvisible(JSON.stringify(value) ?? 'null'));
+  return showInvisible(JSON.stringify(value) ?? 'null');
 }
 
 /**
@@ -100,11 +119,7 @@ const QUOTE_LIKE = /['`\u2018-\u201f\u2032-\u2037\u00ab\u00bb\u2039\u203a\u02b9-
 function inQuotes(value: unknown): string {
   const literal = JSON.stringify(value) ?? 'null';
   const text = typeof value === 'string' ? literal.slice(1, -1) : literal;
-  return cut(showInvisible(text.replace(QUOTE_LIKE, (quote) => `\\${quote}`)));
-}
-
-function cut(text: string): string {
-  return text.length > MAX_SHOWN_VALUE ? `${text.slice(0, MAX_SHOWN_VALUE)}… (${text.length} characters)` : text;
+  return showInvisible(text.replace(QUOTE_LIKE, (quote) => `\\${quote}`));
 }
 
 /**
@@ -124,11 +139,16 @@ export function describeArguments(args: Readonly<Record<string, unknown>>): stri
   return ['Arguments:', ...keys.map((key) => `  ${key}: ${quotedValue(args[key])}`)].join('\n');
 }
 
-/** The approval form: the rendered message, the tool, every argument, and one checkbox. */
+/**
+ * The approval form: the rendered message, the tool, every argument in full, and one checkbox.
+ * Throws `PromptTooLong` rather than send a prompt longer than `MAX_PROMPT_CHARACTERS`.
+ */
 export function approvalForm(toolTitle: string, message: string, args: Readonly<Record<string, unknown>>): ElicitRequestFormParams {
+  const prompt = `${message}\n\n${toolTitle} — requested by an AI agent.\n${describeArguments(args)}`;
+  if (prompt.length > MAX_PROMPT_CHARACTERS) throw new PromptTooLong(prompt.length, longestArgument(args));
   return {
     mode: 'form',
-    message: `${message}\n\n${toolTitle} — requested by an AI agent.\n${describeArguments(args)}`,
+    message: prompt,
     requestedSchema: {
       type: 'object',
       properties: {
@@ -141,6 +161,15 @@ export function approvalForm(toolTitle: string, message: string, args: Readonly<
       required: [CONFIRM_FIELD],
     },
   };
+}
+
+function longestArgument(args: Readonly<Record<string, unknown>>): string | null {
+  let longest: { key: string; length: number } | null = null;
+  for (const key of Object.keys(args).sort()) {
+    const length = quotedValue(args[key]).length;
+    if (!longest || length > longest.length) longest = { key, length };
+  }
+  return longest?.key ?? null;
 }
 
 /** The decision an elicitation answer carries: only a checked box is an accept. */

@@ -17,8 +17,9 @@ export type AuditOutcome =
   | 'invalid_input'
   | 'approval_declined'
   | 'approval_requested'
-  | 'budget_exceeded'
+  | 'quota_exceeded'
   | 'fair_share_exceeded'
+  | 'shared_state_unavailable'
   | 'backend_contract_violation';
 
 export interface AuditEvent {

@@ -20,7 +20,7 @@ import { createToolService } from '../../src/tools/toolService.ts';
 
 const publishDraft = tools.find((t) => t.name === 'publishDraft')!;
 
-function setup(maxInFlight: number, limiters: LimiterFactory = memoryLimiters) {
+function setup(maxInFlight: number, fairShareLimiters: LimiterFactory = memoryLimiters) {
   const events: AuditEvent[] = [];
   const logLines: { msg: string }[] = [];
   const limits = new BackendLimits();
@@ -37,9 +37,10 @@ function setup(maxInFlight: number, limiters: LimiterFactory = memoryLimiters) {
     backend,
     audit: { record: (e) => events.push(e), flush: () => Promise.resolve() },
     log: pino({ level: 'warn' }, { write: (line: string) => logLines.push(JSON.parse(line) as { msg: string }) }),
-    budgets: { maxInFlight, maxPerMinute: 100 },
+    quotas: { windowSeconds: 10, calls: 100, readToolCalls: 100, writeToolCalls: 100, inFlight: maxInFlight, key: 'subject' },
+    limiters: memoryLimiters,
     onBehalfOfCaller: false,
-    fairShare: new FairShareGate({ limits, limiters, share: 0.5 }),
+    fairShare: new FairShareGate({ limits, limiters: fairShareLimiters, share: 0.5 }),
   });
   const asked: string[] = [];
   const approver: Approver = {
@@ -58,7 +59,7 @@ function setup(maxInFlight: number, limiters: LimiterFactory = memoryLimiters) {
 
 describe('the tool pipeline order', () => {
   it('is the list CALL_STEPS holds, and src/README.md names the steps in that order', () => {
-    expect(CALL_STEPS).toEqual(['policy', 'budget', 'input', 'fairShare', 'approval', 'backend', 'output']);
+    expect(CALL_STEPS).toEqual(['policy', 'quota', 'input', 'fairShare', 'approval', 'backend', 'output']);
     const readme = readFileSync(new URL('../../src/README.md', import.meta.url), 'utf8');
     const flow = readme.slice(readme.indexOf('## The flow of a call'), readme.indexOf('## Layers'));
     const positions = CALL_STEPS.map((step) => flow.indexOf(`\`${step}\``));
@@ -66,7 +67,7 @@ describe('the tool pipeline order', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 
-  it('policy refuses before budget, input and approval', async () => {
+  it('policy refuses before quota, input and approval', async () => {
     const t = setup(0);
     const result = await t.call([], { nonsense: 1 });
     expect(result).toMatchObject({ isError: true });
@@ -75,14 +76,14 @@ describe('the tool pipeline order', () => {
     expect(t.backendCalls).toEqual([]);
   });
 
-  it('budget refuses before input and approval', async () => {
+  it('quota refuses before input and approval', async () => {
     const t = setup(0);
     await t.call(publishDraft.callerScopes, { nonsense: 1 });
-    expect(t.events.map((e) => e.outcome)).toEqual(['budget_exceeded']);
+    expect(t.events.map((e) => e.outcome)).toEqual(['quota_exceeded']);
     expect(t.asked).toEqual([]);
   });
 
-  it('input refuses before approval, and gives its budget slot back', async () => {
+  it('input refuses before approval, and gives its in-flight slot back', async () => {
     const t = setup(1);
     await t.call(publishDraft.callerScopes, { nonsense: 1 });
     await t.call(publishDraft.callerScopes, { nonsense: 1 });
