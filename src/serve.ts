@@ -205,9 +205,20 @@ function tokenFailureFix(error: unknown, config: Config): string {
   return 'see the authorization server\'s log for why it refused';
 }
 
-function auditFor(config: Config): AuditLog {
+/**
+ * The audit trail's destination: asynchronous and batched. Lines collect in memory and go out in
+ * one write once 4 KiB are waiting, at least every 250 ms, and on close; pino flushes what is left
+ * synchronously when the process exits, so a stop (SIGTERM, SIGINT) loses no line. The buffer is
+ * bounded (8 MiB): if the disk stalls that long, lines are dropped and each drop is logged as an
+ * error rather than growing memory without end (src/README.md, "The audit trail").
+ */
+export const AUDIT_BUFFER = { minLength: 4096, maxLength: 8 * 2 ** 20, periodicFlush: 250 } as const;
+
+function auditFor(config: Config, log: Logger): AuditLog {
   const target = config.audit.destination;
-  const destination = target === 'stdout' ? pino.destination(1) : target === 'stderr' ? pino.destination(2) : pino.destination({ dest: target, append: true, mkdir: true });
+  const dest = target === 'stdout' ? 1 : target === 'stderr' ? 2 : target;
+  const destination = pino.destination({ dest, sync: false, append: true, mkdir: typeof dest === 'string', ...AUDIT_BUFFER });
+  destination.on('drop', () => log.error({ bufferBytes: AUDIT_BUFFER.maxLength }, 'AUDIT LINE DROPPED: the audit destination does not keep up; check DEPUTY_AUDIT_LOG'));
   return createAuditLog({ destination, redactArguments: config.audit.redactArguments });
 }
 
@@ -226,8 +237,7 @@ export function createLogger(level: string): Logger {
   );
 }
 
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, metrics?: DeputyMetrics): DeputyToolService {
-  const audit = deps.audit ?? auditFor(config);
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, audit: AuditLog, metrics?: DeputyMetrics): DeputyToolService {
   return createToolService({
     catalog: buildCatalog(deps.tools),
     backend,
@@ -275,7 +285,8 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const backend = backendFor(config, provider);
   // Sessions are created below; the gauge reads them only when scraped.
   const metrics = createMetrics({ openSessions: () => sessions.size });
-  const tools = toolServiceFor(config, deps, backend, log, metrics);
+  const audit = deps.audit ?? auditFor(config, log);
+  const tools = toolServiceFor(config, deps, backend, log, audit, metrics);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     idleTimeoutMs: config.sessions.idleTimeoutMs,
@@ -349,6 +360,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await backend.close();
       await provider.close?.();
+      await audit.flush();
     },
   };
 }
@@ -390,7 +402,8 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
   }
   const backend = backendFor(config, provider);
-  const tools = toolServiceFor(config, deps, backend, log);
+  const audit = deps.audit ?? auditFor(config, log);
+  const tools = toolServiceFor(config, deps, backend, log, audit);
   const caller: Caller = {
     subject: config.stdio.subject,
     clientId: 'stdio',
@@ -406,6 +419,7 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
       await handle.close();
       await backend.close();
       await provider.close?.();
+      await audit.flush();
     },
   };
 }

@@ -69,7 +69,7 @@ describe('the production build', () => {
     }
   });
 
-  it('npm run serve: tools/list and a call, then SIGTERM to npm stops it with the call audited', async () => {
+  it('npm run serve: tools/list and 25 calls, then SIGTERM to npm stops it with every call audited', async () => {
     const auditFile = join(dir, 'sigterm.log');
     const serve = npmRun('serve', serveEnv(auditFile));
     const mcpUrl = await serve.waitFor(/deputy listening on (\S+)/);
@@ -82,12 +82,16 @@ describe('the production build', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name)).toContain('listDrafts');
-    const result = await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } });
-    expect(result.isError).toBeFalsy();
+    // Audit lines are buffered (src/serve.ts, AUDIT_BUFFER): stopped right after a burst of calls,
+    // well inside one flush period, the trail must still hold every one of them.
+    for (let i = 0; i < 25; i++) {
+      const result = await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    }
     await client.close();
 
     await stopAndCheck(serve, 'SIGTERM', [mcpUrl]);
-    expect(auditedOutcomes(auditFile, 'listDrafts')).toEqual(['ok']);
+    expect(auditedOutcomes(auditFile, 'listDrafts')).toEqual(Array(25).fill('ok'));
   }, 60_000);
 
   it('npm run serve: SIGINT to npm stops it too', async () => {
