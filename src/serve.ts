@@ -3,7 +3,7 @@
  * environment itself (main.ts passes a Config), builds every part once, checks credentials
  * before listening, and returns a handle that stops everything cleanly.
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { serveStdio as serveMcpStdio } from '@modelcontextprotocol/server/stdio';
@@ -295,7 +295,14 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
 
   // Listen first: with PORT=0 the resource URL (the audience callers' tokens must carry) is
   // known only once the port is.
-  const server: HttpServer = createHttpServer();
+  // A request can arrive between listen and the app being ready (a client retrying while Deputy
+  // starts, a health probe): it waits for the app instead of reaching a server with no 'request'
+  // listener, where it would hang until the client gives up. Once ready, requests go straight to
+  // the app (`handle` is replaced), at no cost per request.
+  let ready!: (listener: RequestListener) => void;
+  const appReady = new Promise<RequestListener>((resolve) => (ready = resolve));
+  let handle: RequestListener = (req, res) => void appReady.then((listener) => listener(req, res));
+  const server: HttpServer = createHttpServer((req, res) => handle(req, res));
   server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts (60 s)
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
@@ -338,14 +345,15 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   if (testCaller) {
     // Auth off (test profile): a placeholder credential lets the bearer middleware run; the
     // verifier above accepts it as the fixed test caller.
-    server.on('request', (req, res) => {
+    handle = (req, res) => {
       req.headers.authorization ??= 'Bearer unauthenticated-test-profile';
       app(req, res);
-    });
+    };
     log.warn({ subject: testCaller.subject }, 'CALLER AUTHENTICATION IS OFF (test profile): every request acts as the test caller');
   } else {
-    server.on('request', app);
+    handle = app;
   }
+  ready(handle);
   const url = live.resource;
   log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe() }, 'deputy listening');
 
