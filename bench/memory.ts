@@ -22,7 +22,9 @@ import { MIB, REPO_ROOT, cpuMs, freePort, rssBytes, spawnDeputyRaw, startBackend
 import { median, table } from './lib/stats.ts';
 
 const TARGET_SESSIONS_MB = 150;
-const TARGET_GROWTH = 0.2;
+/** RSS after the last mark within ±10 % of after the first: flat, no per-call leak. */
+const TARGET_GROWTH = 0.1;
+const TARGET_IDLE_MIB = 90;
 const TARGET_COLD_START_MS = 400;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -125,10 +127,16 @@ export const memory: Bench = {
             pass: compiledRss.withSessions / 1e6 <= TARGET_SESSIONS_MB,
           },
           {
+            name: 'idle RSS (production build)',
+            target: `≤ ${TARGET_IDLE_MIB} MiB`,
+            measured: `${mib(compiledRss.idle)} MiB`,
+            pass: mib(compiledRss.idle) <= TARGET_IDLE_MIB,
+          },
+          {
             name: `RSS growth ${firstMark / 1000}k → ${lastMark / 1000}k calls`,
-            target: `≤ ${TARGET_GROWTH * 100} %`,
+            target: `within ±${TARGET_GROWTH * 100} %`,
             measured: `${(growth * 100).toFixed(1)} %`,
-            pass: growth <= TARGET_GROWTH,
+            pass: Math.abs(growth) <= TARGET_GROWTH,
           },
         ],
         notes: [
@@ -178,7 +186,7 @@ async function firstToolsList(url: string, token: string): Promise<number> {
 }
 
 /** The production build (`npm run build` into dist/), rebuilt when src/ changed since. */
-function compiledBuild(log: (line: string) => void): string {
+export function compiledBuild(log: (line: string) => void): string {
   const dir = join(REPO_ROOT, 'dist');
   const newest = (path: string): number =>
     readdirSync(path, { withFileTypes: true }).reduce((max, entry) => {
