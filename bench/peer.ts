@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- peer`: Deputy and openapi-mcp-generator 4.0.1 side by side, in one run, with
- * the peer measurement kit's own spec, backend and load scripts (bench/README.md, "Side by side
- * with the peer").
+ * the peer measurement kit's own spec, backend and load scripts
+ * (bench/README.md, "Side by side with the peer").
  *
  * The kit is read where it lies (`PEER_KIT`, default `../shared/peer-kit` from the repository);
  * nothing of it is committed here. Its scripts need their npm dependencies, and the kit's folder is

@@ -89,7 +89,7 @@ for (const name of selected) {
   const path = report.ownResultFile ?? writeResult({
     bench: name,
     date: new Date().toISOString(),
-    command: `npm run bench -- ${values.quick ? '--quick ' : ''}${name}`,
+    command: `npm run bench -- ${values.quick ? '--quick ' : ''}${values.prof ? `--prof=${values.prof} ` : ''}${name}`,
     commit: gitCommit(),
     machine: machine(),
     placement: report.placement ?? placement(),
