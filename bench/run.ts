@@ -34,6 +34,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   coldstart: async () => (await import('./memory.ts')).coldStart,
   generate: async () => (await import('./lib/generateBench.ts')).generate,
   peer: async () => (await import('./peer.ts')).peer,
+  redaction: async () => (await import('./redaction.ts')).redaction,
 };
 /** Named only: `peer` needs the peer kit (PEER_KIT) and, the first time, the npm registry. */
 const NAMED_ONLY = new Set(['peer']);

@@ -31,11 +31,12 @@ import { callerFromAuthInfo } from './http/bearerAuth.ts';
 import { SessionRegistry } from './http/sessions.ts';
 import { createMcpServer, type ApprovalRoundsConfig, type CallerSource, type ProtocolEra } from './server/mcpServerFactory.ts';
 import { createRequestStateSeal, randomStateKey } from './server/requestState.ts';
-import { InMemoryConsumedApprovals } from './tools/approvalRounds.ts';
+import { memoryState, redisState, type SharedState } from './state/sharedState.ts';
 import { createAuditLog, type AuditLog } from './tools/audit.ts';
 import type { Caller } from './tools/caller.ts';
 import { buildCatalog } from './tools/toolCatalog.ts';
 import { createToolService, type DeputyToolService } from './tools/toolService.ts';
+import { quotaKeyOf } from './tools/userQuotas.ts';
 
 export const SERVER_IDENTITY = { name: 'deputy', version: '0.1.0' };
 
@@ -45,12 +46,12 @@ const identityFor = (deps: ServeDependencies) => ({ ...SERVER_IDENTITY, instruct
 /** How long a 2026-07-28 client may reuse a `tools/list` answer: the list changes only with a new build or token. */
 const TOOLS_LIST_TTL_MS = 60_000;
 
-function approvalRoundsFor(config: Config, log: Logger): ApprovalRoundsConfig {
+function approvalRoundsFor(config: Config, log: Logger, state: SharedState): ApprovalRoundsConfig {
   const keys = config.approvals.stateKeys;
   if (!keys) log.warn('DEPUTY_STATE_KEYS is not set: 2026-07-28 approvals use a random per-process key, so replicas cannot resume each other\'s approvals');
   return {
     seal: createRequestStateSeal(keys ?? [randomStateKey()], config.approvals.ttlMs),
-    consumed: new InMemoryConsumedApprovals(),
+    consumed: state.approvals,
   };
 }
 
@@ -237,13 +238,14 @@ export function createLogger(level: string): Logger {
   );
 }
 
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, audit: AuditLog, metrics?: DeputyMetrics): DeputyToolService {
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, audit: AuditLog, state: SharedState, metrics?: DeputyMetrics): DeputyToolService {
   return createToolService({
     catalog: buildCatalog(deps.tools),
     backend,
     audit: metrics ? metrics.observe(audit) : audit,
     log,
-    budgets: { maxInFlight: config.sessions.maxInFlight, maxPerMinute: config.sessions.callsPerMinute },
+    quotas: config.quotas,
+    limiters: state.limiters,
     onBehalfOfCaller: config.tokens.provider === 'token_exchange',
     secretPatterns: (deps.profile ?? generatedProfile).secretPatterns,
   });
@@ -283,12 +285,14 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
   const backend = backendFor(config, provider);
-  // Sessions are created below; the gauge reads them only when scraped.
-  const metrics = createMetrics({ openSessions: () => sessions.size });
+  // Sessions and the shared state are created below; the gauges read them only when scraped.
+  const metrics = createMetrics({ openSessions: () => sessions.size, sharedStateUp: () => state.up() });
+  const state = config.redisUrl ? redisState(config.redisUrl, { log, onError: () => metrics.sharedStateError() }) : memoryState();
   const audit = deps.audit ?? auditFor(config, log);
-  const tools = toolServiceFor(config, deps, backend, log, audit, metrics);
+  const tools = toolServiceFor(config, deps, backend, log, audit, state, metrics);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
+    maxPerUser: config.quotas.sessions,
     idleTimeoutMs: config.sessions.idleTimeoutMs,
     ...(config.sessions.replicaId ? { replicaId: config.sessions.replicaId } : {}),
   });
@@ -299,14 +303,18 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   // starts, a health probe): it waits for the app instead of reaching a server with no 'request'
   // listener, where it would hang until the client gives up. Once ready, requests go straight to
   // the app (`handle` is replaced), at no cost per request.
-  let ready!: (listener: RequestListener) => void;
-  const appReady = new Promise<RequestListener>((resolve) => (ready = resolve));
+  let appIsReady!: (listener: RequestListener) => void;
+  const appReady = new Promise<RequestListener>((resolve) => (appIsReady = resolve));
   let handle: RequestListener = (req, res) => void appReady.then((listener) => listener(req, res));
   const server: HttpServer = createHttpServer((req, res) => handle(req, res));
   server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts (60 s)
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
     server.listen(config.port, config.host, () => resolve());
+  }).catch(async (error: unknown) => {
+    // A Redis client left reconnecting would keep the failed process alive.
+    await state.close();
+    throw error;
   });
   const port = (server.address() as AddressInfo).port;
   const live = withActualPort(config, port);
@@ -316,13 +324,17 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     [
       { name: 'backend', check: () => reachable(live.backend.url) },
       { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
+      ...(state.kind === 'redis'
+        ? [{ name: 'sharedState', check: () => state.check(), degradedReason: 'Redis does not answer: reads go on with per-replica limits; writes and approvals are refused until it is back' }]
+        : []),
     ],
     READINESS_MAX_AGE_MS,
   );
   // A static token file lets Deputy start without reaching anything: say so loudly, not on the first call.
-  const state = await readiness.current();
-  if (!state.backend) log.warn({ url: live.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL (/readyz reports not_ready)');
-  if (!state.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
+  const ready = await readiness.current();
+  if (!ready.backend) log.warn({ url: live.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL (/readyz reports not_ready)');
+  if (ready.sharedState === false) log.warn('SHARED STATE (Redis) UNREACHABLE at start-up: reads go on with per-replica limits, writes are refused until it answers; check DEPUTY_REDIS_URL (/readyz reports degraded)');
+  if (!ready.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
 
   const app = createApp({
     resource: live.resource,
@@ -334,10 +346,11 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
-    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, log), log, live.mode === 'stateful'),
+    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, log, state), log, live.mode === 'stateful'),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,
+    userOf: (caller) => quotaKeyOf(caller, config.quotas.key),
     readiness,
     metrics: live.metrics ? { registry: metrics.registry, token: live.metrics.token } : null,
   });
@@ -353,9 +366,9 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   } else {
     handle = app;
   }
-  ready(handle);
+  appIsReady(handle);
   const url = live.resource;
-  log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe() }, 'deputy listening');
+  log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe(), sharedState: state.kind }, 'deputy listening');
 
   return {
     url,
@@ -368,6 +381,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await backend.close();
       await provider.close?.();
+      await state.close();
       await audit.flush();
     },
   };
@@ -410,8 +424,10 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
   }
   const backend = backendFor(config, provider);
+  // One local user, one process: its quotas and approvals need no shared store.
+  const state = memoryState();
   const audit = deps.audit ?? auditFor(config, log);
-  const tools = toolServiceFor(config, deps, backend, log, audit);
+  const tools = toolServiceFor(config, deps, backend, log, audit, state);
   const caller: Caller = {
     subject: config.stdio.subject,
     clientId: 'stdio',
@@ -419,7 +435,7 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     expiresAt: Number.MAX_SAFE_INTEGER,
   };
   // One connection, so one process serves every round of an approval: a random key is enough.
-  const approvals = { seal: createRequestStateSeal(config.approvals.stateKeys ?? [randomStateKey()], config.approvals.ttlMs), consumed: new InMemoryConsumedApprovals() };
+  const approvals = { seal: createRequestStateSeal(config.approvals.stateKeys ?? [randomStateKey()], config.approvals.ttlMs), consumed: state.approvals };
   const newServer = mcpServerFor(identityFor(deps), tools, () => ({ caller, token: null }), approvals, log, true);
   const handle = serveMcpStdio((ctx) => newServer(ctx.era));
   return {

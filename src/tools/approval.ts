@@ -11,7 +11,7 @@
  */
 import type { ElicitRequestFormParams, ElicitResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import type { OperationBinding } from '../generated/tools.ts';
-import { displayText } from './displayText.ts';
+import { showInvisible } from './displayText.ts';
 
 export type ApprovalDecision = 'accepted' | 'declined' | 'cancelled' | 'unsupported';
 
@@ -51,25 +51,76 @@ export interface Elicitor {
 
 const CONFIRM_FIELD = 'confirm';
 
-/** Longest argument value shown verbatim; longer values are shown cut, with their length. */
-const MAX_SHOWN_VALUE = 300;
+/**
+ * The longest approval prompt Deputy sends, in characters (code units) of the whole message.
+ * Every value is shown in full, never cut — a human must not approve text they cannot see — so an
+ * action too long to read in a client's dialog is refused instead (`PromptTooLong`). 8,000
+ * characters is about 1,300 words, several screens of a dialog and minutes of careful reading:
+ * past that a person skims rather than checks. It holds the longest argument the shipped
+ * manifest allows (a 2,000-character note) with room for escapes and the looked-up record.
+ */
+export const MAX_PROMPT_CHARACTERS = 8_000;
+
+/** An approval prompt that would be longer than `MAX_PROMPT_CHARACTERS`; nothing is sent. */
+export class PromptTooLong extends Error {
+  override readonly name = 'PromptTooLong';
+  constructor(
+    readonly characters: number,
+    /** The argument whose shown value is longest: the one to shorten. */
+    readonly longestArgument: string | null,
+  ) {
+    super(`approval prompt of ${characters} characters`);
+  }
+}
+
+/** Quote pairs a message template may put around a placeholder: `'{title}'`, `"{title}"`, `‘{title}’`… */
+const QUOTE_PAIRS: Readonly<Record<string, string>> = { "'": "'", '"': '"', '`': '`', '‘': '’', '“': '”', '«': '»', '‹': '›' };
 
 /**
- * Fills `{arg}` and `{lookup.field}` placeholders. Values are shown as data: control characters
- * are removed and long values cut, so a crafted argument cannot restyle the prompt.
+ * Fills `{arg}` and `{lookup.field}` placeholders. Values are shown as data that cannot leave
+ * their place: every invisible character is shown (`showInvisible`), line breaks are escaped, and
+ * the quote that closes the placeholder is escaped inside the value, so a title cannot end its
+ * quotes and add a line of its own. A string the template does not quote is quoted here.
  */
 export function renderApprovalMessage(
   template: string,
   args: Readonly<Record<string, unknown>>,
   lookup: Readonly<Record<string, unknown>>,
 ): string {
-  return template.replace(/\{(lookup\.)?([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)\}/g, (_match, fromLookup: string | undefined, key: string) => {
+  return template.replace(/\{(lookup\.)?([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)\}/g, (match, fromLookup: string | undefined, key: string, at: number) => {
     const source = fromLookup ? lookup : args;
-    return Object.hasOwn(source, key) ? showValue(source[key]) : '(unknown)';
+    if (!Object.hasOwn(source, key)) return '(unknown)';
+    const before = template[at - 1] ?? '';
+    const closing = QUOTE_PAIRS[before];
+    const quoted = closing !== undefined && template[at + match.length] === closing;
+    return quoted ? inQuotes(source[key]) : quotedValue(source[key]);
   });
 }
 
-const showValue = (value: unknown) => displayText(value, MAX_SHOWN_VALUE);
+/**
+ * A value as a literal: strings in double quotes with JSON's escapes (`\n`, `\"`, `\\`),
+ * other values as JSON, then every invisible character shown. Nothing inside can pass for the
+ * text around it.
+ */
+function quotedValue(value: unknown): string {
+  return showInvisible(JSON.stringify(value) ?? 'null');
+}
+
+/**
+ * Quote marks and their look-alikes (primes, modifier letters, fullwidth forms): any of them could
+ * pass for the quote that closes a placeholder. `"` is not here: JSON already escapes it.
+ */
+const QUOTE_LIKE = /['`\u2018-\u201f\u2032-\u2037\u00ab\u00bb\u2039\u203a\u02b9-\u02bd\u02c8\uff02\uff07]/g;
+
+/**
+ * A value inside the template's own quotes: the same escapes, and every quote-like character
+ * escaped with a backslash, so none of them can be read as the closing quote.
+ */
+function inQuotes(value: unknown): string {
+  const literal = JSON.stringify(value) ?? 'null';
+  const text = typeof value === 'string' ? literal.slice(1, -1) : literal;
+  return showInvisible(text.replace(QUOTE_LIKE, (quote) => `\\${quote}`));
+}
 
 /**
  * What the owners' manifest sends on every call, which the human approves along with the
@@ -85,14 +136,19 @@ export function describeConstants(operation: Pick<OperationBinding, 'fixed' | 'b
 export function describeArguments(args: Readonly<Record<string, unknown>>): string {
   const keys = Object.keys(args).sort();
   if (keys.length === 0) return 'Arguments: none';
-  return ['Arguments:', ...keys.map((key) => `  ${key}: ${showValue(args[key])}`)].join('\n');
+  return ['Arguments:', ...keys.map((key) => `  ${key}: ${quotedValue(args[key])}`)].join('\n');
 }
 
-/** The approval form: the rendered message, the tool, every argument, and one checkbox. */
+/**
+ * The approval form: the rendered message, the tool, every argument in full, and one checkbox.
+ * Throws `PromptTooLong` rather than send a prompt longer than `MAX_PROMPT_CHARACTERS`.
+ */
 export function approvalForm(toolTitle: string, message: string, args: Readonly<Record<string, unknown>>): ElicitRequestFormParams {
+  const prompt = `${message}\n\n${toolTitle} — requested by an AI agent.\n${describeArguments(args)}`;
+  if (prompt.length > MAX_PROMPT_CHARACTERS) throw new PromptTooLong(prompt.length, longestArgument(args));
   return {
     mode: 'form',
-    message: `${message}\n\n${toolTitle} — requested by an AI agent.\n${describeArguments(args)}`,
+    message: prompt,
     requestedSchema: {
       type: 'object',
       properties: {
@@ -105,6 +161,15 @@ export function approvalForm(toolTitle: string, message: string, args: Readonly<
       required: [CONFIRM_FIELD],
     },
   };
+}
+
+function longestArgument(args: Readonly<Record<string, unknown>>): string | null {
+  let longest: { key: string; length: number } | null = null;
+  for (const key of Object.keys(args).sort()) {
+    const length = quotedValue(args[key]).length;
+    if (!longest || length > longest.length) longest = { key, length };
+  }
+  return longest?.key ?? null;
 }
 
 /** The decision an elicitation answer carries: only a checked box is an accept. */

@@ -62,7 +62,7 @@ describe('with the v2 client playing the human', () => {
     const { message, params } = prompts[0]!;
     expect(message).toContain(`Publish draft '${DRAFT}' (title 'Q3 pricing update') to the live site?`);
     expect(message).toContain('requested by an AI agent');
-    expect(message).toContain(`filename: ${DRAFT}`);
+    expect(message).toContain(`filename: "${DRAFT}"`);
     expect(message).toContain('notifySubscribers=false');
     expect(params.requestedSchema.properties.confirm).toMatchObject({ type: 'boolean' });
     expect(params.requestedSchema.required).toEqual(['confirm']);
@@ -152,6 +152,16 @@ describe('raw resumed calls', () => {
     expect(first.requestState).toMatch(/^v1\./);
     expect(publishRequests()).toEqual([]);
     expect(h.backend.requestLog.forOperation('getDraft')).toHaveLength(1);
+  });
+
+  it('a note too long to show in full is refused on the first round, never asked cut', async () => {
+    const hidden = String.fromCodePoint(0xe0041).repeat(1_000); // each shown as ⟨U+E0041⟩
+    const [message] = await jsonRpcMessages(await h.postModern(++id, 'tools/call', { name: 'addTicketNote', arguments: { ticketId: OPEN_TICKET, body: hidden } }, { token }));
+    const result = (message as { result: { resultType?: string; isError?: boolean; content: { text: string }[] } }).result;
+    expect(result.resultType).not.toBe('input_required');
+    expect(result.isError).toBe(true);
+    expect(result.content[0]!.text).toContain("Shorten 'body'");
+    expect(noteRequests()).toEqual([]);
   });
 
   it('accept → one publish; the same state replayed → refused as used, still one publish', async () => {
