@@ -71,7 +71,8 @@ describe('the production build', () => {
 
   it('npm run serve: tools/list and 25 calls, then SIGTERM to npm stops it with every call audited', async () => {
     const auditFile = join(dir, 'sigterm.log');
-    const serve = npmRun('serve', serveEnv(auditFile));
+    // The burst stays under the per-user quotas (src/README.md, "Quotas"): the test is about the audit trail.
+    const serve = npmRun('serve', { ...serveEnv(auditFile), DEPUTY_QUOTA_CALLS: '100', DEPUTY_QUOTA_READ_TOOL_CALLS: '100' });
     const mcpUrl = await serve.waitFor(/deputy listening on (\S+)/);
     // What runs is node on the build, not tsx on the sources.
     const { stdout: command } = await run('ps', ['-o', 'args=', '--ppid', String(serve.child.pid)]);
