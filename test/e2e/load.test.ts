@@ -247,6 +247,8 @@ beforeAll(async () => {
       DEPUTY_BACKEND_TIMEOUT_MS: String(PER_ATTEMPT_MS),
       DEPUTY_BACKEND_MAX_RETRIES: String(RETRIES),
       DEPUTY_BACKEND_MAX_RETRY_AFTER_SECONDS: String(MAX_RETRY_AFTER_S),
+      // The backend's own 429s are part of the chaos here; the fair share is tested in fairShare.test.ts.
+      DEPUTY_BACKEND_FAIR_SHARE: '1',
     },
     // The mock's own response validation is for its developers; it would only add CPU on the one event loop here.
     backend: { rateLimit: RATE_LIMIT, validateResponses: false },
