@@ -11,6 +11,8 @@ import { COMPILED_FORMAT } from '../../src/compiledSurface.ts';
 /** sha256 of the declarations below toolDefinition.ts's emit marker, for each COMPILED_FORMAT. */
 const SHAPES: Record<number, string> = {
   1: '7ec14b7752882f06ece4ff09b2a0a943d75465116be89c3132cfabe66336ebb7',
+  // A write's optional `dryRun` (openapi/README.md, "Dry run").
+  2: '9d0d69165512b6f4c40c50d1070356a2618f7f5889af8c605ed577ff09cc0a42',
 };
 
 describe('the compiled surface format', () => {
