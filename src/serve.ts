@@ -25,12 +25,16 @@ import { LOOPBACK_HOSTS, type Config } from './config.ts';
 import { profile as generatedProfile, type ServerProfile, type ToolDefinition } from './generated/tools.ts';
 import { createApp } from './http/app.ts';
 import { cachedReadiness } from './http/readiness.ts';
-import { createMetrics, type DeputyMetrics } from './http/metrics.ts';
+import { createMetrics } from './http/metrics.ts';
 import { createCallerVerifier } from './http/callerAuth.ts';
 import { callerFromAuthInfo } from './http/bearerAuth.ts';
 import { SessionRegistry } from './http/sessions.ts';
 import { createMcpServer, type ApprovalRoundsConfig, type CallerSource, type ProtocolEra } from './server/mcpServerFactory.ts';
-import { createRequestStateSeal, randomStateKey } from './server/requestState.ts';
+import { createRequestStateSeal, createSealer, randomStateKey } from './server/requestState.ts';
+import { approvalPageRoutes, type PageSession } from './http/approvalPage.ts';
+import { createSignIn, type LoginTransaction } from './http/approvalSignIn.ts';
+import { InMemoryPendingApprovals } from './state/pendingApprovals.ts';
+import { createOutOfBandApprovals, type OutOfBandApprovals } from './tools/outOfBand.ts';
 import { InMemoryConsumedApprovals } from './tools/approvalRounds.ts';
 import { createAuditLog, type AuditLog } from './tools/audit.ts';
 import type { Caller } from './tools/caller.ts';
@@ -45,21 +49,56 @@ const identityFor = (deps: ServeDependencies) => ({ ...SERVER_IDENTITY, instruct
 /** How long a 2026-07-28 client may reuse a `tools/list` answer: the list changes only with a new build or token. */
 const TOOLS_LIST_TTL_MS = 60_000;
 
-function approvalRoundsFor(config: Config, log: Logger): ApprovalRoundsConfig {
+/** The keys that seal approval state and the approval page's cookies. */
+function stateKeysFor(config: Config, log: Logger): string[] {
   const keys = config.approvals.stateKeys;
-  if (!keys) log.warn('DEPUTY_STATE_KEYS is not set: 2026-07-28 approvals use a random per-process key, so replicas cannot resume each other\'s approvals');
+  if (!keys) log.warn('DEPUTY_STATE_KEYS is not set: approvals and approval-page sign-ins use a random per-process key, so replicas cannot resume each other\'s approvals');
+  return keys ?? [randomStateKey()];
+}
+
+function approvalRoundsFor(config: Config, keys: readonly string[]): ApprovalRoundsConfig {
   return {
-    seal: createRequestStateSeal(keys ?? [randomStateKey()], config.approvals.ttlMs),
+    seal: createRequestStateSeal(keys, config.approvals.ttlMs),
     consumed: new InMemoryConsumedApprovals(),
   };
 }
 
-function mcpServerFor(identity: ReturnType<typeof identityFor>, tools: DeputyToolService, callerOf: CallerSource, approvals: ApprovalRoundsConfig, log: Logger, legacyElicitation: boolean) {
+/** How long a sign-in on the approval page lasts, and how long its round trip to the authorization server may take. */
+const PAGE_SESSION_MS = 30 * 60_000;
+const PAGE_LOGIN_MS = 10 * 60_000;
+
+/** The approval page: pending approvals (in memory; src/README.md, "Approval out of band"), its sign-in and routes. */
+function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog) {
+  const outOfBand = createOutOfBandApprovals({
+    store: new InMemoryPendingApprovals(),
+    pageUrl: (id) => `${live.publicUrl}/approvals/${id}`,
+    ttlMs: live.approvals.ttlMs,
+    record: (event) => audit.approval?.(event),
+  });
+  const signIn = createSignIn({
+    issuer: auth.issuer,
+    publicUrl: live.publicUrl,
+    clientId: live.approvals.clientId,
+    clientSecret: live.approvals.clientSecret,
+    verify: createCallerVerifier({ issuer: auth.issuer, audience: `${live.publicUrl}/approvals`, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
+  });
+  const routes = approvalPageRoutes({
+    outOfBand,
+    signIn,
+    sessions: createSealer<PageSession>(keys, PAGE_SESSION_MS),
+    logins: createSealer<LoginTransaction>(keys, PAGE_LOGIN_MS),
+    secure: new URL(live.publicUrl).protocol === 'https:',
+  });
+  return { outOfBand, routes };
+}
+
+function mcpServerFor(identity: ReturnType<typeof identityFor>, tools: DeputyToolService, callerOf: CallerSource, approvals: ApprovalRoundsConfig, outOfBand: OutOfBandApprovals | null, log: Logger, legacyElicitation: boolean) {
   return (era: ProtocolEra) =>
     createMcpServer(identity, tools, callerOf, {
       era,
       elicitation: legacyElicitation,
       approvals,
+      outOfBand,
       toolsListTtlMs: TOOLS_LIST_TTL_MS,
       onElicitationFailure: (tool, error) => log.warn({ tool, err: error instanceof Error ? error.message : String(error) }, 'elicitation failed'),
     });
@@ -226,12 +265,11 @@ export function createLogger(level: string): Logger {
   );
 }
 
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, metrics?: DeputyMetrics): DeputyToolService {
-  const audit = deps.audit ?? auditFor(config);
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, audit: AuditLog): DeputyToolService {
   return createToolService({
     catalog: buildCatalog(deps.tools),
     backend,
-    audit: metrics ? metrics.observe(audit) : audit,
+    audit,
     log,
     budgets: { maxInFlight: config.sessions.maxInFlight, maxPerMinute: config.sessions.callsPerMinute },
     onBehalfOfCaller: config.tokens.provider === 'token_exchange',
@@ -275,7 +313,8 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const backend = backendFor(config, provider);
   // Sessions are created below; the gauge reads them only when scraped.
   const metrics = createMetrics({ openSessions: () => sessions.size });
-  const tools = toolServiceFor(config, deps, backend, log, metrics);
+  const audit = metrics.observe(deps.audit ?? auditFor(config));
+  const tools = toolServiceFor(config, deps, backend, log, audit);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     idleTimeoutMs: config.sessions.idleTimeoutMs,
@@ -306,6 +345,8 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   if (!state.backend) log.warn({ url: live.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL (/readyz reports not_ready)');
   if (!state.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
 
+  const stateKeys = stateKeysFor(config, log);
+  const page = approvalPageFor(live, auth, stateKeys, audit);
   const app = createApp({
     resource: live.resource,
     authorizationServer: auth.issuer,
@@ -316,11 +357,12 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
-    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, log), log, live.mode === 'stateful'),
+    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, stateKeys), page.outOfBand, log, live.mode === 'stateful'),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,
     readiness,
+    approvalPage: page.routes,
     metrics: live.metrics ? { registry: metrics.registry, token: live.metrics.token } : null,
   });
   if (!live.metrics) log.info('/metrics is not served (DEPUTY_METRICS=off, or a non-loopback bind without DEPUTY_METRICS_TOKEN)');
@@ -390,7 +432,7 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
   }
   const backend = backendFor(config, provider);
-  const tools = toolServiceFor(config, deps, backend, log);
+  const tools = toolServiceFor(config, deps, backend, log, deps.audit ?? auditFor(config));
   const caller: Caller = {
     subject: config.stdio.subject,
     clientId: 'stdio',
@@ -399,7 +441,8 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
   };
   // One connection, so one process serves every round of an approval: a random key is enough.
   const approvals = { seal: createRequestStateSeal(config.approvals.stateKeys ?? [randomStateKey()], config.approvals.ttlMs), consumed: new InMemoryConsumedApprovals() };
-  const newServer = mcpServerFor(identityFor(deps), tools, () => ({ caller, token: null }), approvals, log, true);
+  // No approval page over stdio: approvals are by form only.
+  const newServer = mcpServerFor(identityFor(deps), tools, () => ({ caller, token: null }), approvals, null, log, true);
   const handle = serveMcpStdio((ctx) => newServer(ctx.era));
   return {
     async close() {

@@ -61,6 +61,12 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
     labelNames: ['tool', 'decision'] as const,
     registers: [registry],
   });
+  const approvalEvents = new Counter({
+    name: 'deputy_approval_events_total',
+    help: 'Steps of approvals decided on the approval page, by tool and event (requested, viewed, approved, rejected, executed, expired).',
+    labelNames: ['tool', 'event'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'deputy_open_sessions',
     help: 'Open MCP sessions.',
@@ -89,6 +95,10 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
       record(event) {
         audit.record(event);
         count(event);
+      },
+      approval(event) {
+        audit.approval?.(event);
+        approvalEvents.inc({ tool: event.tool, event: event.event });
       },
       flush: () => audit.flush(),
     }),

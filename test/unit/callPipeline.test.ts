@@ -37,7 +37,7 @@ function setup(maxInFlight: number) {
   });
   const asked: string[] = [];
   const approver: Approver = {
-    supported: true,
+    supports: () => true,
     decide: (request) => {
       asked.push(request.tool);
       return Promise.resolve({ decision: 'declined' });

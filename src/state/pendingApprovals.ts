@@ -1,0 +1,148 @@
+/**
+ * Pending out-of-band approvals (src/README.md, "Approval out of band"): a write waiting for a
+ * human to decide on Deputy's approval page. Each record is bound to the caller, the tool and
+ * the canonical arguments, holds everything the page shows, and expires. Every change is one
+ * atomic step of the store, so a decision is applied once and the write is released once, even
+ * when two browsers or two replicas race.
+ *
+ * In this process's memory by default (one replica); the interface is what a shared store
+ * (Redis) implements for several replicas, next to the consumed approvals and counters.
+ */
+
+/** What the page shows of the action: filled in when the approval is opened, never changed. */
+export interface PendingView {
+  toolTitle: string;
+  /** The manifest's approval message, every placeholder filled with the full value. */
+  message: string;
+  /** The validated arguments, exactly as the backend call will carry them. */
+  args: Record<string, unknown>;
+  /** Values the manifest always sends (`fixed`), by name. */
+  fixed: Record<string, unknown>;
+  /** The body template the arguments are filled into, or null. */
+  bodyTemplate: unknown;
+  /** The looked-up record's picked fields, or null without a lookup. */
+  lookup: Record<string, unknown> | null;
+}
+
+export interface PendingApproval {
+  /** 128 random bits, base64url: the page URL's only secret, and the Idempotency-Key's source. */
+  id: string;
+  /** Who asked: the agent's user and OAuth client. */
+  subject: string;
+  clientId: string;
+  tool: string;
+  /** SHA-256 of the canonical JSON of the validated arguments. */
+  argsSha256: string;
+  /** The correlation id of the call that opened it. */
+  correlationId: string;
+  /** How many different people must approve (1 or 2). */
+  required: number;
+  /** Scopes or roles an approver must hold one of. */
+  approvers: string[];
+  view: PendingView;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  expiresAt: number;
+  /** Who approved, in order. */
+  approvals: { subject: string; at: number }[];
+  rejection: { subject: string; at: number } | null;
+  /** pending → approved | rejected | expired; approved → executed; rejected → closed once a call has read it. */
+  status: 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'closed';
+}
+
+/** What a decision did; anything but `applied` changed nothing. */
+export type DecisionResult =
+  | { kind: 'applied'; record: PendingApproval }
+  | { kind: 'unknown' | 'expired' | 'already_decided' | 'already_approved_by_you'; record?: PendingApproval };
+
+export interface PendingApprovals {
+  /** Stores a new record; its binding (subject, client, tool, arguments) now points to it. */
+  open(record: PendingApproval): Promise<void>;
+  get(id: string): Promise<PendingApproval | undefined>;
+  /** The newest record opened for this exact binding, if it is still kept. */
+  forBinding(binding: string): Promise<PendingApproval | undefined>;
+  /**
+   * Adds one approval (`approve`) or the rejection, atomically: only while pending and not
+   * expired, and `allowed` decides on the record as it is at that moment (two-person rule).
+   */
+  decide(
+    id: string,
+    decision: { subject: string; approve: boolean },
+    allowed: (record: PendingApproval) => DecisionResult['kind'] | 'ok',
+  ): Promise<DecisionResult>;
+  /**
+   * Moves a record from `from` to `to` atomically; true only for the one caller that did it.
+   * approved → executed releases the write exactly once; pending → expired reports expiry once.
+   */
+  transition(id: string, from: PendingApproval['status'], to: PendingApproval['status']): Promise<boolean>;
+}
+
+/** The key that lets a retried call find the approval opened for the same action. */
+export function bindingKey(record: Pick<PendingApproval, 'subject' | 'clientId' | 'tool' | 'argsSha256'>): string {
+  return JSON.stringify([record.subject, record.clientId, record.tool, record.argsSha256]);
+}
+
+/** How long a decided record is kept after it expires, so a late retry still finds the decision. */
+const KEEP_AFTER_EXPIRY_MS = 10 * 60_000;
+
+export class InMemoryPendingApprovals implements PendingApprovals {
+  private readonly records = new Map<string, PendingApproval>();
+  private readonly bindings = new Map<string, string>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async open(record: PendingApproval): Promise<void> {
+    this.sweep();
+    this.records.set(record.id, structuredClone(record));
+    this.bindings.set(bindingKey(record), record.id);
+  }
+
+  async get(id: string): Promise<PendingApproval | undefined> {
+    const record = this.records.get(id);
+    return record ? structuredClone(record) : undefined;
+  }
+
+  async forBinding(binding: string): Promise<PendingApproval | undefined> {
+    const id = this.bindings.get(binding);
+    return id === undefined ? undefined : this.get(id);
+  }
+
+  async decide(id: string, decision: { subject: string; approve: boolean }, allowed: (record: PendingApproval) => DecisionResult['kind'] | 'ok'): Promise<DecisionResult> {
+    const record = this.records.get(id);
+    if (!record) return { kind: 'unknown' };
+    if (record.status !== 'pending') return { kind: 'already_decided', record: structuredClone(record) };
+    if (record.expiresAt <= this.now()) return { kind: 'expired', record: structuredClone(record) };
+    const verdict = allowed(structuredClone(record));
+    if (verdict !== 'ok') return { kind: verdict, record: structuredClone(record) };
+    const at = this.now();
+    if (decision.approve) {
+      record.approvals.push({ subject: decision.subject, at });
+      if (record.approvals.length >= record.required) record.status = 'approved';
+    } else {
+      record.rejection = { subject: decision.subject, at };
+      record.status = 'rejected';
+    }
+    return { kind: 'applied', record: structuredClone(record) };
+  }
+
+  async transition(id: string, from: PendingApproval['status'], to: PendingApproval['status']): Promise<boolean> {
+    const record = this.records.get(id);
+    if (!record || record.status !== from) return false;
+    record.status = to;
+    return true;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  private sweep(): void {
+    if (this.records.size < 1_000) return;
+    const cutoff = this.now() - KEEP_AFTER_EXPIRY_MS;
+    for (const [id, record] of this.records) {
+      if (record.expiresAt > cutoff) continue;
+      this.records.delete(id);
+      if (this.bindings.get(bindingKey(record)) === id) this.bindings.delete(bindingKey(record));
+    }
+  }
+}
