@@ -68,12 +68,13 @@ const PAGE_SESSION_MS = 30 * 60_000;
 const PAGE_LOGIN_MS = 10 * 60_000;
 
 /** The approval page: pending approvals (in memory; src/README.md, "Approval out of band"), its sign-in and routes. */
-function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog) {
+function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog, now: () => number) {
   const outOfBand = createOutOfBandApprovals({
-    store: new InMemoryPendingApprovals(),
+    store: new InMemoryPendingApprovals(now),
     pageUrl: (id) => `${live.publicUrl}/approvals/${id}`,
     ttlMs: live.approvals.ttlMs,
     record: (event) => audit.approval?.(event),
+    now,
   });
   const signIn = createSignIn({
     issuer: auth.issuer,
@@ -88,6 +89,7 @@ function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: 
     sessions: createSealer<PageSession>(keys, PAGE_SESSION_MS),
     logins: createSealer<LoginTransaction>(keys, PAGE_LOGIN_MS),
     secure: new URL(live.publicUrl).protocol === 'https:',
+    now,
   });
   return { outOfBand, routes };
 }
@@ -124,6 +126,8 @@ export interface ServeDependencies {
   log?: Logger;
   /** Override the audit destination (tests capture it). */
   audit?: AuditLog;
+  /** The clock pending approvals expire by (tests move it forward); default Date.now. */
+  now?: () => number;
   /**
    * TEST ONLY — turns caller authentication off. Every request to /mcp, with or without a
    * bearer token, acts as this caller. Used by the MCP conformance profile
@@ -346,7 +350,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   if (!state.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
 
   const stateKeys = stateKeysFor(config, log);
-  const page = approvalPageFor(live, auth, stateKeys, audit);
+  const page = approvalPageFor(live, auth, stateKeys, audit, deps.now ?? Date.now);
   const app = createApp({
     resource: live.resource,
     authorizationServer: auth.issuer,

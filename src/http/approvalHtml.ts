@@ -33,7 +33,7 @@ footer{margin-top:2rem;color:#555;font-size:.85rem}`;
 export function htmlPage(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${esc(title)}</title><link rel="stylesheet" href="/approvals/style.css"></head>
 <body>
 ${body}

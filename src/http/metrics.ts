@@ -98,7 +98,7 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
       },
       approval(event) {
         audit.approval?.(event);
-        approvalEvents.inc({ tool: event.tool, event: event.event });
+        approvalEvents.inc({ tool: event.tool, event: event.step });
       },
       flush: () => audit.flush(),
     }),

@@ -40,7 +40,7 @@ export interface AuditEvent {
 
 export interface AuditLog {
   record(event: AuditEvent): void;
-  /** One step of an out-of-band approval (requested, viewed, approved, rejected, executed, expired). */
+  /** One step of an out-of-band approval (requested, viewed, approved, rejected, executed, expired): an `approval` line. */
   approval?(event: ApprovalEvent): void;
   flush(): Promise<void>;
 }

@@ -21,7 +21,7 @@ export type ApprovalEventName = 'requested' | 'viewed' | 'approved' | 'rejected'
 
 /** One step in an out-of-band approval's life, for the audit trail and /metrics. */
 export interface ApprovalEvent {
-  event: ApprovalEventName;
+  step: ApprovalEventName;
   approvalId: string;
   /** The correlation id of the call that opened the approval. */
   correlationId: string;
@@ -83,9 +83,9 @@ type Settled = Decided | { kind: 'open'; record: PendingApproval };
 export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandApprovals {
   const { store } = options;
   const now = options.now ?? Date.now;
-  const emit = (event: ApprovalEventName, record: PendingApproval, by: string | null = null) =>
+  const emit = (step: ApprovalEventName, record: PendingApproval, by: string | null = null) =>
     options.record({
-      event,
+      step,
       approvalId: record.id,
       correlationId: record.correlationId,
       tool: record.tool,

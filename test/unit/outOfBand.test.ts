@@ -48,7 +48,7 @@ describe('out-of-band approvals', () => {
     // Other arguments are another action: another approval.
     const other = await h.link.decide(h.request({ filename: 'q4.md' }));
     expect((other as { approvalId: string }).approvalId).not.toBe((first as { approvalId: string }).approvalId);
-    expect(h.events.filter((e) => e.event === 'requested')).toHaveLength(2);
+    expect(h.events.filter((e) => e.step === 'requested')).toHaveLength(2);
   });
 
   it('an approval on the page lets the retry run exactly once', async () => {
@@ -60,7 +60,7 @@ describe('out-of-band approvals', () => {
     const next = await h.link.decide(h.request());
     expect(next).toMatchObject({ decision: 'pending' });
     expect((next as { approvalId: string }).approvalId).not.toBe(approvalId);
-    expect(h.events.map((e) => [e.event, e.by])).toEqual([
+    expect(h.events.map((e) => [e.step, e.by])).toEqual([
       ['requested', null],
       ['approved', 'alice'],
       ['executed', null],
@@ -112,7 +112,7 @@ describe('out-of-band approvals', () => {
     expect((await h.oob.get(approvalId))?.status).toBe('expired');
     const retry = await h.link.decide(h.request());
     expect((retry as { approvalId: string }).approvalId).not.toBe(approvalId);
-    expect(h.events.filter((e) => e.event === 'expired')).toHaveLength(1);
+    expect(h.events.filter((e) => e.step === 'expired')).toHaveLength(1);
   });
 
   it('an approval that expires unused does not run', async () => {
