@@ -28,7 +28,8 @@ summary{cursor:pointer}.len{color:#555;font-size:.85rem}
 .notice{background:#e8f0fe;padding:.5rem .75rem}.error{background:#fde2e2;padding:.5rem .75rem;font-weight:600}
 .message{font-size:1.05rem;border-left:4px solid #888;padding:.25rem .75rem}
 button{margin:1rem .75rem 0 0;padding:.45rem 1.25rem;font-size:1rem}.approve{background:#1a7f37;color:#fff;border:0}.reject{background:#fff;border:1px solid #b42318;color:#b42318}
-footer{margin-top:2rem;color:#555;font-size:.85rem}`;
+footer{margin-top:2rem;color:#555;font-size:.85rem}footer form{display:inline}
+button.signout{margin:0;padding:0 .25rem;font-size:.85rem;background:none;border:0;color:#0b57d0;text-decoration:underline;cursor:pointer}`;
 
 export function htmlPage(title: string, body: string): string {
   return `<!doctype html>
@@ -90,7 +91,7 @@ export function approvalPage(state: ApprovalPageState): string {
   const form = !decidable
     ? ''
     : state.mayApprove
-      ? `<form method="post" action="/approvals/${esc(record.id)}">
+      ? `<form id="decide" method="post" action="/approvals/${esc(record.id)}">
 <input type="hidden" name="csrf" value="${esc(state.csrfToken)}">
 <button class="approve" type="submit" name="decision" value="approve">Approve</button>
 <button class="reject" type="submit" name="decision" value="reject">Reject</button>
@@ -111,6 +112,7 @@ ${table(view.args, 'None.')}
 <h2>Always sent by Deputy</h2>
 ${table(view.fixed, 'Nothing besides the arguments.')}
 ${view.bodyTemplate !== null ? `<h2>Body built by Deputy</h2>\n${valueHtml(view.bodyTemplate)}\n` : ''}${view.lookup !== null ? `<h2>The record as the backend has it now</h2>\n${table(view.lookup, 'The lookup found nothing to show.')}\n` : ''}${form}
-<footer>Signed in as ${shown(state.viewer)}. Invisible and direction-changing characters are shown as ⟨U+XXXX⟩.</footer>`;
+<footer><form id="sign-out" method="post" action="/approvals/${esc(record.id)}/sign-out"><input type="hidden" name="csrf" value="${esc(state.csrfToken)}">Signed in as ${shown(state.viewer)}. <button class="signout" type="submit">Sign out</button></form>
+Invisible and direction-changing characters are shown as ⟨U+XXXX⟩.</footer>`;
   return htmlPage(`Approve: ${view.toolTitle}`, body);
 }

@@ -3,6 +3,7 @@
  *
  *   GET  /approvals/<id>                 the whole action, for a signed-in person; else off to sign in
  *   POST /approvals/<id>                 approve or reject (CSRF token, same-origin, signed in)
+ *   POST /approvals/<id>/sign-out        forget the session, so another person can sign in here
  *   GET  /approvals/callback             back from the authorization server (code + PKCE)
  *   GET  /approvals/style.css            the page's one stylesheet
  *   GET  /approvals/oauth-client.json    Deputy's Client ID Metadata Document (when it names itself by URL)
@@ -143,6 +144,18 @@ export function approvalPageRoutes(options: ApprovalPageOptions): Router {
     }
     outOfBand.viewed(record, session.subject);
     send(res, 200, approvalPage({ record, viewer: session.subject, mayApprove: mayApprove(session, record.approvers), csrfToken: session.csrf, notice: null, now: now() }));
+  });
+
+  router.post('/approvals/:id/sign-out', express.urlencoded({ extended: false, limit: '1kb' }), async (req, res) => {
+    const session = await sessionOf(req);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    // A forged sign-out is a nuisance, not harmless: it needs the token too.
+    if (session && (typeof body.csrf !== 'string' || !equal(body.csrf, session.csrf))) {
+      send(res, 403, messagePage('Form refused', 'This form was not sent from the approval page. You are still signed in.'));
+      return;
+    }
+    res.clearCookie(SESSION_COOKIE, { path: '/approvals' });
+    send(res, 200, messagePage('Signed out', 'You are signed out. Open the approval link again to sign in, as yourself or as someone else.', 'notice'));
   });
 
   router.post('/approvals/:id', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {

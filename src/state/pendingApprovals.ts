@@ -53,7 +53,7 @@ export interface PendingApproval {
 /** What a decision did; anything but `applied` changed nothing. */
 export type DecisionResult =
   | { kind: 'applied'; record: PendingApproval }
-  | { kind: 'unknown' | 'expired' | 'already_decided' | 'already_approved_by_you'; record?: PendingApproval };
+  | { kind: 'unknown' | 'expired' | 'already_decided' | 'already_approved_by_you' | 'requester_second'; record?: PendingApproval };
 
 export interface PendingApprovals {
   /** Stores a new record; its binding (subject, client, tool, arguments) now points to it. */

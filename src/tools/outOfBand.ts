@@ -41,10 +41,12 @@ export interface OutOfBandOptions {
   /** Audits and counts one event. */
   record: (event: ApprovalEvent) => void;
   now?: () => number;
+  /** Runs `check` after `ms` (default: an unref'd timer), so an approval nobody opens is still reported expired. */
+  schedule?: (check: () => void, ms: number) => void;
 }
 
 /** Why the page refused a decision, in words for the person in front of it. */
-export const decisionRefusals: Record<Exclude<DecisionResult['kind'], 'applied'> | 'not_an_approver' | 'requester_second', string> = {
+export const decisionRefusals: Record<Exclude<DecisionResult['kind'], 'applied'> | 'not_an_approver', string> = {
   unknown: 'There is no such approval. Check the link; nothing was done.',
   expired: 'This approval has expired. Nothing was done; the agent has to ask again.',
   already_decided: 'This approval has already been decided. Nothing more was done.',
@@ -83,6 +85,7 @@ type Settled = Decided | { kind: 'open'; record: PendingApproval };
 export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandApprovals {
   const { store } = options;
   const now = options.now ?? Date.now;
+  const schedule = options.schedule ?? ((check: () => void, ms: number) => setTimeout(check, ms).unref());
   const emit = (step: ApprovalEventName, record: PendingApproval, by: string | null = null) =>
     options.record({
       step,
@@ -134,6 +137,8 @@ export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandAp
     };
     await store.open(record);
     emit('requested', record);
+    // The transition is atomic, so with a shared store only one replica reports the expiry.
+    schedule(() => void get(record.id).catch(() => undefined), options.ttlMs + 1_000);
     return record;
   }
 
@@ -249,18 +254,14 @@ export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandAp
     if (!record) return { ok: false as const, reason: 'unknown' as const };
     if (record.status === 'expired') return { ok: false as const, reason: 'expired' as const, record };
     if (!mayApprove(identity, record.approvers)) return { ok: false as const, reason: 'not_an_approver' as const, record };
-    let refusal: keyof typeof decisionRefusals | null = null;
     const result = await store.decide(id, { subject: identity.subject, approve }, (current) => {
       if (!approve) return 'ok';
       if (current.approvals.some((a) => a.subject === identity.subject)) return 'already_approved_by_you';
       // The two-person rule: the one who asked may approve first, never complete the approval as the second person.
-      if (current.approvals.length + 1 >= current.required && current.required > 1 && identity.subject === current.subject) {
-        refusal = 'requester_second';
-        return 'already_approved_by_you';
-      }
+      if (current.required > 1 && current.approvals.length + 1 >= current.required && identity.subject === current.subject) return 'requester_second';
       return 'ok';
     });
-    if (result.kind !== 'applied') return { ok: false as const, reason: refusal ?? result.kind, ...(result.record ? { record: result.record } : {}) };
+    if (result.kind !== 'applied') return { ok: false as const, reason: result.kind, ...(result.record ? { record: result.record } : {}) };
     emit(approve ? 'approved' : 'rejected', result.record, identity.subject);
     return { ok: true as const, record: result.record };
   }

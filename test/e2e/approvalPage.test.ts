@@ -185,9 +185,9 @@ describe('the approval page', () => {
     const first = await h.callTool(linkClient, 'publishDraft', { filename: 'seo-checklist-2025.md' });
     const url = linkIn(first)!;
     const page = await open('alice', url);
-    const csrf = await page.inputValue('input[name=csrf]');
+    const csrf = await page.inputValue('#decide input[name=csrf]');
     // Without the token, from the page itself: refused, nothing decided.
-    await page.locator('input[name=csrf]').evaluate((input: { remove(): void }) => input.remove());
+    await page.locator('#decide input[name=csrf]').evaluate((input: { remove(): void }) => input.remove());
     const refused = await decide(page, 'approve');
     expect(refused).toContain('security token is missing or wrong');
     await shot(page, 'csrf-refused');
@@ -201,6 +201,16 @@ describe('the approval page', () => {
     expect(replay.status()).toBe(409);
     expect(await replay.text()).toContain('already been decided');
     expect(publishRequests().filter((r) => r.path.includes('seo-checklist'))).toHaveLength(1);
+
+    // Signing out needs the token too; then the session is forgotten and the next visit signs in again.
+    const forgedSignOut = await alice.context.request.post(`${url}/sign-out`, { form: { csrf: 'x' }, headers: { origin: new URL(url).origin } });
+    expect(forgedSignOut.status()).toBe(403);
+    await page.goto(url);
+    expect(await page.innerText('#status')).toContain('carried out');
+    await Promise.all([page.waitForLoadState('load'), page.click('button.signout')]);
+    expect(await page.innerText('body')).toContain('You are signed out');
+    await page.goto(url);
+    expect(page.url()).toContain('/oauth/authorize');
   });
 
   it('2026-07-28: input-required with the page URL; the resumed call runs once after approval', async () => {

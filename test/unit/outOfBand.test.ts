@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InMemoryPendingApprovals } from '../../src/state/pendingApprovals.ts';
-import type { ApprovalRequest } from '../../src/tools/approval.ts';
+import { routedApprover, type ApprovalRequest, type Approver } from '../../src/tools/approval.ts';
 import type { ApprovalClaim } from '../../src/tools/approvalRounds.ts';
 import type { Caller } from '../../src/tools/caller.ts';
 import { createOutOfBandApprovals, type ApprovalEvent } from '../../src/tools/outOfBand.ts';
@@ -19,7 +19,15 @@ function harness(count: 1 | 2 = 1) {
   let clock = 1_000_000;
   const events: ApprovalEvent[] = [];
   const store = new InMemoryPendingApprovals(() => clock);
-  const oob = createOutOfBandApprovals({ store, pageUrl: (id) => `https://deputy.example/approvals/${id}`, ttlMs: 60_000, record: (e) => events.push(e), now: () => clock });
+  const timers: (() => void)[] = [];
+  const oob = createOutOfBandApprovals({
+    store,
+    pageUrl: (id) => `https://deputy.example/approvals/${id}`,
+    ttlMs: 60_000,
+    record: (e) => events.push(e),
+    now: () => clock,
+    schedule: (check) => timers.push(check),
+  });
   let pages = 0;
   const request = (args: Record<string, unknown> = { filename: 'q3.md' }): ApprovalRequest => ({
     tool: 'publishDraft',
@@ -34,7 +42,7 @@ function harness(count: 1 | 2 = 1) {
     signal: new AbortController().signal,
   });
   const link = oob.approver({ mode: 'link', caller: requester });
-  return { oob, store, events, request, link, advance: (ms: number) => (clock += ms), pages: () => pages };
+  return { oob, store, events, request, link, timers, advance: (ms: number) => (clock += ms), pages: () => pages };
 }
 
 describe('out-of-band approvals', () => {
@@ -115,6 +123,15 @@ describe('out-of-band approvals', () => {
     expect(h.events.filter((e) => e.step === 'expired')).toHaveLength(1);
   });
 
+  it('an approval nobody opens is reported expired when its time is up', async () => {
+    const h = harness();
+    await h.link.decide(h.request());
+    expect(h.timers).toHaveLength(1);
+    h.advance(61_000);
+    h.timers[0]!();
+    await expect.poll(() => h.events.map((e) => e.step)).toEqual(['requested', 'expired']);
+  });
+
   it('an approval that expires unused does not run', async () => {
     const h = harness();
     const { approvalId } = (await h.link.decide(h.request())) as { approvalId: string };
@@ -144,5 +161,37 @@ describe('out-of-band approvals', () => {
     expect(await rounds(claim).decide(h.request({ filename: 'other.md' }))).toEqual({ decision: 'mismatch' });
     expect(await rounds(claim).decide(h.request())).toEqual({ decision: 'accepted', approvalId: claim.approvalId });
     expect(await rounds(claim).decide(h.request())).toEqual({ decision: 'replayed' });
+  });
+});
+
+describe('routedApprover: which channel reaches the human', () => {
+  const channel = (name: string, supported: boolean | ((policy: { link: boolean }) => boolean)): Approver => ({
+    supports: typeof supported === 'function' ? supported : () => supported,
+    decide: async () => ({ decision: 'accepted', approvalId: name }),
+  });
+  const one = { count: 1 as const, approvers: ['x'], link: false };
+  const two = { count: 2 as const, approvers: ['x'], link: false };
+  const chosen = async (approver: Approver, policy: typeof one | typeof two) =>
+    approver.supports(policy) ? ((await approver.decide({ policy } as ApprovalRequest)) as { approvalId: string }).approvalId : 'refused';
+  const link = channel('link', (policy) => policy.link);
+
+  it.each([
+    ['form and page: the form for one approver, the page for two', { form: true, page: true }, ['form', 'page', 'form']],
+    ['form only: two approvers need the page or a link', { form: true, page: false }, ['form', 'refused', 'form']],
+    ['page only', { form: false, page: true }, ['page', 'page', 'page']],
+    ['neither: only where the manifest allows a link', { form: false, page: false }, ['refused', 'refused', 'link']],
+  ])('%s', async (_name, has, want) => {
+    const approver = routedApprover({ form: channel('form', has.form), page: has.page ? channel('page', true) : null, link, resumedOnPage: false });
+    expect([await chosen(approver, one), await chosen(approver, two), await chosen(approver, { ...one, link: true })]).toEqual(want);
+  });
+
+  it('two approvers with a link allowed and no page channel: the link', async () => {
+    const approver = routedApprover({ form: channel('form', true), page: null, link, resumedOnPage: false });
+    expect(await chosen(approver, { ...two, link: true })).toBe('link');
+  });
+
+  it('a call resumed from the page stays with the page', async () => {
+    const approver = routedApprover({ form: channel('form', true), page: channel('page', true), link, resumedOnPage: true });
+    expect(await chosen(approver, one)).toBe('page');
   });
 });
