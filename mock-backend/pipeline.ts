@@ -18,10 +18,11 @@
  * `RateLimit-*` headers go on every response to an authenticated request (from step 3 on).
  */
 import { http, type RequestHandler } from 'msw';
+import type { OperationId, PathParams, QueryParams, RequestBody, SuccessReply } from './apiTypes.ts';
 import type { Principal, VerifyResult } from './auth/principal.ts';
 import type { IdempotencyStore } from './idempotency.ts';
 import { rateLimitHeaders, type RateLimiter } from './rateLimit.ts';
-import { problem, toResponse, type Reply } from './reply.ts';
+import { problem, toResponse, type ProblemReply, type Reply } from './reply.ts';
 import { currentRequest } from './requestLog.ts';
 import type { ApiSpec, FieldError, OperationSpec } from './spec.ts';
 import type { MockStore } from './store.ts';
@@ -30,22 +31,29 @@ export const REALM = 'acme-press-admin';
 /** Request bodies above this are refused (413) before they are parsed. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
-export interface OperationContext {
+/** What a resolver gets: the request as validated against operation `Id`'s spec, typed from it. */
+export interface OperationContext<Id extends OperationId = OperationId> {
   store: MockStore;
   /** The verified caller; null only for operations the spec marks public. */
   principal: Principal | null;
   /** Validated path parameters. */
-  params: Record<string, string>;
+  params: PathParams<Id>;
   /** Validated query parameters, coerced to their types, with defaults applied. */
-  query: Record<string, unknown>;
+  query: QueryParams<Id>;
   /** The validated JSON body with defaults applied, or undefined. */
-  body: unknown;
+  body: RequestBody<Id>;
   /** The server clock when the handler started. */
   now: Date;
 }
 
-export type OperationResolver = (ctx: OperationContext) => Reply | Promise<Reply>;
-export type OperationResolvers = Readonly<Record<string, OperationResolver>>;
+/** What a resolver may answer: a success the spec declares for its operation, with that body type, or a problem. */
+export type OperationReply<Id extends OperationId> = SuccessReply<Id> | ProblemReply;
+export type OperationResolver<Id extends OperationId = OperationId> = (ctx: OperationContext<Id>) => OperationReply<Id> | Promise<OperationReply<Id>>;
+/** Resolvers by operationId, each typed for its own operation. */
+export type OperationResolvers = { readonly [Id in OperationId]?: OperationResolver<Id> };
+
+/** The resolver of whichever operation a request is for, once the handler is chosen at run time. */
+type AnyResolver = OperationResolver<OperationId>;
 
 export interface PipelineDeps {
   spec: ApiSpec;
@@ -62,7 +70,8 @@ export interface PipelineDeps {
 export function operationHandlers(deps: PipelineDeps, resolvers: OperationResolvers): RequestHandler[] {
   for (const operationId of Object.keys(resolvers)) deps.spec.getOperation(operationId); // throws on a stray resolver
   return deps.spec.operations.flatMap((op) => {
-    const resolver = resolvers[op.operationId];
+    // Step 5 validates each request against this operation's schemas, which the types come from.
+    const resolver = resolvers[op.operationId as OperationId] as AnyResolver | undefined;
     if (!resolver) return [];
     const path = op.path.replace(/\{([^}]+)\}/g, ':$1');
     return [http[op.method as 'get'](path, ({ request }) => runPipeline(deps, op, resolver, request))];
@@ -74,7 +83,7 @@ function bearerChallenge(params: Record<string, string>): string {
   return `Bearer ${quoted.join(', ')}`;
 }
 
-async function runPipeline(deps: PipelineDeps, op: OperationSpec, resolver: OperationResolver, request: Request): Promise<Response> {
+async function runPipeline(deps: PipelineDeps, op: OperationSpec, resolver: AnyResolver, request: Request): Promise<Response> {
   const ctx = currentRequest();
   if (ctx) ctx.operationId = op.operationId;
   const url = new URL(request.url);
@@ -133,9 +142,9 @@ async function runPipeline(deps: PipelineDeps, op: OperationSpec, resolver: Oper
       const reply = await resolver({
         store: deps.store,
         principal,
-        params: valid.params as Record<string, string>,
+        params: valid.params as PathParams<OperationId>,
         query: valid.query,
-        body: valid.body,
+        body: valid.body as RequestBody<OperationId>,
         now: new Date(deps.now()),
       });
       return deps.validateResponses ? checkReply(deps.spec, op, reply) : reply;

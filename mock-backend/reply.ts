@@ -11,6 +11,19 @@ export interface Reply {
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** A problem+json reply: what a handler answers for any failure. */
+export interface ProblemReply extends Reply {
+  body: ProblemBody;
+  contentType: typeof PROBLEM_CONTENT_TYPE;
+}
+
+/** A JSON reply whose status and body type are known where it is made (checked against the spec by pipeline.ts's types). */
+export interface JsonReply<S extends number, B> extends Reply {
+  status: S;
+  body: B;
+  contentType: 'application/json';
+}
 export const PROBLEM_TYPE_BASE = 'https://acme-press.example/problems/';
 
 export interface ProblemBody {
@@ -39,16 +52,16 @@ const TITLES: Record<number, string> = {
 };
 
 /** A problem+json reply. `slug` names the problem type (`not-found`, `conflict`, ...). */
-export function problem(status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}, headers?: Record<string, string>): Reply {
+export function problem(status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}, headers?: Record<string, string>): ProblemReply {
   const body: ProblemBody = { type: `${PROBLEM_TYPE_BASE}${slug}`, title: TITLES[status] ?? 'Error', status, detail, ...extensions };
   return { status, body, contentType: PROBLEM_CONTENT_TYPE, ...(headers ? { headers } : {}) };
 }
 
-export const json = (status: number, body: unknown): Reply => ({ status, body, contentType: 'application/json' });
-export const noContent = (): Reply => ({ status: 204 });
-export const notFound = (detail: string): Reply => problem(404, 'not-found', detail);
-export const conflict = (detail: string): Reply => problem(409, 'conflict', detail);
-export const unprocessable = (detail: string): Reply => problem(422, 'unprocessable', detail);
+export const json = <S extends number, B>(status: S, body: B): JsonReply<S, B> => ({ status, body, contentType: 'application/json' });
+export const noContent = (): Reply & { status: 204; body?: undefined } => ({ status: 204 });
+export const notFound = (detail: string): ProblemReply => problem(404, 'not-found', detail);
+export const conflict = (detail: string): ProblemReply => problem(409, 'conflict', detail);
+export const unprocessable = (detail: string): ProblemReply => problem(422, 'unprocessable', detail);
 
 /** Serialises a reply as a Fetch `Response` (what msw handlers return). */
 export function toResponse(reply: Reply, extraHeaders: Record<string, string> = {}): Response {

@@ -5,7 +5,7 @@
  *
  * Fixture records tests may rely on are exported as `FIXTURES` and listed in mock-backend/README.md, "Seed data".
  */
-import type { ApiKeyMetadata, Customer, CustomerStatus, Draft, DraftStatus, PaymentMethod, Plan, Post, RiskFlag, Ticket, TicketNote, TicketPriority, TicketStatus } from './types.ts';
+import type { ApiKeyMetadata, Customer, CustomerStatus, Draft, DraftStatus, PaymentMethod, Plan, Post, RiskFlag, Ticket, TicketNote, TicketPriority, TicketStatus } from './apiTypes.ts';
 
 /** "Now" as far as the seed is concerned; all seeded timestamps lie before it. */
 export const SEED_REFERENCE_DATE = new Date('2025-06-30T12:00:00.000Z');

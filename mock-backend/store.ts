@@ -4,7 +4,7 @@
  * of new ids, so a test sees the same ids whatever ran before it.
  */
 import { LOWER_ALNUM, SEED, createRng, createSeed, type Rng, type SeedData } from './seed.ts';
-import type { Customer, Draft, Impersonation, Post, Ticket, TicketNote } from './types.ts';
+import type { Customer, Draft, Impersonation, Post, Ticket, TicketNote } from './apiTypes.ts';
 
 /** What happened besides the records themselves, for tests to assert on. */
 export interface StoreEvents {

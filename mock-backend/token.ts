@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<string> {
 
 /**
  * Every scope a Deputy tool needs: the union of the `security` scopes of the operations the
- * tool manifest names. Read from the YAML directly: mock-backend never imports src/.
+ * tool manifest names. Read from the YAML directly: mock-backend runs no code of src/ (src/README.md D33).
  */
 async function deputyToolScopes(userScopes: readonly string[] | undefined): Promise<string> {
   if (!existsSync(DEFAULT_TOOLS_PATH)) {

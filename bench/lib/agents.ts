@@ -8,6 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
+import type { Customer as CustomerRecord } from '../../mock-backend/apiTypes.ts';
 import { createSeed } from '../../mock-backend/seed.ts';
 import { DEPUTY_CLIENT_SECRET } from './processes.ts';
 
@@ -15,10 +16,8 @@ import { DEPUTY_CLIENT_SECRET } from './processes.ts';
 const AGENT_CLIENT = { id: 'deputy-dev-agent', secret: 'dev-secret-deputy-dev-agent' };
 const AGENT_USER = { username: 'dev', password: 'dev-password-dev' };
 
-export interface Customer {
-  id: string;
-  name: string;
-}
+/** The part of a customer record the load generator asks for and checks. */
+export type Customer = Pick<CustomerRecord, 'id' | 'name'>;
 
 /** The seeded customers (54, deterministic): each session asks for a different one. */
 export const CUSTOMERS: readonly Customer[] = createSeed().customers.map(({ id, name }) => ({ id, name }));

@@ -5,9 +5,10 @@
  * document with a timeout, a size cap and no redirects, and the registry caches it briefly.
  */
 import { OAuthError } from './oauthErrors.ts';
+import { isLoopbackHost } from './urls.ts';
 
 export interface ClientMetadataDocumentOptions {
-  /** Development: also accept `http://127.0.0.1`, `http://localhost` and `http://[::1]` URLs. */
+  /** Development: also accept `http` URLs on a loopback host (127.0.0.0/8, `localhost`, `[::1]`). */
   allowLoopbackHttp: boolean;
   timeoutMs: number;
   maxBytes: number;
@@ -23,8 +24,6 @@ export const DEFAULT_DOCUMENT_OPTIONS: ClientMetadataDocumentOptions = {
   cacheSeconds: 60,
 };
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 /** An https URL with a path (the draft's requirement), or loopback http when allowed. */
 export function isUrlClientId(clientId: string, allowLoopbackHttp: boolean): boolean {
   if (!/^https?:\/\//i.test(clientId)) return false;
@@ -35,7 +34,7 @@ export function isUrlClientId(clientId: string, allowLoopbackHttp: boolean): boo
     return false;
   }
   if (url.username || url.password || url.hash) return false;
-  if (url.protocol === 'http:' && !(allowLoopbackHttp && LOOPBACK_HOSTS.has(url.hostname))) return false;
+  if (url.protocol === 'http:' && !(allowLoopbackHttp && isLoopbackHost(url.hostname))) return false;
   return url.pathname !== '/' && url.pathname !== '';
 }
 

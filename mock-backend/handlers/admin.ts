@@ -1,8 +1,8 @@
 /** Admin: runSqlReport, impersonateUser, rotateApiKeys. */
-import { json, notFound, unprocessable, type Reply } from '../reply.ts';
-import type { OperationResolvers } from '../pipeline.ts';
+import { json, notFound, unprocessable, type ProblemReply } from '../reply.ts';
+import type { OperationReply, OperationResolvers } from '../pipeline.ts';
 import type { MockStore } from '../store.ts';
-import type { ApiKeyMetadata, ImpersonationRequest, RotateApiKeysRequest, SqlReportRequest } from '../types.ts';
+import type { ApiKeyMetadata } from '../apiTypes.ts';
 import { customerNotFound } from './customers.ts';
 
 export const IMPERSONATION_TTL_MS = 15 * 60 * 1000;
@@ -29,13 +29,13 @@ const COUNT = /^select\s+count\(\*\)(?:\s+as\s+(\w+))?\s+from\s+(\w+)(?:\s+where
 const GROUPED = /^select\s+(\w+)\s*,\s*count\(\*\)(?:\s+as\s+(\w+))?\s+from\s+(\w+)(?:\s+where\s+(\w+)\s*=\s*'([^']*)')?\s+group\s+by\s+(\w+)(?:\s+order\s+by\s+\1(?:\s+asc)?)?$/i;
 const WRITE = /^(insert|update|delete|merge|drop|alter|truncate|create|grant|revoke|copy|vacuum)\b/i;
 
-function runSql(store: MockStore, sql: string, maxRows: number): Reply {
+function runSql(store: MockStore, sql: string, maxRows: number): OperationReply<'runSqlReport'> {
   const statement = sql.trim().replace(/;\s*$/, '').replace(/\s+/g, ' ');
   if (statement.includes(';')) return unprocessable('only one statement per report');
   if (WRITE.test(statement)) return unprocessable('the reporting replica is read-only');
 
-  const table = (name: string): Row[] | Reply => TABLES[name.toLowerCase()]?.(store) ?? unprocessable(`unknown table '${name}'; known tables: ${Object.keys(TABLES).join(', ')}`);
-  const filter = (rows: Row[], column: string | undefined, value: string | undefined): Row[] | Reply => {
+  const table = (name: string): Row[] | ProblemReply => TABLES[name.toLowerCase()]?.(store) ?? unprocessable(`unknown table '${name}'; known tables: ${Object.keys(TABLES).join(', ')}`);
+  const filter = (rows: Row[], column: string | undefined, value: string | undefined): Row[] | ProblemReply => {
     if (column === undefined) return rows;
     const col = column.toLowerCase();
     if (rows.length > 0 && !(col in rows[0]!)) return unprocessable(`unknown column '${column}'`);
@@ -72,14 +72,13 @@ function runSql(store: MockStore, sql: string, maxRows: number): Reply {
 
 // ---------------------------------------------------------------------------------------------
 
-export const adminOperations: OperationResolvers = {
+export const adminOperations = {
   runSqlReport({ store, body }) {
-    const { sql, maxRows } = body as SqlReportRequest;
-    return runSql(store, sql, maxRows ?? 1000);
+    return runSql(store, body.sql, body.maxRows);
   },
 
   impersonateUser({ store, body, now, principal }) {
-    const request = body as ImpersonationRequest;
+    const request = body;
     const customer = store.customers.get(request.customerId);
     if (!customer) return customerNotFound(request.customerId);
     // The mock knows one user per customer by name; colleagues share the contact's email domain.
@@ -101,7 +100,7 @@ export const adminOperations: OperationResolvers = {
   },
 
   rotateApiKeys({ store, body, now, principal }) {
-    const { customerId, revokeExisting = true } = body as RotateApiKeysRequest;
+    const { customerId, revokeExisting } = body;
     const customer = store.customers.get(customerId);
     if (!customer) return customerNotFound(customerId);
     const taken = (id: string) => [...store.customers.values()].some((c) => c.apiKeys.some((k) => k.id === id));
@@ -119,4 +118,4 @@ export const adminOperations: OperationResolvers = {
     store.events.keyRotations.push({ customerId, revoked, at: now.toISOString(), by: principal?.subject ?? 'anonymous' });
     return json(200, { customerId, revoked, keys: customer.apiKeys });
   },
-};
+} satisfies OperationResolvers;

@@ -1,7 +1,7 @@
 /** Customers: searchCustomers, getCustomer, updateCustomerPlan, deleteCustomer. */
 import { conflict, json, noContent, notFound, unprocessable } from '../reply.ts';
 import type { OperationResolvers } from '../pipeline.ts';
-import type { Customer, CustomerSummary, Plan, UpdateCustomerPlanRequest } from '../types.ts';
+import type { Customer, CustomerSummary, Plan } from '../apiTypes.ts';
 import { isReply, paginate } from './pagination.ts';
 
 /** Seats each plan allows (the spec's updateCustomerPlan description; enterprise up to the schema maximum). */
@@ -26,9 +26,9 @@ export const customerNotFound = (id: string) => notFound(`customer '${id}' not f
 /** "An active paid plan": the customer is being billed (active or past due) for a plan that costs money. */
 export const hasActivePaidPlan = (c: Customer): boolean => (c.status === 'active' || c.status === 'past_due') && c.plan !== 'free';
 
-export const customerOperations: OperationResolvers = {
+export const customerOperations = {
   searchCustomers({ store, query }) {
-    const { q, status, plan, limit, cursor } = query as { q?: string; status?: string; plan?: string; limit: number; cursor?: string };
+    const { q, status, plan, limit, cursor } = query;
     const needle = q?.toLowerCase();
     const matching = [...store.customers.values()].filter(
       (c) =>
@@ -42,15 +42,15 @@ export const customerOperations: OperationResolvers = {
   },
 
   getCustomer({ store, params }) {
-    const customer = store.customers.get(params['customerId']!);
-    return customer ? json(200, customer) : customerNotFound(params['customerId']!);
+    const customer = store.customers.get(params.customerId);
+    return customer ? json(200, customer) : customerNotFound(params.customerId);
   },
 
   updateCustomerPlan({ store, params, body, now }) {
-    const id = params['customerId']!;
+    const id = params.customerId;
     const customer = store.customers.get(id);
     if (!customer) return customerNotFound(id);
-    const { plan, seats } = body as UpdateCustomerPlanRequest;
+    const { plan, seats } = body;
     // State conflict (409) vs a request that can never succeed as sent (422).
     if (customer.status === 'cancelled') return conflict(`customer '${id}' is cancelled; reactivate the account before changing its plan`);
     const allowed = PLAN_SEATS[plan];
@@ -65,11 +65,11 @@ export const customerOperations: OperationResolvers = {
   },
 
   deleteCustomer({ store, params }) {
-    const id = params['customerId']!;
+    const id = params.customerId;
     const customer = store.customers.get(id);
     if (!customer) return customerNotFound(id);
     if (hasActivePaidPlan(customer)) return conflict(`customer '${id}' has an active ${customer.plan} plan; cancel it before deleting the account`);
     store.deleteCustomer(id);
     return noContent();
   },
-};
+} satisfies OperationResolvers;

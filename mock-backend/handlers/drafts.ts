@@ -1,7 +1,7 @@
 /** Drafts: listDrafts, getDraft, publishDraft, deleteDraft. */
 import { conflict, json, noContent, notFound } from '../reply.ts';
 import type { OperationResolvers } from '../pipeline.ts';
-import type { Draft, DraftSummary, Post, PublishDraftRequest } from '../types.ts';
+import type { Draft, DraftSummary, Post } from '../apiTypes.ts';
 import { isReply, paginate } from './pagination.ts';
 
 export const PUBLIC_SITE = 'https://acme-press.example/blog/';
@@ -17,9 +17,9 @@ export const toDraftSummary = (d: Draft): DraftSummary => ({
 
 const draftNotFound = (filename: string) => notFound(`draft '${filename}' not found; call listDrafts for valid filenames`);
 
-export const draftOperations: OperationResolvers = {
+export const draftOperations = {
   listDrafts({ store, query }) {
-    const { status, author, limit, cursor } = query as { status?: string; author?: string; limit: number; cursor?: string };
+    const { status, author, limit, cursor } = query;
     const matching = [...store.drafts.values()].filter((d) => (status === undefined || d.status === status) && (author === undefined || d.author === author));
     // Most recently updated first.
     const page = paginate(matching, (d) => [d.updatedAt, d.filename], [-1, 1], limit, cursor);
@@ -28,12 +28,12 @@ export const draftOperations: OperationResolvers = {
   },
 
   getDraft({ store, params }) {
-    const draft = store.drafts.get(params['filename']!);
-    return draft ? json(200, draft) : draftNotFound(params['filename']!);
+    const draft = store.drafts.get(params.filename);
+    return draft ? json(200, draft) : draftNotFound(params.filename);
   },
 
   publishDraft({ store, params, body, now, principal }) {
-    const filename = params['filename']!;
+    const filename = params.filename;
     const draft = store.drafts.get(filename);
     if (!draft) return draftNotFound(filename);
     if (draft.status === 'published') return conflict(`draft '${filename}' is already published as ${draft.publishedPostId}`);
@@ -51,17 +51,17 @@ export const draftOperations: OperationResolvers = {
     };
     store.posts.set(post.id, post);
     Object.assign(draft, { status: 'published', publishedPostId: post.id, updatedAt: at });
-    const notifySubscribers = (body as PublishDraftRequest | undefined)?.notifySubscribers ?? false;
+    const notifySubscribers = body?.notifySubscribers ?? false;
     store.events.publications.push({ postId: post.id, filename, notifySubscribers, at, by: principal?.subject ?? 'anonymous' });
     return json(200, post);
   },
 
   deleteDraft({ store, params }) {
-    const filename = params['filename']!;
+    const filename = params.filename;
     const draft = store.drafts.get(filename);
     if (!draft) return draftNotFound(filename);
     if (draft.status === 'published') return conflict(`draft '${filename}' is published as ${draft.publishedPostId}; unpublish the post first`);
     store.drafts.delete(filename);
     return noContent();
   },
-};
+} satisfies OperationResolvers;

@@ -3,7 +3,7 @@
  * previous page (base64url JSON, opaque to clients), so pages stay stable when items before the
  * cursor are added or deleted. Sort keys must end with a unique id.
  */
-import { problem, type Reply } from '../reply.ts';
+import { problem, type ProblemReply } from '../reply.ts';
 
 export type SortKey = (string | number)[];
 /** 1 ascending, -1 descending, per key position. */
@@ -35,8 +35,13 @@ function decode(cursor: string, length: number): SortKey | null {
   return null;
 }
 
-/** One page of `items`, sorted by `keyOf`; a 400 reply for a cursor this list did not issue. */
-export function paginate<T>(items: Iterable<T>, keyOf: (item: T) => SortKey, directions: SortDirections, limit: number, cursor: string | undefined): Page<T> | Reply {
+/**
+ * One page of `items`, sorted by `keyOf`; a 400 reply for a cursor this list did not issue.
+ * `limit` is optional in the request's type, but the spec gives it a default, which validation
+ * has applied by now.
+ */
+export function paginate<T>(items: Iterable<T>, keyOf: (item: T) => SortKey, directions: SortDirections, limit: number | undefined, cursor: string | undefined): Page<T> | ProblemReply {
+  if (limit === undefined) throw new Error('list request without a limit: the spec must give `limit` a default');
   const sorted = [...items].map((item) => ({ item, key: keyOf(item) })).sort((a, b) => compare(a.key, b.key, directions));
   let rest = sorted;
   if (cursor !== undefined) {
@@ -51,4 +56,4 @@ export function paginate<T>(items: Iterable<T>, keyOf: (item: T) => SortKey, dir
   return { items: page.map((s) => s.item), nextCursor: rest.length > limit && last ? encode(last.key) : null };
 }
 
-export const isReply = (value: Page<unknown> | Reply): value is Reply => 'status' in value;
+export const isReply = <T>(value: Page<T> | ProblemReply): value is ProblemReply => 'status' in value;

@@ -1,15 +1,15 @@
 /** Tickets: listCustomerTickets, addTicketNote. */
 import { conflict, json, notFound } from '../reply.ts';
 import type { OperationResolvers } from '../pipeline.ts';
-import type { AddTicketNoteRequest, TicketNote } from '../types.ts';
+import type { TicketNote } from '../apiTypes.ts';
 import { customerNotFound } from './customers.ts';
 import { isReply, paginate } from './pagination.ts';
 
-export const ticketOperations: OperationResolvers = {
+export const ticketOperations = {
   listCustomerTickets({ store, params, query }) {
-    const customerId = params['customerId']!;
+    const customerId = params.customerId;
     if (!store.customers.has(customerId)) return customerNotFound(customerId);
-    const { status, limit, cursor } = query as { status?: string; limit: number; cursor?: string };
+    const { status, limit, cursor } = query;
     const tickets = [...store.tickets.values()].filter((t) => t.customerId === customerId && (status === undefined || t.status === status));
     // Most recently updated first.
     const page = paginate(tickets, (t) => [t.updatedAt, t.id], [-1, 1], limit, cursor);
@@ -18,18 +18,17 @@ export const ticketOperations: OperationResolvers = {
   },
 
   addTicketNote({ store, params, body, now, principal }) {
-    const ticketId = params['ticketId']!;
+    const ticketId = params.ticketId;
     const ticket = store.tickets.get(ticketId);
     if (!ticket) return notFound(`ticket '${ticketId}' not found; call listCustomerTickets for a customer's tickets`);
     if (ticket.status === 'closed') return conflict(`ticket '${ticketId}' is closed and cannot take notes`);
-    const request = body as AddTicketNoteRequest;
     const notes = store.notes.get(ticketId) ?? [];
     const note: TicketNote = {
       id: store.newId('note_', 10, (id) => notes.some((n) => n.id === id)),
       ticketId,
       author: principal?.subject ?? 'anonymous',
-      body: request.body,
-      visibility: request.visibility ?? 'internal',
+      body: body.body,
+      visibility: body.visibility,
       createdAt: now.toISOString(),
     };
     notes.push(note);
@@ -37,4 +36,4 @@ export const ticketOperations: OperationResolvers = {
     ticket.updatedAt = note.createdAt;
     return json(201, note);
   },
-};
+} satisfies OperationResolvers;

@@ -4,6 +4,7 @@
 // Checked here against the spec's body schema, so any valid arguments give a valid body.
 
 import { findUnbounded, validateValue } from './jsonSchemaChecks.ts';
+import { typesOf } from './jsonSchemaKeywords.ts';
 import type { BodyTemplate, InputEntry } from './manifest.ts';
 import { materialize, boundFix, boundMessage, manifestPathOf } from './inputSchema.ts';
 import { narrowSchema } from './narrowing.ts';
@@ -207,12 +208,6 @@ function branchFor(spec: JsonObject, node: unknown): JsonObject {
   const kind = Array.isArray(node) ? 'array' : node === null ? 'null' : typeof node === 'object' ? 'object' : typeof node === 'number' ? 'number' : typeof node;
   const branches = spec.anyOf.filter(isObject);
   return branches.find((b) => admits(b, kind) && b.type !== undefined) ?? spec;
-}
-
-function typesOf(s: JsonObject): string[] | null {
-  if (typeof s.type === 'string') return [s.type];
-  if (Array.isArray(s.type)) return s.type as string[];
-  return null;
 }
 
 function admits(s: JsonObject | null, kind: string): boolean {

@@ -4,57 +4,14 @@
 // not enforced. Moving each one into every branch it can constrain means the same thing (a
 // keyword for another type is ignored by that branch anyway), and every validator enforces it.
 
+import { ASSERTION_KEYWORDS, keywordApplies, tighterBound, typesOf } from './jsonSchemaKeywords.ts';
 import { isObject, type JsonObject } from './schemaView.ts';
-
-const BRANCH_KEYWORDS = [
-  'maxLength',
-  'minLength',
-  'pattern',
-  'format',
-  'minimum',
-  'maximum',
-  'exclusiveMinimum',
-  'exclusiveMaximum',
-  'multipleOf',
-  'maxItems',
-  'minItems',
-  'uniqueItems',
-  'enum',
-  'const',
-] as const;
-
-const TYPES_OF: Partial<Record<string, string[]>> = {
-  maxLength: ['string'],
-  minLength: ['string'],
-  pattern: ['string'],
-  minimum: ['integer', 'number'],
-  maximum: ['integer', 'number'],
-  exclusiveMinimum: ['integer', 'number'],
-  exclusiveMaximum: ['integer', 'number'],
-  multipleOf: ['integer', 'number'],
-  maxItems: ['array'],
-  minItems: ['array'],
-  uniqueItems: ['array'],
-};
 
 /** Whether keyword `k` can constrain a value this branch admits (an untyped branch admits all). */
 function applies(k: string, branch: JsonObject): boolean {
-  const types = typeof branch.type === 'string' ? [branch.type] : Array.isArray(branch.type) ? (branch.type as string[]) : null;
-  const wants = TYPES_OF[k];
-  return types === null || wants === undefined || types.some((t) => wants.includes(t));
+  const types = typesOf(branch);
+  return types === null || keywordApplies(k, types);
 }
-
-/** For a numeric keyword present on both sides, the value that admits less. */
-const TIGHTER: Partial<Record<string, (a: number, b: number) => number>> = {
-  maxLength: Math.min,
-  maxItems: Math.min,
-  maximum: Math.min,
-  exclusiveMaximum: Math.min,
-  minLength: Math.max,
-  minItems: Math.max,
-  minimum: Math.max,
-  exclusiveMinimum: Math.max,
-};
 
 /** A copy of `schema` with value keywords beside anyOf/oneOf moved into each branch, at every depth. */
 export function distributeOverAlternatives(schema: JsonObject): JsonObject {
@@ -68,7 +25,7 @@ export function distributeOverAlternatives(schema: JsonObject): JsonObject {
   for (const alt of ['anyOf', 'oneOf'] as const) {
     const branches = out[alt];
     if (!Array.isArray(branches)) continue;
-    const moved = BRANCH_KEYWORDS.filter((k) => out[k] !== undefined);
+    const moved = ASSERTION_KEYWORDS.filter((k) => out[k] !== undefined);
     if (moved.length === 0) continue;
     out[alt] = branches.map((b: unknown) => {
       if (!isObject(b)) return b;
@@ -77,8 +34,9 @@ export function distributeOverAlternatives(schema: JsonObject): JsonObject {
         if (!applies(k, branch)) continue; // a keyword for another type means nothing to this branch
         const outer = out[k];
         const own = branch[k];
+        const tighter = typeof own === 'number' && typeof outer === 'number' ? tighterBound(k, own, outer) : undefined;
         if (own === undefined || JSON.stringify(own) === JSON.stringify(outer)) branch[k] = outer;
-        else if (typeof own === 'number' && typeof outer === 'number' && TIGHTER[k] !== undefined) branch[k] = TIGHTER[k](own, outer);
+        else if (tighter !== undefined) branch[k] = tighter;
         // Two different patterns, enums or formats: both must hold.
         else branch = { allOf: [branch, { [k]: outer }] };
       }

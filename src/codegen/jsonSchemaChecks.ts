@@ -3,6 +3,7 @@
 
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
+import { PRINT_ORDER, typesOf } from './jsonSchemaKeywords.ts';
 import type { JsonObject } from './schemaView.ts';
 import { isObject } from './schemaView.ts';
 
@@ -27,12 +28,6 @@ export interface BoundProblem {
   at: string;
 }
 
-function typesOf(s: JsonObject): Set<string> | null {
-  if (typeof s.type === 'string') return new Set([s.type]);
-  if (Array.isArray(s.type)) return new Set(s.type as string[]);
-  return null;
-}
-
 /**
  * src/README.md, D2: every string has maxLength, pattern, enum or format; every array maxItems;
  * every object `additionalProperties: false`; nothing is free-form.
@@ -45,7 +40,8 @@ export function findUnbounded(s: JsonObject, at = '', inherited: JsonObject = {}
   for (const k of ['maxLength', 'pattern', 'format', 'maxItems', 'enum', 'const'] as const) if (s[k] !== undefined) bounds[k] = s[k];
   const fixedValue = bounds.enum !== undefined || bounds.const !== undefined;
   const branches = [...(Array.isArray(s.anyOf) ? (s.anyOf as unknown[]) : []), ...(Array.isArray(s.allOf) ? (s.allOf as unknown[]) : [])].filter(isObject);
-  const types = typesOf(s);
+  const listed = typesOf(s);
+  const types = listed === null ? null : new Set(listed);
   if (types === null && !fixedValue && branches.length === 0) return [{ code: 'INPUT_FREE_FORM', at }];
   for (const b of branches) out.push(...findUnbounded(b, at, bounds));
   if (types === null || fixedValue) return out;
@@ -66,33 +62,6 @@ export function findUnbounded(s: JsonObject, at = '', inherited: JsonObject = {}
   return out;
 }
 
-const KEY_ORDER = [
-  'type',
-  'title',
-  'description',
-  'enum',
-  'const',
-  'format',
-  'pattern',
-  'minLength',
-  'maxLength',
-  'minimum',
-  'exclusiveMinimum',
-  'maximum',
-  'exclusiveMaximum',
-  'multipleOf',
-  'items',
-  'minItems',
-  'maxItems',
-  'uniqueItems',
-  'properties',
-  'required',
-  'additionalProperties',
-  'anyOf',
-  'allOf',
-  'default',
-];
-
 /** Reorders schema keywords canonically (properties keep the spec's order). */
 export function canonicalSchema(s: JsonObject): JsonObject {
   const out: JsonObject = {};
@@ -111,8 +80,8 @@ export function canonicalSchema(s: JsonObject): JsonObject {
 }
 
 function rank(k: string): number {
-  const i = KEY_ORDER.indexOf(k);
-  return i === -1 ? KEY_ORDER.length : i;
+  const i = (PRINT_ORDER as readonly string[]).indexOf(k);
+  return i === -1 ? PRINT_ORDER.length : i;
 }
 
 /** Every description inside a schema, with its path ('properties.status.description'). */

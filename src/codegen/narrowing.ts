@@ -3,8 +3,9 @@
 // `properties` (`false` hides one) and `additionalProperties: false`. Each keyword may only
 // tighten the materialized spec schema; anything else is an error naming where in the spec.
 
-import type { Narrowing } from './manifest.ts';
+import { NARROWING_KEYS, type Narrowing } from './manifest.ts';
 import { validateValue } from './jsonSchemaChecks.ts';
+import { KEYWORD_TYPES, keywordApplies, typesOf, UPPER_BOUNDS } from './jsonSchemaKeywords.ts';
 import { isObject, type JsonObject, type RawSchema, type SchemaView } from './schemaView.ts';
 import type { Sink } from './sink.ts';
 import type { SpecIndex } from './specIndex.ts';
@@ -23,21 +24,13 @@ export interface NarrowingSite {
 
 type Step = { prop: string } | 'items';
 
-const MAX_KEYS = ['maximum', 'maxLength', 'maxItems'] as const;
-const MIN_KEYS = ['minimum', 'minLength', 'minItems'] as const;
-const APPLIES: Record<string, string[]> = {
-  maximum: ['integer', 'number'],
-  minimum: ['integer', 'number'],
-  maxLength: ['string'],
-  minLength: ['string'],
-  pattern: ['string'],
-  maxItems: ['array'],
-  minItems: ['array'],
-};
+/** The manifest's narrowing keywords that constrain one JSON type (bounds and `pattern`). */
+type BoundKey = Extract<(typeof NARROWING_KEYS)[number], keyof typeof KEYWORD_TYPES>;
+const BOUND_KEYS = NARROWING_KEYS.filter((k): k is BoundKey => k in KEYWORD_TYPES);
 
 /** Types at the top level, or in anyOf branches (`oneOf: [string, integer]` takes maxLength). */
 function typesIn(schema: JsonObject): string[] {
-  const own = (x: unknown): string[] => (!isObject(x) ? [] : typeof x.type === 'string' ? [x.type] : Array.isArray(x.type) ? (x.type as string[]) : []);
+  const own = (x: unknown): string[] => (isObject(x) ? (typesOf(x) ?? []) : []);
   return [...own(schema), ...(Array.isArray(schema.anyOf) ? schema.anyOf.flatMap(own) : [])];
 }
 
@@ -92,10 +85,10 @@ class Narrower {
     if (n.description !== undefined) schema.description = n.description.trim();
     const types = typesIn(schema);
 
-    for (const key of [...MAX_KEYS, ...MIN_KEYS, 'pattern'] as const) {
+    for (const key of BOUND_KEYS) {
       const val = n[key];
       if (val === undefined) continue;
-      if (!types.some((t) => (APPLIES[key] ?? []).includes(t))) {
+      if (!keywordApplies(key, types)) {
         fail('NARROWING_INVALID', `'${key}' does not apply to '${name}' (type ${types.join('|') || 'unspecified'})`, types.length === 0 ? `give it a type first (type: string), or remove '${key}'` : `remove '${key}'`, key);
         continue;
       }
@@ -112,7 +105,7 @@ class Narrower {
           continue;
         }
       } else if (typeof spec === 'number') {
-        const isMax = (MAX_KEYS as readonly string[]).includes(key);
+        const isMax = (UPPER_BOUNDS as readonly string[]).includes(key);
         if (isMax ? (val as number) > spec : (val as number) < spec) {
           fail('NARROWING_WIDENS', `${key} ${String(val)} for '${name}' is ${isMax ? 'above' : 'below'} the spec's ${key} ${spec}; narrowing may only tighten`, `use a ${key} ${isMax ? '≤' : '≥'} ${spec}`, key);
           continue;

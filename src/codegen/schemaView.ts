@@ -6,6 +6,8 @@
 // OpenAPI 3.0 `nullable` turned into a 'null' type, `oneOf`/`anyOf` kept as alternatives.
 // Properties and items stay raw until someone descends into them.
 
+import { INPUT_VALUE_KEYWORDS, tighterBound, VALUE_KEYWORDS, type ValueKeyword } from './jsonSchemaKeywords.ts';
+
 export type Json = unknown;
 export type JsonObject = Record<string, unknown>;
 
@@ -30,29 +32,6 @@ export interface ViewOptions {
 }
 
 const NO_REFS: ReadonlySet<string> = new Set();
-
-/** Value keywords we carry through. Everything else (examples, xml, discriminator, x-*) is dropped. */
-const VALUE_KEYWORDS = [
-  'description',
-  'enum',
-  'const',
-  'format',
-  'pattern',
-  'minLength',
-  'maxLength',
-  'minimum',
-  'maximum',
-  'exclusiveMinimum',
-  'exclusiveMaximum',
-  'multipleOf',
-  'minItems',
-  'maxItems',
-  'uniqueItems',
-  'default',
-  'readOnly',
-  'writeOnly',
-] as const;
-type ValueKeyword = (typeof VALUE_KEYWORDS)[number];
 
 export interface SchemaView {
   /** Where the schema (after following `$ref`) is defined. */
@@ -262,9 +241,6 @@ function intersectTypes(a: Set<string> | null, b: Set<string> | null): Set<strin
   return out;
 }
 
-const TIGHTER_MIN = new Set(['minLength', 'minimum', 'exclusiveMinimum', 'minItems']);
-const TIGHTER_MAX = new Set(['maxLength', 'maximum', 'exclusiveMaximum', 'maxItems']);
-
 /** allOf semantics: both must hold. `a`'s annotations (description, default) win. */
 export function mergeViews(a: SchemaView, b: SchemaView): SchemaView {
   const props = new Map<string, RawSchema[]>();
@@ -274,9 +250,7 @@ export function mergeViews(a: SchemaView, b: SchemaView): SchemaView {
   for (const [k, val] of Object.entries(a.kw) as [ValueKeyword, Json][]) {
     const other = kw[k];
     if (typeof val === 'number' && typeof other === 'number') {
-      if (TIGHTER_MIN.has(k)) kw[k] = Math.max(val, other);
-      else if (TIGHTER_MAX.has(k)) kw[k] = Math.min(val, other);
-      else kw[k] = val;
+      kw[k] = tighterBound(k, val, other) ?? val;
     } else if (k === 'enum' && Array.isArray(val) && Array.isArray(other)) {
       const keep = new Set(other.map((x) => JSON.stringify(x)));
       kw.enum = val.filter((x) => keep.has(JSON.stringify(x)));
@@ -361,24 +335,7 @@ export const JSON_SCHEMA_FORMATS: ReadonlySet<string> = new Set([
  * and the seven-tool tools/list must stay under 8 KB; the tool description says what comes back).
  */
 const MODE_KEYWORDS: Record<SchemaMode, readonly ValueKeyword[]> = {
-  input: [
-    'description',
-    'enum',
-    'const',
-    'format',
-    'pattern',
-    'minLength',
-    'maxLength',
-    'minimum',
-    'maximum',
-    'exclusiveMinimum',
-    'exclusiveMaximum',
-    'multipleOf',
-    'minItems',
-    'maxItems',
-    'uniqueItems',
-    'default',
-  ],
+  input: INPUT_VALUE_KEYWORDS,
   output: [],
 };
 

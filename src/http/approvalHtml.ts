@@ -1,8 +1,9 @@
 /**
  * The approval page's HTML: server-rendered, no script, no third-party asset, one same-origin
  * stylesheet. Every value is escaped, and every value from the action (arguments, looked-up
- * record, message) passes through `showInvisible` first, so invisible, bidi and separator
- * characters appear as `⟨U+XXXX⟩`. Long values are folded in `<details>`, never cut.
+ * record) passes through `showInvisible` first, so invisible, bidi and separator characters
+ * appear as `⟨U+XXXX⟩`; the message arrives already rendered that way (renderApprovalMessage),
+ * and a second pass would label its `⟨` again. Long values are folded in `<details>`, never cut.
  */
 import type { PendingApproval } from '../state/pendingApprovals.ts';
 import { showInvisible } from '../tools/displayText.ts';
@@ -99,7 +100,7 @@ export function approvalPage(state: ApprovalPageState): string {
       : `<p class="error">You are signed in as ${shown(state.viewer)}, who holds none of the scopes or roles needed to approve this: ${record.approvers.map((a) => `<code>${shown(a)}</code>`).join(', ')}.</p>`;
   const body = `<h1>Approve: ${shown(view.toolTitle)}</h1>
 ${state.notice ? `<p class="${state.notice.kind}" role="alert">${esc(state.notice.text)}</p>\n` : ''}<p class="status ${record.status}" id="status">${esc(STATUS_TEXT[record.status])}</p>
-<p class="message">${shown(view.message)}</p>
+<p class="message">${esc(view.message)}</p>
 <table><tbody>
 <tr><th scope="row">Tool</th><td><code>${shown(record.tool)}</code></td></tr>
 <tr><th scope="row">Asked by</th><td>an AI agent for <strong>${shown(record.subject)}</strong>, through the client <code>${shown(record.clientId)}</code></td></tr>

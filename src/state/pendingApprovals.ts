@@ -12,7 +12,7 @@
 /** What the page shows of the action: filled in when the approval is opened, never changed. */
 export interface PendingView {
   toolTitle: string;
-  /** The manifest's approval message, every placeholder filled with the full value. */
+  /** The manifest's approval message, every placeholder filled with the full value and its invisible characters already shown. */
   message: string;
   /** The validated arguments, exactly as the backend call will carry them. */
   args: Record<string, unknown>;

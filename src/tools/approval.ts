@@ -13,7 +13,7 @@ import type { ElicitRequestFormParams, ElicitResult, InputRequiredResult } from 
 import type { OperationBinding } from '../generated/tools.ts';
 import type { PendingView } from '../state/pendingApprovals.ts';
 import type { ApprovalPolicy } from './approvalPolicy.ts';
-import { displayText } from './displayText.ts';
+import { showInvisible } from './displayText.ts';
 
 export type ApprovalDecision = 'accepted' | 'declined' | 'cancelled' | 'unsupported';
 
@@ -82,23 +82,60 @@ const CONFIRM_FIELD = 'confirm';
 /** Longest argument value shown verbatim; longer values are shown cut, with their length. */
 const MAX_SHOWN_VALUE = 300;
 
+/** Quote pairs a message template may put around a placeholder: `'{title}'`, `"{title}"`, `‘{title}’`… */
+const QUOTE_PAIRS: Readonly<Record<string, string>> = { "'": "'", '"': '"', '`': '`', '‘': '’', '“': '”', '«': '»', '‹': '›' };
+
 /**
- * Fills `{arg}` and `{lookup.field}` placeholders. Values are shown as data: control characters
- * are removed and long values cut, so a crafted argument cannot restyle the prompt.
+ * Fills `{arg}` and `{lookup.field}` placeholders. Values are shown as data that cannot leave
+ * their place: every invisible character is shown (`showInvisible`), line breaks are escaped, and
+ * the quote that closes the placeholder is escaped inside the value, so a title cannot end its
+ * quotes and add a line of its own. A string the template does not quote is quoted here.
  */
 export function renderApprovalMessage(
   template: string,
   args: Readonly<Record<string, unknown>>,
   lookup: Readonly<Record<string, unknown>>,
+  /** Longest value shown; the approval page passes Infinity, so nothing is cut there. */
   maxLength: number = MAX_SHOWN_VALUE,
 ): string {
-  return template.replace(/\{(lookup\.)?([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)\}/g, (_match, fromLookup: string | undefined, key: string) => {
+  return template.replace(/\{(lookup\.)?([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)\}/g, (match, fromLookup: string | undefined, key: string, at: number) => {
     const source = fromLookup ? lookup : args;
-    return Object.hasOwn(source, key) ? displayText(source[key], maxLength) : '(unknown)';
+    if (!Object.hasOwn(source, key)) return '(unknown)';
+    const before = template[at - 1] ?? '';
+    const closing = QUOTE_PAIRS[before];
+    const quoted = closing !== undefined && template[at + match.length] === closing;
+    return quoted ? inQuotes(source[key], maxLength) : quotedValue(source[key], maxLength);
   });
 }
 
-const showValue = (value: unknown) => displayText(value, MAX_SHOWN_VALUE);
+/**
+ * A value as a literal: strings in double quotes with JSON's escapes (`\n`, `\"`, `\\`),
+ * other values as JSON, then every invisible character shown. Nothing inside can pass for the
+ * text around it.
+ */
+function quotedValue(value: unknown, maxLength = MAX_SHOWN_VALUE): string {
+  return cut(showInvisible(JSON.stringify(value) ?? 'null'), maxLength);
+}
+
+/**
+ * Quote marks and their look-alikes (primes, modifier letters, fullwidth forms): any of them could
+ * pass for the quote that closes a placeholder. `"` is not here: JSON already escapes it.
+ */
+const QUOTE_LIKE = /['`\u2018-\u201f\u2032-\u2037\u00ab\u00bb\u2039\u203a\u02b9-\u02bd\u02c8\uff02\uff07]/g;
+
+/**
+ * A value inside the template's own quotes: the same escapes, and every quote-like character
+ * escaped with a backslash, so none of them can be read as the closing quote.
+ */
+function inQuotes(value: unknown, maxLength: number): string {
+  const literal = JSON.stringify(value) ?? 'null';
+  const text = typeof value === 'string' ? literal.slice(1, -1) : literal;
+  return cut(showInvisible(text.replace(QUOTE_LIKE, (quote) => `\\${quote}`)), maxLength);
+}
+
+function cut(text: string, maxLength: number): string {
+  return text.length > maxLength ? `${text.slice(0, maxLength)}… (${text.length} characters)` : text;
+}
 
 /**
  * What the owners' manifest sends on every call, which the human approves along with the
@@ -114,7 +151,7 @@ export function describeConstants(operation: Pick<OperationBinding, 'fixed' | 'b
 export function describeArguments(args: Readonly<Record<string, unknown>>): string {
   const keys = Object.keys(args).sort();
   if (keys.length === 0) return 'Arguments: none';
-  return ['Arguments:', ...keys.map((key) => `  ${key}: ${showValue(args[key])}`)].join('\n');
+  return ['Arguments:', ...keys.map((key) => `  ${key}: ${quotedValue(args[key])}`)].join('\n');
 }
 
 /** The approval form: the rendered message, the tool, every argument, and one checkbox. */

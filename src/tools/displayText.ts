@@ -1,20 +1,54 @@
 /**
- * How a value from an argument or the backend is shown inside text the model or a human reads
- * (approval prompts, error messages): as data. Control and bidi-override characters become
- * spaces, so a crafted value cannot restyle the text around it, and long values are cut.
+ * How a value from an argument or the backend is shown inside text a model or a human reads
+ * (approval prompts, error messages): as data, with nothing hidden (src/README.md D6).
  */
-export function displayText(value: unknown, maxLength: number): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
-  return clean.length > maxLength ? `${clean.slice(0, maxLength)}… (${clean.length} characters)` : clean;
+
+/**
+ * Characters a reader cannot see, or that change how the text around them looks, rather than
+ * adding a visible glyph:
+ * - `\p{Cc}` controls (`\n` and `\t` are kept by the replacer below), `\p{Cf}` format
+ *   characters — bidi embeddings, overrides and isolates (U+202A–202E, U+2066–2069), zero-width
+ *   characters and marks (U+200B–200F), word joiner and invisible operators (U+2060–2064), BOM
+ *   (U+FEFF), soft hyphen (U+00AD), Mongolian vowel separator (U+180E), the tag characters
+ *   U+E0000–E007F that can spell out hidden ASCII —, private-use `\p{Co}`, unassigned `\p{Cn}`
+ *   and lone surrogates `\p{Cs}`, none of which has a glyph a reader can check;
+ * - line and paragraph separators (U+2028/2029), which break a line where no `\n` is;
+ * - characters that look like nothing and can split a word so it escapes a check by eye or by
+ *   a filter: the combining grapheme joiner (U+034F), variation selectors (U+FE00–FE0F,
+ *   U+E0100–E01EF, Mongolian U+180B–180D and U+180F) and the Hangul fillers
+ *   (U+115F, U+1160, U+3164, U+FFA0);
+ * - `⟨` itself (U+27E8), so a value cannot spell a fake `⟨U+…⟩` and every rendering reads back
+ *   to exactly one text.
+ */
+const INVISIBLE =
+  // The combining marks in this class (U+034F, the variation selectors) are matched on their own, on purpose.
+  // eslint-disable-next-line no-misleading-character-class
+  /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u034f\u115f\u1160\u180b-\u180d\u180f\u3164\u27e8\ufe00-\ufe0f\uffa0\u{e0100}-\u{e01ef}]/gu;
+
+/**
+ * Renders every invisible, format, bidi-control and confusable-breaking character of `text` as
+ * `⟨U+XXXX⟩`, so what a person approves is what the backend receives, character for character.
+ *
+ * `\n` and `\t` stay as they are: they are visible as layout. `\r` is shown: on its own it moves
+ * a terminal's cursor back to the start of the line, so the text after it overwrites what was
+ * shown before it; a `\r\n` line ending shows as `⟨U+000D⟩` before the break, which is noise only
+ * in text that came from Windows and is honest about the bytes that will be sent.
+ */
+export function showInvisible(text: string): string {
+  return text.replace(INVISIBLE, (char) => (char === '\n' || char === '\t' ? char : codePointLabel(char)));
+}
+
+function codePointLabel(char: string): string {
+  return `⟨U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;
 }
 
 /**
- * Text for a human who must see exactly what it holds (the approval page): every invisible,
- * format, bidi or separator character is shown as `⟨U+XXXX⟩`, so hidden instructions and text
- * that restyles its surroundings are visible. Line breaks and tabs stay as they are.
+ * A value inside a one-line message (error texts the model reads): every invisible character
+ * shown, line breaks and tabs shown too so the value stays on its line, long values cut with
+ * their length.
  */
-export function showInvisible(text: string): string {
-  return text.replace(/[^\n\t\P{C}]|[\p{Zl}\p{Zp}]/gu, (c) => `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`);
+export function displayText(value: unknown, maxLength: number): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+  const clean = showInvisible(text).replace(/[\n\t]/g, codePointLabel);
+  return clean.length > maxLength ? `${clean.slice(0, maxLength)}… (${clean.length} characters)` : clean;
 }

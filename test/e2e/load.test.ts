@@ -30,7 +30,7 @@ import type { Fault, FaultKind } from '../../mock-backend/faults.ts';
 import type { RequestLogEntry } from '../../mock-backend/requestLog.ts';
 import type { MockBackend } from '../../mock-backend/server.ts';
 import { createRng, type Rng } from '../../mock-backend/seed.ts';
-import type { TicketNote } from '../../mock-backend/types.ts';
+import type { TicketNote } from '../../mock-backend/apiTypes.ts';
 import { setup, textOf, type AuditLine, type Harness } from '../helpers/deputy.ts';
 
 const SESSIONS = 50;

@@ -62,7 +62,7 @@ describe('with the v2 client playing the human', () => {
     const { message, params } = prompts[0]!;
     expect(message).toContain(`Publish draft '${DRAFT}' (title 'Q3 pricing update') to the live site?`);
     expect(message).toContain('requested by an AI agent');
-    expect(message).toContain(`filename: ${DRAFT}`);
+    expect(message).toContain(`filename: "${DRAFT}"`);
     expect(message).toContain('notifySubscribers=false');
     expect(params.requestedSchema.properties.confirm).toMatchObject({ type: 'boolean' });
     expect(params.requestedSchema.required).toEqual(['confirm']);

@@ -12,7 +12,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Customer } from '../../mock-backend/types.ts';
+import type { Customer } from '../../mock-backend/apiTypes.ts';
 import { findLeaks, setup, textOf, type Harness } from '../helpers/deputy.ts';
 
 const NORTHWIND = 'cus_Northwind001';

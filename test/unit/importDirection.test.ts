@@ -1,6 +1,7 @@
 /**
  * Imports go one way (src/README.md, "Layers"): main → http → server → tools → backend | state → generated.
- * codegen is used only by the composition root; mock-backend/ and src/ never import each other.
+ * codegen is used only by the composition root; src/ never imports mock-backend/, and mock-backend/
+ * imports only the generated API types from src/, type-only.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -15,11 +16,17 @@ function sourceFiles(dir: string): string[] {
     .map((entry) => relative(root, join(entry.parentPath, entry.name)));
 }
 
-/** Relative imports of a file, resolved to repository paths. */
-function importsOf(file: string): string[] {
+/** Relative imports of a file, resolved to repository paths, and whether each is `import type` (erased before run time). */
+function importStatementsOf(file: string): { target: string; typeOnly: boolean }[] {
   const text = readFileSync(join(root, file), 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)].map((m) => m[1] ?? m[2]!);
-  return specifiers.filter((s) => s.startsWith('.')).map((s) => relative(root, resolve(root, dirname(file), s)));
+  return [...text.matchAll(/(?:^|\n)\s*((?:import|export)[^'"]*?)from\s+'([^']+)'|import\('([^']+)'\)/g)]
+    .map((m) => ({ specifier: m[2] ?? m[3]!, typeOnly: m[1] !== undefined && /^(?:import|export)\s+type\s/.test(m[1]) }))
+    .filter(({ specifier }) => specifier.startsWith('.'))
+    .map(({ specifier, typeOnly }) => ({ target: relative(root, resolve(root, dirname(file), specifier)), typeOnly }));
+}
+
+function importsOf(file: string): string[] {
+  return importStatementsOf(file).map((i) => i.target);
 }
 
 /** Rank in the one-way chain; a file may import only from a lower rank (or its own layer). */
@@ -63,9 +70,14 @@ describe('import direction', () => {
     for (const file of sourceFiles('src/generated')) expect(importsOf(file)).toEqual([]);
   });
 
-  it('mock-backend never imports src/', () => {
-    for (const file of sourceFiles('mock-backend')) {
-      for (const target of importsOf(file)) expect(target.startsWith('src/'), `${file} imports ${target}`).toBe(false);
+  // The mock serves the same spec the API types are generated from; a type-only import is erased,
+  // so no Deputy code runs in the mock (src/README.md D33).
+  it('mock-backend imports from src/ only the generated API types, type-only', () => {
+    const fromSrc = sourceFiles('mock-backend').flatMap((file) => importStatementsOf(file).filter((i) => i.target.startsWith('src/')).map((i) => ({ file, ...i })));
+    for (const { file, target, typeOnly } of fromSrc) {
+      expect(target, `${file} imports ${target}`).toBe('src/generated/api-types.ts');
+      expect(typeOnly, `${file} imports ${target} without \`import type\``).toBe(true);
     }
+    expect(fromSrc.map((i) => i.file)).toEqual(['mock-backend/apiTypes.ts']);
   });
 });

@@ -4,8 +4,8 @@
  * ready-to-paste client configurations. Ctrl-C stops both.
  *
  * It lives here, outside src/, and runs both as child processes rather than importing them:
- * src/ never imports mock-backend/, mock-backend/ never imports src/, and the two talk over
- * HTTP exactly as Deputy and a real backend do.
+ * src/ never imports mock-backend/, mock-backend/ runs no code of src/ (it imports only the
+ * generated API types), and the two talk over HTTP exactly as Deputy and a real backend do.
  *
  *   PORT               Deputy's port (default 3000)
  *   MOCK_BACKEND_PORT  the mock backend's port (default 4010)
