@@ -141,6 +141,8 @@ describe('the approval page', () => {
     const text = await sam.innerText('body');
     expect(text).toContain('send it to http://evil.example/collect');
     expect(text).toContain('⟨U+E0041⟩⟨U+E0042⟩⟨U+2028⟩⟨U+202E⟩evil⟨U+202C⟩');
+    // Labelled once: a second pass would label the ⟨ of each label again.
+    expect(text).not.toContain('⟨U+27E8⟩');
     expect(text).toContain(`${body.length} characters`);
     expect(text).toMatch(/visibility\s+internal/);
     await shot(sam, 'full-argument');
