@@ -68,7 +68,7 @@ const PAGE_SESSION_MS = 30 * 60_000;
 const PAGE_LOGIN_MS = 10 * 60_000;
 
 /** The approval page: pending approvals (in memory; src/README.md, "Approval out of band"), its sign-in and routes. */
-function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog, now: () => number) {
+function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog, log: Logger, now: () => number) {
   const outOfBand = createOutOfBandApprovals({
     store: new InMemoryPendingApprovals(now),
     pageUrl: (id) => `${live.publicUrl}/approvals/${id}`,
@@ -89,6 +89,7 @@ function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: 
     sessions: createSealer<PageSession>(keys, PAGE_SESSION_MS),
     logins: createSealer<LoginTransaction>(keys, PAGE_LOGIN_MS),
     secure: new URL(live.publicUrl).protocol === 'https:',
+    onError: (error) => log.warn({ err: error instanceof Error ? error.name : 'unknown' }, 'approval page request failed'),
     now,
   });
   return { outOfBand, routes };
@@ -350,7 +351,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   if (!state.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
 
   const stateKeys = stateKeysFor(config, log);
-  const page = approvalPageFor(live, auth, stateKeys, audit, deps.now ?? Date.now);
+  const page = approvalPageFor(live, auth, stateKeys, audit, log, deps.now ?? Date.now);
   const app = createApp({
     resource: live.resource,
     authorizationServer: auth.issuer,

@@ -32,6 +32,8 @@ export interface ApprovalPageOptions {
   logins: Sealer<LoginTransaction>;
   /** Cookies get `Secure` when the public URL is https. */
   secure: boolean;
+  /** Hears of a request the page could not serve (the store of approvals failed); the person sees a 503 page. */
+  onError?: (error: unknown) => void;
   now?: () => number;
 }
 
@@ -185,6 +187,16 @@ export function approvalPageRoutes(options: ApprovalPageOptions): Router {
       ? { kind: 'notice' as const, text: approve ? (result.record.status === 'approved' ? 'You approved it.' : 'You approved it; another person must approve it too.') : 'You rejected it.' }
       : { kind: 'error' as const, text: decisionRefusals[result.reason] };
     send(res, result.ok ? 200 : 409, approvalPage({ record, viewer: session.subject, mayApprove: mayApprove(session, record.approvers), csrfToken: session.csrf, notice, now: now() }));
+  });
+
+  // The store of approvals (or sign-in) failed: a page that says so and that nothing was decided, never a stack trace.
+  router.use((error: unknown, _req: Request, res: Response, next: (error: unknown) => void) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    options.onError?.(error);
+    send(res, 503, messagePage('Approvals unavailable', 'Deputy cannot reach its store of approvals right now. Nothing was decided; try again in a minute.'));
   });
 
   return router;

@@ -83,7 +83,14 @@ export function bindingKey(record: Pick<PendingApproval, 'subject' | 'clientId' 
 }
 
 /** How long a decided record is kept after it expires, so a late retry still finds the decision. */
-const KEEP_AFTER_EXPIRY_MS = 10 * 60_000;
+export const KEEP_AFTER_EXPIRY_MS = 10 * 60_000;
+
+/** The record after one approval or the rejection: what every store writes when `decide` applies. */
+export function withDecision(record: PendingApproval, decision: { subject: string; approve: boolean }, at: number): PendingApproval {
+  if (!decision.approve) return { ...record, rejection: { subject: decision.subject, at }, status: 'rejected' };
+  const approvals = [...record.approvals, { subject: decision.subject, at }];
+  return { ...record, approvals, status: approvals.length >= record.required ? 'approved' : 'pending' };
+}
 
 export class InMemoryPendingApprovals implements PendingApprovals {
   private readonly records = new Map<string, PendingApproval>();
@@ -114,15 +121,9 @@ export class InMemoryPendingApprovals implements PendingApprovals {
     if (record.expiresAt <= this.now()) return { kind: 'expired', record: structuredClone(record) };
     const verdict = allowed(structuredClone(record));
     if (verdict !== 'ok') return { kind: verdict, record: structuredClone(record) };
-    const at = this.now();
-    if (decision.approve) {
-      record.approvals.push({ subject: decision.subject, at });
-      if (record.approvals.length >= record.required) record.status = 'approved';
-    } else {
-      record.rejection = { subject: decision.subject, at };
-      record.status = 'rejected';
-    }
-    return { kind: 'applied', record: structuredClone(record) };
+    const decided = withDecision(record, decision, this.now());
+    this.records.set(id, decided);
+    return { kind: 'applied', record: structuredClone(decided) };
   }
 
   async transition(id: string, from: PendingApproval['status'], to: PendingApproval['status']): Promise<boolean> {
