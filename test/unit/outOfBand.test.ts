@@ -7,6 +7,7 @@ import { InMemoryPendingApprovals } from '../../src/state/pendingApprovals.ts';
 import { routedApprover, type ApprovalRequest, type Approver } from '../../src/tools/approval.ts';
 import type { ApprovalClaim } from '../../src/tools/approvalRounds.ts';
 import type { Caller } from '../../src/tools/caller.ts';
+import { approvalPolicyOf, mayApprove } from '../../src/tools/approvalPolicy.ts';
 import { createOutOfBandApprovals, type ApprovalEvent } from '../../src/tools/outOfBand.ts';
 
 const requester: Caller = { subject: 'dev', clientId: 'agent', scopes: ['drafts:publish'], expiresAt: 0 };
@@ -193,5 +194,21 @@ describe('routedApprover: which channel reaches the human', () => {
   it('a call resumed from the page stays with the page', async () => {
     const approver = routedApprover({ form: channel('form', true), page: channel('page', true), link, resumedOnPage: true });
     expect(await chosen(approver, one)).toBe('page');
+  });
+});
+
+describe('approvalPolicyOf: who approves, and how many', () => {
+  const tool = (risk: 'write' | 'destructive', approval: Record<string, unknown> = {}) => ({ risk, callerScopes: ['drafts:publish'], approval: { message: 'Do it?', ...approval } }) as Parameters<typeof approvalPolicyOf>[0];
+
+  it('a destructive tool needs two people unless the manifest says otherwise; a write tool one', () => {
+    expect(approvalPolicyOf(tool('destructive'))).toEqual({ count: 2, approvers: ['drafts:publish'], link: false });
+    expect(approvalPolicyOf(tool('write'))).toEqual({ count: 1, approvers: ['drafts:publish'], link: false });
+    expect(approvalPolicyOf(tool('write', { count: 2, approvers: ['editor-in-chief'], link: true }))).toEqual({ count: 2, approvers: ['editor-in-chief'], link: true });
+  });
+
+  it('an approver holds one of the approvers as a scope or as a role', () => {
+    expect(mayApprove({ subject: 'a', scopes: ['drafts:publish'], roles: [] }, ['drafts:publish'])).toBe(true);
+    expect(mayApprove({ subject: 'a', scopes: [], roles: ['editor-in-chief'] }, ['editor-in-chief'])).toBe(true);
+    expect(mayApprove({ subject: 'a', scopes: ['drafts:read'], roles: ['writer'] }, ['drafts:publish', 'editor-in-chief'])).toBe(false);
   });
 });
