@@ -33,6 +33,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   memory: async () => (await import('./memory.ts')).memory,
   coldstart: async () => (await import('./memory.ts')).coldStart,
   generate: async () => (await import('./lib/generateBench.ts')).generate,
+  redaction: async () => (await import('./redaction.ts')).redaction,
 };
 
 if (values.help) {

@@ -32,8 +32,17 @@ const EnvSchema = z.object({
   DEPUTY_APPROVAL_CLIENT_ID: z.string().min(1).optional(),
   /** That client's secret, for an authorization server that requires one (client_secret_basic). */
   DEPUTY_APPROVAL_CLIENT_SECRET: z.string().min(1).optional(),
-  DEPUTY_SESSION_MAX_IN_FLIGHT: positiveInt.default(8),
-  DEPUTY_SESSION_CALLS_PER_MINUTE: positiveInt.default(120),
+  /** Per-user quotas (src/README.md, "Quotas"). */
+  DEPUTY_QUOTA_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  DEPUTY_QUOTA_CALLS: positiveInt.default(30),
+  DEPUTY_QUOTA_READ_TOOL_CALLS: positiveInt.default(20),
+  DEPUTY_QUOTA_WRITE_TOOL_CALLS: positiveInt.default(5),
+  DEPUTY_QUOTA_IN_FLIGHT: positiveInt.default(4),
+  /** Default: a tenth of DEPUTY_MAX_SESSIONS, at most 10 (see build()). */
+  DEPUTY_QUOTA_SESSIONS: positiveInt.optional(),
+  DEPUTY_QUOTA_KEY: z.enum(['subject', 'subject,client']).default('subject'),
+  /** Shared state of all replicas (quotas, consumed approvals); unset: this process's memory. */
+  DEPUTY_REDIS_URL: z.string().regex(/^rediss?:\/\/./, 'must start with redis:// or rediss://').optional(),
   /** Behind a load balancer: this replica's name, the prefix of its session ids (routing key). */
   DEPUTY_REPLICA_ID: z
     .string()
@@ -77,7 +86,19 @@ export interface Config {
   allowedOrigins: string[];
   allowedHosts: string[];
   mode: 'stateful' | 'stateless';
-  sessions: { max: number; idleTimeoutMs: number; maxInFlight: number; callsPerMinute: number; replicaId: string | null };
+  sessions: { max: number; idleTimeoutMs: number; replicaId: string | null };
+  /** Per-user quotas; `sessions` is the open sessions one user may hold on one replica. */
+  quotas: {
+    windowSeconds: number;
+    calls: number;
+    readToolCalls: number;
+    writeToolCalls: number;
+    inFlight: number;
+    sessions: number;
+    key: 'subject' | 'subject,client';
+  };
+  /** Redis/Valkey URL of the state all replicas share; null = this process's memory. Holds a password: never logged. */
+  redisUrl: string | null;
   maxBodyBytes: number;
   /**
    * Approvals: sealing keys (null = a random per-process key), how long an approval stays valid,
@@ -131,6 +152,15 @@ const FIXES: Record<string, string> = {
   DEPUTY_METRICS: 'on or off',
   DEPUTY_STATE_KEYS: 'comma-separated random keys of 32+ characters, e.g. `openssl rand -hex 32`',
   DEPUTY_METRICS_TOKEN: 'a random token of 16+ characters',
+  DEPUTY_QUOTA_KEY: 'subject or subject,client',
+  DEPUTY_QUOTA_SESSIONS: 'a number below DEPUTY_MAX_SESSIONS (default: a tenth of it, at most 10)',
+  DEPUTY_REDIS_URL: 'redis://[user:password@]host:6379[/db], or rediss:// for TLS',
+};
+
+/** Variables that no longer exist, and what replaced them: set, they would silently do nothing. */
+const REPLACED: Record<string, string> = {
+  DEPUTY_SESSION_MAX_IN_FLIGHT: 'DEPUTY_QUOTA_IN_FLIGHT (per user, across sessions)',
+  DEPUTY_SESSION_CALLS_PER_MINUTE: 'DEPUTY_QUOTA_CALLS per DEPUTY_QUOTA_WINDOW_SECONDS (per user, across sessions)',
 };
 
 const fixFor = (name: string) => FIXES[name] ?? (name.endsWith('_URL') || name === 'DEPUTY_AUTH_ISSUER' || name === 'DEPUTY_PUBLIC_URL' ? 'an absolute URL, e.g. https://host/path' : 'see "Configuration" in src/README.md');
@@ -155,6 +185,11 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
   }
   // Requirements between variables are checked on the raw environment, so both kinds arrive together.
   const raw = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  for (const [name, replacement] of Object.entries(REPLACED)) if (raw(name)) problems.push(`  ${name} is no longer read — use ${replacement}`);
+  if (parsed.success && parsed.data.DEPUTY_QUOTA_SESSIONS !== undefined && parsed.data.DEPUTY_QUOTA_SESSIONS >= parsed.data.DEPUTY_MAX_SESSIONS) {
+    // One user could then take every session slot and lock everyone else out.
+    invalid('DEPUTY_QUOTA_SESSIONS', `${parsed.data.DEPUTY_QUOTA_SESSIONS} is not below DEPUTY_MAX_SESSIONS (${parsed.data.DEPUTY_MAX_SESSIONS})`);
+  }
   if (!raw('DEPUTY_AUTH_ISSUER') && transport === 'http') missing('DEPUTY_AUTH_ISSUER', 'the authorization server that issues callers\' tokens, e.g. https://auth.example.com');
   if (!raw('DEPUTY_BACKEND_URL')) missing('DEPUTY_BACKEND_URL', 'the admin backend\'s base URL, e.g. https://admin.example.com/api');
   const provider = raw('DEPUTY_TOKEN_PROVIDER') ?? 'client_credentials';
@@ -208,10 +243,19 @@ function build(e: z.infer<typeof EnvSchema>): Config {
     sessions: {
       max: e.DEPUTY_MAX_SESSIONS,
       idleTimeoutMs: e.DEPUTY_SESSION_IDLE_SECONDS * 1000,
-      maxInFlight: e.DEPUTY_SESSION_MAX_IN_FLIGHT,
-      callsPerMinute: e.DEPUTY_SESSION_CALLS_PER_MINUTE,
       replicaId: e.DEPUTY_REPLICA_ID ?? null,
     },
+    quotas: {
+      windowSeconds: e.DEPUTY_QUOTA_WINDOW_SECONDS,
+      calls: e.DEPUTY_QUOTA_CALLS,
+      readToolCalls: e.DEPUTY_QUOTA_READ_TOOL_CALLS,
+      writeToolCalls: e.DEPUTY_QUOTA_WRITE_TOOL_CALLS,
+      inFlight: e.DEPUTY_QUOTA_IN_FLIGHT,
+      // Well below the global cap, so one user at their quota leaves room for everyone else.
+      sessions: e.DEPUTY_QUOTA_SESSIONS ?? Math.min(10, Math.max(1, Math.floor(e.DEPUTY_MAX_SESSIONS / 10))),
+      key: e.DEPUTY_QUOTA_KEY,
+    },
+    redisUrl: e.DEPUTY_REDIS_URL ?? null,
     maxBodyBytes: e.DEPUTY_MAX_BODY_BYTES,
     approvals: {
       stateKeys: e.DEPUTY_STATE_KEYS ?? null,

@@ -33,13 +33,13 @@ import { createMcpServer, type ApprovalRoundsConfig, type CallerSource, type Pro
 import { createRequestStateSeal, createSealer, randomStateKey } from './server/requestState.ts';
 import { approvalPageRoutes, type PageSession } from './http/approvalPage.ts';
 import { createSignIn, type LoginTransaction } from './http/approvalSignIn.ts';
-import { InMemoryPendingApprovals } from './state/pendingApprovals.ts';
+import { memoryState, redisState, type SharedState } from './state/sharedState.ts';
 import { createOutOfBandApprovals, type OutOfBandApprovals } from './tools/outOfBand.ts';
-import { InMemoryConsumedApprovals } from './tools/approvalRounds.ts';
 import { createAuditLog, type AuditLog } from './tools/audit.ts';
 import type { Caller } from './tools/caller.ts';
 import { buildCatalog } from './tools/toolCatalog.ts';
 import { createToolService, type DeputyToolService } from './tools/toolService.ts';
+import { quotaKeyOf } from './tools/userQuotas.ts';
 
 export const SERVER_IDENTITY = { name: 'deputy', version: '0.1.0' };
 
@@ -56,10 +56,10 @@ function stateKeysFor(config: Config, log: Logger): string[] {
   return keys ?? [randomStateKey()];
 }
 
-function approvalRoundsFor(config: Config, keys: readonly string[]): ApprovalRoundsConfig {
+function approvalRoundsFor(config: Config, keys: readonly string[], state: SharedState): ApprovalRoundsConfig {
   return {
     seal: createRequestStateSeal(keys, config.approvals.ttlMs),
-    consumed: new InMemoryConsumedApprovals(),
+    consumed: state.approvals,
   };
 }
 
@@ -67,10 +67,10 @@ function approvalRoundsFor(config: Config, keys: readonly string[]): ApprovalRou
 const PAGE_SESSION_MS = 30 * 60_000;
 const PAGE_LOGIN_MS = 10 * 60_000;
 
-/** The approval page: pending approvals (in memory; src/README.md, "Approval out of band"), its sign-in and routes. */
-function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog, log: Logger, now: () => number) {
+/** The approval page: pending approvals (in the shared state; src/README.md, "Approval out of band"), its sign-in and routes. */
+function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog, log: Logger, state: SharedState, now: () => number) {
   const outOfBand = createOutOfBandApprovals({
-    store: new InMemoryPendingApprovals(now),
+    store: state.pendingApprovals,
     pageUrl: (id) => `${live.publicUrl}/approvals/${id}`,
     ttlMs: live.approvals.ttlMs,
     record: (event) => audit.approval?.(event),
@@ -270,13 +270,14 @@ export function createLogger(level: string): Logger {
   );
 }
 
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, audit: AuditLog): DeputyToolService {
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, state: SharedState, audit: AuditLog): DeputyToolService {
   return createToolService({
     catalog: buildCatalog(deps.tools),
     backend,
     audit,
     log,
-    budgets: { maxInFlight: config.sessions.maxInFlight, maxPerMinute: config.sessions.callsPerMinute },
+    quotas: config.quotas,
+    limiters: state.limiters,
     onBehalfOfCaller: config.tokens.provider === 'token_exchange',
     secretPatterns: (deps.profile ?? generatedProfile).secretPatterns,
   });
@@ -316,12 +317,15 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
   const backend = backendFor(config, provider);
-  // Sessions are created below; the gauge reads them only when scraped.
-  const metrics = createMetrics({ openSessions: () => sessions.size });
+  // Sessions and the shared state are created below; the gauges read them only when scraped.
+  const metrics = createMetrics({ openSessions: () => sessions.size, sharedStateUp: () => state.up() });
+  const now = deps.now ?? Date.now;
+  const state = config.redisUrl ? redisState(config.redisUrl, { log, onError: () => metrics.sharedStateError(), now }) : memoryState(now);
   const audit = metrics.observe(deps.audit ?? auditFor(config));
-  const tools = toolServiceFor(config, deps, backend, log, audit);
+  const tools = toolServiceFor(config, deps, backend, log, state, audit);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
+    maxPerUser: config.quotas.sessions,
     idleTimeoutMs: config.sessions.idleTimeoutMs,
     ...(config.sessions.replicaId ? { replicaId: config.sessions.replicaId } : {}),
   });
@@ -333,6 +337,10 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
     server.listen(config.port, config.host, () => resolve());
+  }).catch(async (error: unknown) => {
+    // A Redis client left reconnecting would keep the failed process alive.
+    await state.close();
+    throw error;
   });
   const port = (server.address() as AddressInfo).port;
   const live = withActualPort(config, port);
@@ -342,16 +350,20 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     [
       { name: 'backend', check: () => reachable(live.backend.url) },
       { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
+      ...(state.kind === 'redis'
+        ? [{ name: 'sharedState', check: () => state.check(), degradedReason: 'Redis does not answer: reads go on with per-replica limits; writes and approvals are refused until it is back' }]
+        : []),
     ],
     READINESS_MAX_AGE_MS,
   );
   // A static token file lets Deputy start without reaching anything: say so loudly, not on the first call.
-  const state = await readiness.current();
-  if (!state.backend) log.warn({ url: live.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL (/readyz reports not_ready)');
-  if (!state.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
+  const ready = await readiness.current();
+  if (!ready.backend) log.warn({ url: live.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL (/readyz reports not_ready)');
+  if (ready.sharedState === false) log.warn('SHARED STATE (Redis) UNREACHABLE at start-up: reads go on with per-replica limits, writes are refused until it answers; check DEPUTY_REDIS_URL (/readyz reports degraded)');
+  if (!ready.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
 
   const stateKeys = stateKeysFor(config, log);
-  const page = approvalPageFor(live, auth, stateKeys, audit, log, deps.now ?? Date.now);
+  const page = approvalPageFor(live, auth, stateKeys, audit, log, state, now);
   const app = createApp({
     resource: live.resource,
     authorizationServer: auth.issuer,
@@ -362,10 +374,11 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
-    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, stateKeys), page.outOfBand, log, live.mode === 'stateful'),
+    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, stateKeys, state), page.outOfBand, log, live.mode === 'stateful'),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,
+    userOf: (caller) => quotaKeyOf(caller, config.quotas.key),
     readiness,
     approvalPage: page.routes,
     metrics: live.metrics ? { registry: metrics.registry, token: live.metrics.token } : null,
@@ -383,7 +396,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     server.on('request', app);
   }
   const url = live.resource;
-  log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe() }, 'deputy listening');
+  log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe(), sharedState: state.kind }, 'deputy listening');
 
   return {
     url,
@@ -396,6 +409,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await backend.close();
       await provider.close?.();
+      await state.close();
     },
   };
 }
@@ -437,7 +451,9 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
   }
   const backend = backendFor(config, provider);
-  const tools = toolServiceFor(config, deps, backend, log, deps.audit ?? auditFor(config));
+  // One local user, one process: its quotas and approvals need no shared store.
+  const state = memoryState();
+  const tools = toolServiceFor(config, deps, backend, log, state, deps.audit ?? auditFor(config));
   const caller: Caller = {
     subject: config.stdio.subject,
     clientId: 'stdio',
@@ -445,7 +461,7 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     expiresAt: Number.MAX_SAFE_INTEGER,
   };
   // One connection, so one process serves every round of an approval: a random key is enough.
-  const approvals = { seal: createRequestStateSeal(config.approvals.stateKeys ?? [randomStateKey()], config.approvals.ttlMs), consumed: new InMemoryConsumedApprovals() };
+  const approvals = { seal: createRequestStateSeal(config.approvals.stateKeys ?? [randomStateKey()], config.approvals.ttlMs), consumed: state.approvals };
   // No approval page over stdio: approvals are by form only.
   const newServer = mcpServerFor(identityFor(deps), tools, () => ({ caller, token: null }), approvals, null, log, true);
   const handle = serveMcpStdio((ctx) => newServer(ctx.era));

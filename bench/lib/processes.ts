@@ -157,10 +157,13 @@ export interface DeputyOptions {
   cores?: Cores;
 }
 
-/** Budgets raised so the benchmark measures Deputy, not its per-session limits. */
+/** Per-user quotas raised so the benchmark measures Deputy, not its limits (one subject opens every session). */
 export const BENCH_DEPUTY_ENV: Record<string, string> = {
-  DEPUTY_SESSION_MAX_IN_FLIGHT: '256',
-  DEPUTY_SESSION_CALLS_PER_MINUTE: '1000000000',
+  DEPUTY_QUOTA_IN_FLIGHT: '256',
+  DEPUTY_QUOTA_CALLS: '1000000000',
+  DEPUTY_QUOTA_READ_TOOL_CALLS: '1000000000',
+  DEPUTY_QUOTA_WRITE_TOOL_CALLS: '1000000000',
+  DEPUTY_QUOTA_SESSIONS: '999',
   DEPUTY_LOG_LEVEL: 'warn',
 };
 

@@ -174,6 +174,8 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
     },
     approval,
     timeoutMs: t.timeoutMs,
+    // Only when the manifest sets one, so tools without it generate exactly as before.
+    ...(t.quota ? { quota: { calls: t.quota.calls, windowSeconds: t.quota.windowSeconds ?? null } } : {}),
   };
   guardTexts(def, t, sink);
   return def;

@@ -124,6 +124,14 @@ export const ManifestTool = z.strictObject({
   output: Output.default({ pick: [], types: {}, responseShape: 'spec', listCaps: {}, maxBytes: 16_384, untrusted: [] }),
   approval: Approval.optional(),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  /** Calls one user may start per window (src/README.md, "Quotas"); absent: DEPUTY_QUOTA_READ_TOOL_CALLS or _WRITE_ by risk. */
+  quota: z
+    .strictObject({
+      calls: z.number().int().min(1).max(100_000),
+      /** Absent: DEPUTY_QUOTA_WINDOW_SECONDS. */
+      windowSeconds: z.number().int().min(1).max(86_400).optional(),
+    })
+    .optional(),
   /** Characters of spec-sourced descriptions this tool's schemas carry together (openapi/README.md, "The description budget"). */
   descriptionBudget: z.number().int().min(0).max(20_000).optional(),
   callerScopes: z.array(z.string()).optional(),

@@ -184,6 +184,18 @@ export interface ToolDefinition {
   approval: ApprovalSpec | null;
   /** Backend call timeout in milliseconds. */
   timeoutMs: number;
+  /**
+   * The manifest's per-user quota for this tool: calls per window (windowSeconds null = the
+   * configured window). Absent: the configured default for the tool's risk.
+   */
+  quota?: ToolQuota;
+}
+
+/** Calls one user may start of one tool per window (src/README.md, "Quotas"). */
+export interface ToolQuota {
+  calls: number;
+  /** null = DEPUTY_QUOTA_WINDOW_SECONDS. */
+  windowSeconds: number | null;
 }
 
 /** The flags every `secretPatterns` entry is compiled with, at generation and at run time. */

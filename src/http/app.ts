@@ -36,6 +36,8 @@ export interface AppOptions {
   /** Audits a tools/call refused before dispatch (insufficient scope). */
   onDenied: (tool: string, caller: Caller, sessionId: string | null) => void;
   maxBodyBytes: number;
+  /** The user a caller's sessions count for in the per-user session quota. */
+  userOf: (caller: Caller) => string;
   /** The dependencies' state, cached (src/http/readiness.ts). */
   readiness: Readiness;
   /** The approval page's routes under /approvals (approvalPage.ts); null = not served. */
@@ -52,9 +54,8 @@ export function createApp(options: AppOptions): Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const checks = await options.readiness.current();
-    const ready = Object.values(checks).every(Boolean);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+    const report = await options.readiness.report();
+    res.status(report.status === 'not_ready' ? 503 : 200).json(report);
   });
 
   app.use(originGuard(options.origin));
@@ -82,6 +83,7 @@ export function createApp(options: AppOptions): Express {
       onDenied: options.onDenied,
       resourceMetadataUrl,
       maxBodyBytes: options.maxBodyBytes,
+      userOf: options.userOf,
     }),
   );
 

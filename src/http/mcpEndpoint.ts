@@ -43,6 +43,8 @@ export interface McpEndpointOptions {
   onDenied: (tool: string, caller: Caller, sessionId: string | null) => void;
   resourceMetadataUrl: string;
   maxBodyBytes: number;
+  /** The user a caller's sessions count for in the per-user session quota. */
+  userOf: (caller: Caller) => string;
 }
 
 function jsonRpcError(res: Response, status: number, code: number, message: string, id: string | number | null = null): void {
@@ -179,12 +181,26 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     if (!isInitializeRequest(body)) {
       return jsonRpcError(res, 400, -32000, 'No session: send initialize first, or include Mcp-Session-Id (or use protocol revision 2026-07-28, which needs no session)', idOf(body));
     }
+    // The user's own quota first: a user at it is told so (429), even when the server is full too.
+    const user = options.userOf(caller);
+    const quota = sessions.userQuota(user);
+    if (quota) {
+      res.set('Retry-After', String(quota.retryAfterSeconds));
+      return jsonRpcError(
+        res,
+        429,
+        -32000,
+        `Quota reached (open sessions): this user already has ${quota.limit} open sessions. Reuse one, close one (DELETE /mcp with its Mcp-Session-Id), or retry after ${quota.retryAfterSeconds} s, when an idle one expires`,
+        idOf(body),
+      );
+    }
     if (!sessions.hasRoom()) return jsonRpcError(res, 503, -32000, 'Too many open sessions; try again later', idOf(body));
+    const release = sessions.hold(user);
 
     const server = options.newServer('legacy');
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessions.newId(),
-      onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, transport, server, lastSeenAt: Date.now() }),
+      onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, user, transport, server, lastSeenAt: Date.now() }),
       onsessionclosed: (id) => sessions.forget(id),
     });
     transport.onclose = () => {
@@ -194,6 +210,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
     } finally {
+      release(); // the session, if any, now counts itself
       if (!transport.sessionId) await server.close(); // initialize was refused or failed; nothing to keep
     }
   });

@@ -15,17 +15,25 @@ export interface DeputyMetrics {
   registry: Registry;
   /** Wraps an audit log so every recorded event is also counted. */
   observe(audit: AuditLog): AuditLog;
+  /** Counts one failed or skipped operation on the shared state store. */
+  sharedStateError(): void;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export function createMetrics(options: { openSessions: () => number }): DeputyMetrics {
+export interface MetricsSources {
+  openSessions: () => number;
+  /** Whether the shared state store answers now (always true when it is this process's memory). */
+  sharedStateUp: () => boolean;
+}
+
+export function createMetrics(options: MetricsSources): DeputyMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'deputy_' });
 
   const calls = new Counter({
     name: 'deputy_tool_calls_total',
-    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, budget_exceeded, backend_contract_violation).',
+    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, quota_exceeded, shared_state_unavailable, backend_contract_violation).',
     labelNames: ['tool', 'outcome'] as const,
     registers: [registry],
   });
@@ -76,6 +84,21 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
     },
   });
 
+  // Alert rules are written on these two names (.deploy/README.md): keep them.
+  new Gauge({
+    name: 'deputy_shared_state_up',
+    help: 'Whether the shared state store (Redis/Valkey) is connected: 1 yes, 0 no (always 1 without one).',
+    registers: [registry],
+    collect() {
+      this.set(options.sharedStateUp() ? 1 : 0);
+    },
+  });
+  const sharedStateErrors = new Counter({
+    name: 'deputy_shared_state_errors_total',
+    help: 'Shared state store failures: connection errors, and operations refused or counted in memory instead.',
+    registers: [registry],
+  });
+
   function count(event: AuditEvent): void {
     // Unknown tool names are the caller's text: one label value for all of them (bounded cardinality).
     const tool = event.outcome === 'unknown_tool' ? '(unknown)' : event.tool;
@@ -102,6 +125,7 @@ export function createMetrics(options: { openSessions: () => number }): DeputyMe
       },
       flush: () => audit.flush(),
     }),
+    sharedStateError: () => sharedStateErrors.inc(),
   };
 }
 

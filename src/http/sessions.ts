@@ -11,6 +11,8 @@ import type { Server } from '@modelcontextprotocol/server';
 export interface Session {
   id: string;
   subject: string;
+  /** The user the per-user session quota counts this session for (subject, or subject and client). */
+  user: string;
   transport: NodeStreamableHTTPServerTransport;
   server: Server;
   lastSeenAt: number;
@@ -18,6 +20,11 @@ export interface Session {
 
 export interface SessionLimits {
   maxSessions: number;
+  /**
+   * Open sessions one user may hold here (DEPUTY_QUOTA_SESSIONS), well below `maxSessions` so no
+   * user can take every slot. Counted where the sessions live, like the global cap.
+   */
+  maxPerUser: number;
   idleTimeoutMs: number;
   /**
    * This replica's name (DEPUTY_REPLICA_ID), put in front of every session id it issues
@@ -32,8 +39,18 @@ export function newSessionId(replicaId?: string): string {
   return replicaId ? `${replicaId}.${random}` : random;
 }
 
+/** A user at their session quota, and when their soonest idle session expires. */
+export interface SessionQuotaRefusal {
+  limit: number;
+  retryAfterSeconds: number;
+}
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
+  private readonly perUser = new Map<string, number>();
+  /** Slots held by initialize requests under way, per user and in all (see `hold`). */
+  private readonly heldPerUser = new Map<string, number>();
+  private held = 0;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -55,11 +72,41 @@ export class SessionRegistry {
   }
 
   hasRoom(): boolean {
-    return this.sessions.size < this.limits.maxSessions;
+    return this.sessions.size + this.held < this.limits.maxSessions;
+  }
+
+  /**
+   * Holds one slot of the cap and of `user`'s quota while an initialize is under way: the session
+   * is added only inside the SDK's handling of it, after awaits, and without the hold, initializes
+   * interleaving there would all pass the checks first. The returned function gives the slot back (once).
+   */
+  hold(user: string): () => void {
+    this.heldPerUser.set(user, (this.heldPerUser.get(user) ?? 0) + 1);
+    this.held += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held -= 1;
+      const left = (this.heldPerUser.get(user) ?? 1) - 1;
+      if (left > 0) this.heldPerUser.set(user, left);
+      else this.heldPerUser.delete(user);
+    };
+  }
+
+  /** Null when `user` may open another session; otherwise the refusal with its Retry-After. */
+  userQuota(user: string): SessionQuotaRefusal | null {
+    if ((this.perUser.get(user) ?? 0) + (this.heldPerUser.get(user) ?? 0) < this.limits.maxPerUser) return null;
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const session of this.sessions.values()) if (session.user === user) soonest = Math.min(soonest, session.lastSeenAt + this.limits.idleTimeoutMs);
+    // Only initializes under way: one of them may fail and free its slot in a moment.
+    const waitMs = Number.isFinite(soonest) ? soonest - this.now() : 1_000;
+    return { limit: this.limits.maxPerUser, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
   }
 
   add(session: Session): void {
     this.sessions.set(session.id, session);
+    this.perUser.set(session.user, (this.perUser.get(session.user) ?? 0) + 1);
   }
 
   /** The session, only for the subject that opened it; the idle clock restarts. */
@@ -75,6 +122,9 @@ export class SessionRegistry {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
+    const left = (this.perUser.get(session.user) ?? 1) - 1;
+    if (left > 0) this.perUser.set(session.user, left);
+    else this.perUser.delete(session.user);
     this.onClosed(session);
   }
 

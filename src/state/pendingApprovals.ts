@@ -5,9 +5,12 @@
  * atomic step of the store, so a decision is applied once and the write is released once, even
  * when two browsers or two replicas race.
  *
- * In this process's memory by default (one replica); the interface is what a shared store
- * (Redis) implements for several replicas, next to the consumed approvals and counters.
+ * In this process's memory by default (one replica), or on Redis with `DEPUTY_REDIS_URL`, next to
+ * the consumed approvals and the quota counters (src/README.md, "Shared state").
  */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { SharedStateUnavailable } from './singleUse.ts';
 
 /** What the page shows of the action: filled in when the approval is opened, never changed. */
 export interface PendingView {
@@ -146,4 +149,82 @@ export class InMemoryPendingApprovals implements PendingApprovals {
       if (this.bindings.get(bindingKey(record)) === id) this.bindings.delete(bindingKey(record));
     }
   }
+}
+
+/**
+ * Pending approvals on Redis: one hash per approval, `deputy:pending:<id>`, with the record's
+ * JSON, its `status` and a `version`, kept until `KEEP_AFTER_EXPIRY_MS` after it expires, and
+ * `deputy:pending-binding:<sha256 of the binding>` naming the newest id for a retried call (the
+ * binding holds the subject, so its key is a hash). A status change is one Lua script that
+ * compares and sets, so exactly one replica wins each transition; a decision is computed here
+ * (the two-person rule is a function) and written only if the record's `version` is still the
+ * one it was computed from, retried otherwise. A store that does not answer throws
+ * `SharedStateUnavailable`: the call and the page refuse, nothing is decided or written.
+ */
+const TRANSITION = `if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+return 1`;
+const WRITE_IF_UNCHANGED = `if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'record', ARGV[2], 'status', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+return 1`;
+/** Changes to one record are few (two approvals, a release, an expiry), so a decision that lost this many races has found it decided. */
+const DECIDE_ATTEMPTS = 5;
+
+export function redisPendingApprovals(client: Redis, onError: () => void = () => {}, now: () => number = Date.now): PendingApprovals {
+  const recordKey = (id: string) => `deputy:pending:${id}`;
+  const bindingRedisKey = (binding: string) => `deputy:pending-binding:${createHash('sha256').update(binding).digest('hex')}`;
+  async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch {
+      onError();
+      throw new SharedStateUnavailable('the shared state (Redis) did not answer');
+    }
+  }
+  async function read(id: string): Promise<{ record: PendingApproval; version: string } | undefined> {
+    const [json, status, version] = await client.hmget(recordKey(id), 'record', 'status', 'version');
+    if (json == null || status == null || version == null) return undefined;
+    return { record: { ...(JSON.parse(json) as PendingApproval), status: status as PendingApproval['status'] }, version };
+  }
+  const get = (id: string) => guarded(async () => (await read(id))?.record);
+
+  return {
+    open: (record) =>
+      guarded(async () => {
+        const ttlMs = Math.max(1_000, record.expiresAt + KEEP_AFTER_EXPIRY_MS - now());
+        const key = recordKey(record.id);
+        const results = await client
+          .multi()
+          .hset(key, 'record', JSON.stringify(record), 'status', record.status, 'version', '0')
+          .pexpire(key, ttlMs)
+          .set(bindingRedisKey(bindingKey(record)), record.id, 'PX', ttlMs)
+          .exec();
+        if (!results || results.some(([error]) => error)) throw new Error('MULTI failed');
+      }),
+    get,
+    forBinding: (binding) =>
+      guarded(async () => {
+        const id = await client.get(bindingRedisKey(binding));
+        return id === null ? undefined : (await read(id))?.record;
+      }),
+    decide: (id, decision, allowed) =>
+      guarded(async (): Promise<DecisionResult> => {
+        for (let attempt = 0; attempt < DECIDE_ATTEMPTS; attempt += 1) {
+          const current = await read(id);
+          if (!current) return { kind: 'unknown' };
+          const { record, version } = current;
+          if (record.status !== 'pending') return { kind: 'already_decided', record };
+          if (record.expiresAt <= now()) return { kind: 'expired', record };
+          const verdict = allowed(structuredClone(record));
+          if (verdict !== 'ok') return { kind: verdict, record };
+          const decided = withDecision(record, decision, now());
+          if ((await client.eval(WRITE_IF_UNCHANGED, 1, recordKey(id), version, JSON.stringify(decided), decided.status)) === 1) return { kind: 'applied', record: decided };
+        }
+        const settled = await read(id);
+        return settled ? { kind: 'already_decided', record: settled.record } : { kind: 'unknown' };
+      }),
+    transition: (id, from, to) => guarded(async () => (await client.eval(TRANSITION, 1, recordKey(id), from, to)) === 1),
+  };
 }

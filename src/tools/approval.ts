@@ -55,7 +55,8 @@ export interface Approver {
 /**
  * The approver of one call, by what the client declared: the form where one person approves
  * and the client shows forms; otherwise the approval page, by URL elicitation or, where the
- * manifest allows it, by a link in an error result. The two-person rule always needs the page.
+ * manifest allows it, by a link in an error result. The two-person rule always needs the page,
+ * and so does a form too long to show in full (`PromptTooLong`) where the page can be reached.
  */
 export function routedApprover(channels: { form: Approver | null; page: Approver | null; link: Approver | null; resumedOnPage: boolean }): Approver {
   const pick = (policy: ApprovalPolicy): Approver | null => {
@@ -64,9 +65,22 @@ export function routedApprover(channels: { form: Approver | null; page: Approver
     if (channels.page?.supports(policy)) return channels.page;
     return channels.link?.supports(policy) ? channels.link : null;
   };
+  const pageOrLink = (policy: ApprovalPolicy): Approver | null =>
+    channels.page?.supports(policy) ? channels.page : channels.link?.supports(policy) ? channels.link : null;
   return {
     supports: (policy) => pick(policy) !== null,
-    decide: (request) => pick(request.policy)!.decide(request),
+    async decide(request) {
+      const chosen = pick(request.policy)!;
+      if (chosen !== channels.form) return chosen.decide(request);
+      try {
+        return await chosen.decide(request);
+      } catch (error) {
+        // A form too long to show in full is never sent; the page shows any length.
+        const fallback = error instanceof PromptTooLong ? pageOrLink(request.policy) : null;
+        if (!fallback) throw error;
+        return fallback.decide(request);
+      }
+    },
   };
 }
 
@@ -79,8 +93,27 @@ export interface Elicitor {
 
 const CONFIRM_FIELD = 'confirm';
 
-/** Longest argument value shown verbatim; longer values are shown cut, with their length. */
-const MAX_SHOWN_VALUE = 300;
+/**
+ * The longest approval prompt Deputy sends, in characters (code units) of the whole message.
+ * Every value is shown in full, never cut — a human must not approve text they cannot see — so an
+ * action too long to read in a client's dialog is refused instead (`PromptTooLong`). 8,000
+ * characters is about 1,300 words, several screens of a dialog and minutes of careful reading:
+ * past that a person skims rather than checks. It holds the longest argument the shipped
+ * manifest allows (a 2,000-character note) with room for escapes and the looked-up record.
+ */
+export const MAX_PROMPT_CHARACTERS = 8_000;
+
+/** An approval prompt that would be longer than `MAX_PROMPT_CHARACTERS`; nothing is sent. */
+export class PromptTooLong extends Error {
+  override readonly name = 'PromptTooLong';
+  constructor(
+    readonly characters: number,
+    /** The argument whose shown value is longest: the one to shorten. */
+    readonly longestArgument: string | null,
+  ) {
+    super(`approval prompt of ${characters} characters`);
+  }
+}
 
 /** Quote pairs a message template may put around a placeholder: `'{title}'`, `"{title}"`, `‘{title}’`… */
 const QUOTE_PAIRS: Readonly<Record<string, string>> = { "'": "'", '"': '"', '`': '`', '‘': '’', '“': '”', '«': '»', '‹': '›' };
@@ -95,8 +128,6 @@ export function renderApprovalMessage(
   template: string,
   args: Readonly<Record<string, unknown>>,
   lookup: Readonly<Record<string, unknown>>,
-  /** Longest value shown; the approval page passes Infinity, so nothing is cut there. */
-  maxLength: number = MAX_SHOWN_VALUE,
 ): string {
   return template.replace(/\{(lookup\.)?([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)\}/g, (match, fromLookup: string | undefined, key: string, at: number) => {
     const source = fromLookup ? lookup : args;
@@ -104,7 +135,7 @@ export function renderApprovalMessage(
     const before = template[at - 1] ?? '';
     const closing = QUOTE_PAIRS[before];
     const quoted = closing !== undefined && template[at + match.length] === closing;
-    return quoted ? inQuotes(source[key], maxLength) : quotedValue(source[key], maxLength);
+    return quoted ? inQuotes(source[key]) : quotedValue(source[key]);
   });
 }
 
@@ -113,8 +144,8 @@ export function renderApprovalMessage(
  * other values as JSON, then every invisible character shown. Nothing inside can pass for the
  * text around it.
  */
-function quotedValue(value: unknown, maxLength = MAX_SHOWN_VALUE): string {
-  return cut(showInvisible(JSON.stringify(value) ?? 'null'), maxLength);
+function quotedValue(value: unknown): string {
+  return showInvisible(JSON.stringify(value) ?? 'null');
 }
 
 /**
@@ -127,14 +158,10 @@ const QUOTE_LIKE = /['`\u2018-\u201f\u2032-\u2037\u00ab\u00bb\u2039\u203a\u02b9-
  * A value inside the template's own quotes: the same escapes, and every quote-like character
  * escaped with a backslash, so none of them can be read as the closing quote.
  */
-function inQuotes(value: unknown, maxLength: number): string {
+function inQuotes(value: unknown): string {
   const literal = JSON.stringify(value) ?? 'null';
   const text = typeof value === 'string' ? literal.slice(1, -1) : literal;
-  return cut(showInvisible(text.replace(QUOTE_LIKE, (quote) => `\\${quote}`)), maxLength);
-}
-
-function cut(text: string, maxLength: number): string {
-  return text.length > maxLength ? `${text.slice(0, maxLength)}… (${text.length} characters)` : text;
+  return showInvisible(text.replace(QUOTE_LIKE, (quote) => `\\${quote}`));
 }
 
 /**
@@ -154,11 +181,16 @@ export function describeArguments(args: Readonly<Record<string, unknown>>): stri
   return ['Arguments:', ...keys.map((key) => `  ${key}: ${quotedValue(args[key])}`)].join('\n');
 }
 
-/** The approval form: the rendered message, the tool, every argument, and one checkbox. */
+/**
+ * The approval form: the rendered message, the tool, every argument in full, and one checkbox.
+ * Throws `PromptTooLong` rather than send a prompt longer than `MAX_PROMPT_CHARACTERS`.
+ */
 export function approvalForm(toolTitle: string, message: string, args: Readonly<Record<string, unknown>>): ElicitRequestFormParams {
+  const prompt = `${message}\n\n${toolTitle} — requested by an AI agent.\n${describeArguments(args)}`;
+  if (prompt.length > MAX_PROMPT_CHARACTERS) throw new PromptTooLong(prompt.length, longestArgument(args));
   return {
     mode: 'form',
-    message: `${message}\n\n${toolTitle} — requested by an AI agent.\n${describeArguments(args)}`,
+    message: prompt,
     requestedSchema: {
       type: 'object',
       properties: {
@@ -171,6 +203,15 @@ export function approvalForm(toolTitle: string, message: string, args: Readonly<
       required: [CONFIRM_FIELD],
     },
   };
+}
+
+function longestArgument(args: Readonly<Record<string, unknown>>): string | null {
+  let longest: { key: string; length: number } | null = null;
+  for (const key of Object.keys(args).sort()) {
+    const length = quotedValue(args[key]).length;
+    if (!longest || length > longest.length) longest = { key, length };
+  }
+  return longest?.key ?? null;
 }
 
 /** The decision an elicitation answer carries: only a checked box is an accept. */

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { inputRequired, inputResponse, type InputResponses } from '@modelcontextprotocol/server';
 import { decisionOf, type Approver } from './approval.ts';
 import { canonicalJson } from './audit.ts';
+import { MemorySingleUse, type SingleUseIds } from '../state/singleUse.ts';
 import type { Caller } from './caller.ts';
 
 /** What a sealed `requestState` carries: the action one human approval is for. */
@@ -30,33 +31,11 @@ export interface ApprovalClaim {
 
 /**
  * Approval ids already used, each kept until its approval expires (after that the seal
- * refuses the state anyway). In memory by default: one replica. Replicas behind a load
- * balancer without affinity still write once, because the write's Idempotency-Key derives
- * from the approval id; a shared store (Redis) would refuse the replay itself.
+ * refuses the state anyway): in memory by default (one replica), on Redis with
+ * DEPUTY_REDIS_URL, where every replica sees an id the moment one consumed it.
  */
-export interface ConsumedApprovals {
-  /** True the first time an id is consumed; false on every later attempt. */
-  consume(approvalId: string, expiresAt: number): Promise<boolean>;
-}
-
-export class InMemoryConsumedApprovals implements ConsumedApprovals {
-  private readonly used = new Map<string, number>();
-
-  constructor(private readonly now: () => number = Date.now) {}
-
-  async consume(approvalId: string, expiresAt: number): Promise<boolean> {
-    const now = this.now();
-    if (this.used.size > 1_000) for (const [id, until] of this.used) if (until <= now) this.used.delete(id);
-    const until = this.used.get(approvalId);
-    if (until !== undefined && until > now) return false;
-    this.used.set(approvalId, expiresAt);
-    return true;
-  }
-
-  get size(): number {
-    return this.used.size;
-  }
-}
+export type ConsumedApprovals = SingleUseIds;
+export const InMemoryConsumedApprovals = MemorySingleUse;
 
 /** Refusals of a resumed call whose approval does not fit it; both name the way out. */
 export const approvalMessages = {

@@ -18,7 +18,8 @@ export type AuditOutcome =
   | 'invalid_input'
   | 'approval_declined'
   | 'approval_requested'
-  | 'budget_exceeded'
+  | 'quota_exceeded'
+  | 'shared_state_unavailable'
   | 'backend_contract_violation';
 
 export interface AuditEvent {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import type { BackendClient, BackendResponse, CallerIdentity } from '../backend/index.ts';
 import type { ToolDefinition } from '../generated/tools.ts';
-import { approvalForm, describeConstants, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
+import { approvalForm, describeConstants, MAX_PROMPT_CHARACTERS, PromptTooLong, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
 import { approvalPolicyOf } from './approvalPolicy.ts';
 import { approvalIdempotencyKey, approvalMessages } from './approvalRounds.ts';
 import { canonicalJson, type AuditEvent } from './audit.ts';
@@ -20,13 +20,13 @@ import { missingScopes } from './policy.ts';
 import { presentResult } from './presentResult.ts';
 import { ContractViolation, kindOf, projectOutput } from './projectOutput.ts';
 import type { Redactor } from './redactSecrets.ts';
-import type { SessionBudget } from './sessionBudget.ts';
 import type { CatalogEntry } from './toolCatalog.ts';
 import type { CallContext } from './toolContract.ts';
 import { toolMessages } from './toolErrors.ts';
+import type { UserQuotas } from './userQuotas.ts';
 
 /** The pipeline's order: the one place it is written down. */
-export const CALL_STEPS = ['policy', 'budget', 'input', 'approval', 'backend', 'output'] as const;
+export const CALL_STEPS = ['policy', 'quota', 'input', 'approval', 'backend', 'output'] as const;
 export type CallStepName = (typeof CALL_STEPS)[number];
 
 /** One call as it moves through the steps. */
@@ -48,7 +48,7 @@ export interface ToolCall {
   backendStarted: number | null;
   backendStatus: AuditEvent['backend'];
   response: BackendResponse | null;
-  /** Gives the session budget's slot back; set by `budget`, called once the call ends. */
+  /** Gives the user's in-flight slot back; set by `quota`, called once the call ends. */
   release: (() => void) | null;
 }
 
@@ -68,8 +68,8 @@ export interface CallStepDeps {
   backend: BackendClient;
   log: Logger;
   redactor: Redactor;
-  /** The session budget of a call's session (or of its subject, without a session). */
-  budgetFor(context: CallContext): SessionBudget;
+  /** The per-user quotas every call is counted against. */
+  quotas: UserQuotas;
   onBehalfOfCaller: boolean;
 }
 
@@ -124,11 +124,14 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       return missing.length > 0 ? refusal(toolMessages.missingScope(call.tool.name, missing), 'denied', null) : undefined;
     },
 
-    budget(call) {
-      const budget = deps.budgetFor(call.context).tryStart();
-      if (!budget.ok) return refusal(toolMessages.budget(budget.reason, budget.retryAfterSeconds), 'budget_exceeded', null);
-      call.release = budget.release;
-      return undefined;
+    async quota(call) {
+      const decision = await deps.quotas.start(call.context.caller, call.tool);
+      if (decision.ok) {
+        call.release = decision.release;
+        return undefined;
+      }
+      if (decision.quota === 'unavailable') return refusal(toolMessages.sharedStateUnavailable(call.tool.name), 'shared_state_unavailable', null);
+      return refusal(toolMessages.quota(call.tool.name, decision), 'quota_exceeded', null);
     },
 
     input(call) {
@@ -160,19 +163,27 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
         const message = renderApprovalMessage(approvalSpec.message, args, await lookupValues()) + describeConstants(tool.operation);
         return approvalForm(tool.title, message, args);
       };
-      // The page shows every value in full; it renders invisible characters visibly itself.
+      // The page: the message as the prompt renders it, and every raw value, whose hidden characters the page labels.
       const page = async () => {
         const lookup = await lookupValues();
         return {
           toolTitle: tool.title,
-          message: renderApprovalMessage(approvalSpec.message, args, lookup, Number.POSITIVE_INFINITY),
+          message: renderApprovalMessage(approvalSpec.message, args, lookup),
           args: { ...args },
           fixed: Object.fromEntries(tool.operation.fixed.map((f) => [f.name, f.value])),
           bodyTemplate: tool.operation.body?.template ?? null,
           lookup: approvalSpec.lookup ? lookup : null,
         };
       };
-      const outcome: ApprovalOutcome = await context.approver.decide({ tool: tool.name, args, form, page, policy, correlationId: call.correlationId, signal: context.signal });
+      let outcome: ApprovalOutcome;
+      try {
+        outcome = await context.approver.decide({ tool: tool.name, args, form, page, policy, correlationId: call.correlationId, signal: context.signal });
+      } catch (error) {
+        // Shown in full or not at all: a prompt too long to read goes to the page where one exists
+        // (routedApprover), and is refused, never cut, where none does.
+        if (!(error instanceof PromptTooLong)) throw error;
+        return refusal(toolMessages.approvalTooLong(tool.name, error.characters, MAX_PROMPT_CHARACTERS, error.longestArgument), 'approval_declined', args, 'unsupported');
+      }
       if ('ask' in outcome) {
         call.approvalId = outcome.approvalId;
         return { result: outcome.ask, outcome: { outcome: 'approval_requested', approval: 'requested', backend: null, result: null }, args };
@@ -212,10 +223,10 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       return undefined;
     },
 
-    output(call) {
+    async output(call) {
       const { tool } = call;
       const response = call.response!;
-      const shaped = shapeOutput(call.entry, response.body, redactor);
+      const shaped = await shapeOutput(call.entry, response.body, redactor);
       if (shaped instanceof ContractViolation) {
         log.warn({ tool: tool.name, status: response.status, at: shaped.at, expected: shaped.expected, got: shaped.got }, 'backend answer contradicts the spec');
         return {
@@ -256,12 +267,12 @@ export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, ar
  * Deputy's check of its own result against the advertised outputSchema. Any step that finds the
  * answer contradicting the spec yields the ContractViolation instead.
  */
-function shapeOutput(entry: CatalogEntry, body: unknown, redactor: Redactor) {
+async function shapeOutput(entry: CatalogEntry, body: unknown, redactor: Redactor) {
   const tool = entry.definition;
   try {
     if (tool.output.rootArray && !Array.isArray(body)) throw new ContractViolation('(the answer)', 'a list', kindOf(body));
     const projected = projectOutput(tool.output.rootArray ? { items: body } : body, entry.pick, tool.output.listCaps);
-    const redacted = redactor.redactSecrets(projected.value);
+    const redacted = await redactor.redactSecrets(projected.value);
     const fitted = fitToBytes(redacted.value, tool.output.maxBytes);
     return entry.checkOutput(fitted.value) ?? { projected, redacted, fitted };
   } catch (error) {

@@ -27,7 +27,9 @@ const INVISIBLE =
 
 /**
  * Renders every invisible, format, bidi-control and confusable-breaking character of `text` as
- * `⟨U+XXXX⟩`, so what a person approves is what the backend receives, character for character.
+ * `⟨U+XXXX⟩`, and every look-alike letter of another script inside a Latin word
+ * (`showMixedScript`), so what a person approves is what the backend receives, character for
+ * character.
  *
  * `\n` and `\t` stay as they are: they are visible as layout. `\r` is shown: on its own it moves
  * a terminal's cursor back to the start of the line, so the text after it overwrites what was
@@ -35,7 +37,29 @@ const INVISIBLE =
  * in text that came from Windows and is honest about the bytes that will be sent.
  */
 export function showInvisible(text: string): string {
-  return text.replace(INVISIBLE, (char) => (char === '\n' || char === '\t' ? char : codePointLabel(char)));
+  return showMixedScript(text.replace(INVISIBLE, (char) => (char === '\n' || char === '\t' ? char : codePointLabel(char))));
+}
+
+/** A run of letters, marks and digits: the unit in which mixed scripts are looked for. */
+const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+const LATIN = /\p{Script=Latin}/u;
+/**
+ * A letter or digit that has no business inside a Latin word: any script but Latin, the shared
+ * Common and Inherited ones, and those Unicode's "highly restrictive" profile (UTS #39) lets a
+ * word mix with Latin — Han, Hiragana, Katakana, Hangul, Bopomofo.
+ */
+const NOT_BESIDE_LATIN =
+  /(?![\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}])[\p{L}\p{N}]/gu;
+
+/**
+ * Look-alike letters: inside a word that has a Latin letter, every letter or digit of another
+ * script (Cyrillic `а` in `exаmple.com`, Greek `ο`, Armenian, Cherokee, Bengali `০`…) is shown
+ * as `⟨U+XXXX⟩`, so `http://exаmple.com` cannot pass for `example.com`. A word in one script —
+ * Russian, Greek, Japanese prose — is left as it is: a whole-script look-alike (`рау`, all
+ * Cyrillic) needs confusable tables and is not caught here.
+ */
+function showMixedScript(text: string): string {
+  return text.replace(WORD, (word) => (LATIN.test(word) ? word.replace(NOT_BESIDE_LATIN, codePointLabel) : word));
 }
 
 function codePointLabel(char: string): string {

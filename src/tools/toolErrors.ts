@@ -70,10 +70,14 @@ export const toolMessages = {
     `Invalid arguments: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}. Fix them and call again; nothing was sent to the backend.`,
   missingScope: (tool: string, scopes: readonly string[]) =>
     `Not allowed: ${tool} needs the scope ${scopes.join(' ')}, which this connection's token does not carry.`,
-  budget: (reason: 'in_flight' | 'per_minute', retryAfterSeconds: number) =>
-    reason === 'in_flight'
-      ? 'Too many calls are already running in this session; wait for them to finish before starting another.'
-      : `This session has made too many calls in the last minute; retry after ${retryAfterSeconds} s.`,
+  quota: (tool: string, q: { quota: 'calls' | 'tool_calls' | 'in_flight'; limit: number; windowSeconds: number; retryAfterSeconds: number }) =>
+    q.quota === 'in_flight'
+      ? `Quota reached (calls in flight): this user already has ${q.limit} tool calls running, across all sessions. Nothing was done; wait for one to finish, then retry.`
+      : q.quota === 'tool_calls'
+        ? `Quota reached (${tool} calls): this user may start ${tool} ${q.limit} times per ${q.windowSeconds} s. Nothing was done; retry after ${q.retryAfterSeconds} s.`
+        : `Quota reached (calls): this user may start ${q.limit} tool calls per ${q.windowSeconds} s, all tools and sessions together. Nothing was done; retry after ${q.retryAfterSeconds} s.`,
+  sharedStateUnavailable: (tool: string) =>
+    `${tool} changes data, and Deputy cannot reach its shared state right now to check this user's limits and approvals, so it refuses rather than guess. Nothing was done; read tools still work. Retry in a minute.`,
   approvalDeclined: (tool: string) => `The user declined ${tool}. Nothing was done. Do not retry unless the user asks again.`,
   approvalCancelled: (tool: string) => `The approval request for ${tool} was dismissed. Nothing was done.`,
   approvalUnsupported: (tool: string, approvers: number = 1) =>
@@ -84,6 +88,8 @@ export const toolMessages = {
     `${tool} is waiting for a person's approval; nothing was done yet. Give the user this link to review and approve or reject it: ${url} (it expires at ${new Date(expiresAt).toISOString().slice(11, 16)} UTC). Once they have decided, call ${tool} again with exactly the same arguments: the call then runs once, or reports the rejection.`,
   approvalExpired: (tool: string) =>
     `The approval for ${tool} expired before it was used or decided. Nothing was done; call ${tool} again to ask for a new approval.`,
+  approvalTooLong: (tool: string, characters: number, limit: number, longestArgument: string | null) =>
+    `${tool} was not done: its approval prompt would be ${characters} characters, more than the ${limit} a prompt shows in full, and a person must see the whole action before approving it. ${longestArgument ? `Shorten '${longestArgument}' (invisible characters count several times, as they are shown by code point) and call again` : 'Call again with shorter arguments'}, or ask the user to do it another way.`,
   operator: () =>
     'Deputy could not complete this call because of a server-side configuration problem. The operators have been notified in the logs; do not retry.',
   contractViolation: (tool: string, wrote: boolean, v: { at: string; expected: string; got: string }) =>

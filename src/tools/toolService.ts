@@ -3,12 +3,12 @@
  * through the pipeline's steps in the one order `CALL_STEPS` lists (callSteps.ts; src/README.md,
  * "The flow of a call"):
  *
- *   policy (caller scopes) → budget → input validation → approval (writes) → backend call →
+ *   policy (caller scopes) → quota (per user) → input validation → approval (writes) → backend call →
  *   output (projection, secret redaction, size cap, output check) → result and audit line
  *
  * Every outcome the model can act on is an `isError: true` result with a short message
  * (toolErrors.ts); a call that is refused before the backend step makes no backend request. The
- * budget's slot is given back however the call ends.
+ * user's in-flight slot is given back however the call ends.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -19,10 +19,12 @@ import type { Caller } from './caller.ts';
 import { backendMs, CALL_STEPS, callSteps, errorResult, refusal, type CallEnd, type ToolCall } from './callSteps.ts';
 import { visibleTools } from './policy.ts';
 import { createRedactor } from './redactSecrets.ts';
-import { SessionBudget, type BudgetLimits } from './sessionBudget.ts';
 import type { CatalogEntry, ToolCatalog } from './toolCatalog.ts';
 import type { CallContext, ToolService } from './toolContract.ts';
 import { messageForBackendError, toolMessages, type ErrorContext } from './toolErrors.ts';
+import { UserQuotas, type QuotaLimits } from './userQuotas.ts';
+import type { LimiterFactory } from '../state/limiters.ts';
+import { SharedStateUnavailable } from '../state/singleUse.ts';
 
 export interface ToolServiceOptions {
   catalog: ToolCatalog;
@@ -30,7 +32,9 @@ export interface ToolServiceOptions {
   audit: AuditLog;
   /** Application log (operator detail). Never receives tokens or backend bodies. */
   log: Logger;
-  budgets: BudgetLimits;
+  quotas: QuotaLimits;
+  /** Where the quota counters live: this process's memory or the shared store. */
+  limiters: LimiterFactory;
   /** Token exchange: the backend token is minted on behalf of the caller (RFC 8693). */
   onBehalfOfCaller: boolean;
   /** The backend's own secret formats (the server profile's `secretPatterns`), redacted from every result. */
@@ -50,20 +54,8 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
   const { catalog, backend, audit, log } = options;
   const redactor = createRedactor(options.secretPatterns);
   const entries = [...catalog.values()];
-  const budgets = new Map<string, SessionBudget>();
-
-  function budgetFor(key: string): SessionBudget {
-    let budget = budgets.get(key);
-    if (!budget) {
-      // Bounded: budgets of sessions gone quiet are dropped once the map grows large.
-      if (budgets.size > 10_000) for (const [k, b] of budgets) if (b.idle()) budgets.delete(k);
-      budget = new SessionBudget(options.budgets);
-      budgets.set(key, budget);
-    }
-    return budget;
-  }
-
-  const steps = callSteps({ backend, log, redactor, budgetFor: (context) => budgetFor(context.sessionId ?? `subject:${context.caller.subject}`), onBehalfOfCaller: options.onBehalfOfCaller });
+  const quotas = new UserQuotas(options.quotas, options.limiters, entries.map((e) => e.definition));
+  const steps = callSteps({ backend, log, redactor, quotas, onBehalfOfCaller: options.onBehalfOfCaller });
   const pipeline = CALL_STEPS.map((name) => steps[name]);
 
   async function run(entry: CatalogEntry, rawArgs: unknown, context: CallContext): Promise<CallToolResult | InputRequiredResult> {
@@ -122,6 +114,8 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
           args: call.args,
         });
       }
+      // A single-use approval could not be recorded in the shared store: refused, never done twice.
+      if (error instanceof SharedStateUnavailable) return finish(refusal(toolMessages.sharedStateUnavailable(tool.name), 'shared_state_unavailable', call.args, call.approval));
       // Anything unexpected: the model gets a generic answer, the log gets the class and message (no stack, no values).
       log.error({ tool: tool.name, err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'tool call failed unexpectedly');
       return finish(refusal(toolMessages.internal(), 'tool_error', null));

@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config.ts';
 import { tools as generatedTools } from '../../src/generated/tools.ts';
 import { serveHttp, type Deputy } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
+import { QUOTAS_RAISED } from '../helpers/deputy.ts';
 
 export interface Profile {
   url: string;
@@ -40,6 +41,9 @@ export async function startProfile(options: { port?: number; logLevel?: string }
       DEPUTY_OAUTH_CLIENT_ID: 'deputy',
       DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy',
       DEPUTY_LOG_LEVEL: options.logLevel ?? 'warn',
+      // The suite is one caller opening a session per scenario: per-user limits out of its way.
+      ...QUOTAS_RAISED,
+      DEPUTY_QUOTA_SESSIONS: '999',
     });
     const discard: DestinationStream = { write: () => {} };
     const deputy = await serveHttp(config, {

@@ -202,7 +202,8 @@ describe('each credential goes where its scheme says, and nowhere else', () => {
     expect(lookup.headers.authorization).toBe('Bearer bt_test_BEARER_0005');
     expect(write.headers.authorization).toBe('Bearer oa_test_OAUTHWRITE_0006');
     expect(write.url).toBe('/widgets/w3');
-    expect(prompts.at(-1)).toContain("Rename widget w3 ('One') to 'Three'?");
+    // A placeholder the template leaves unquoted is quoted (src/README.md D6).
+    expect(prompts.at(-1)).toContain("Rename widget \"w3\" ('One') to 'Three'?");
   });
 
   it('a backend error that quotes the credentials becomes a short tool error without them', async () => {

@@ -57,7 +57,6 @@ const validators = new Map<string, ValidateFunction>(tools.map((tool) => [tool.n
 
 beforeAll(async () => {
   h = await setup({
-    env: { DEPUTY_SESSION_CALLS_PER_MINUTE: '1000000' },
     backend: { rateLimit: { limit: 1_000_000, windowSeconds: 60 } },
   });
   client = await h.connect({

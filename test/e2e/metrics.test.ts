@@ -1,4 +1,5 @@
 /** Prometheus metrics at /metrics (src/README.md, "Metrics"), counted from the same events as the audit trail. */
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { setup, type Harness } from '../helpers/deputy.ts';
@@ -43,6 +44,22 @@ describe('/metrics', () => {
     expect(sample(text, 'deputy_open_sessions')).toBeGreaterThanOrEqual(1);
     expect(text).toContain('deputy_process_resident_memory_bytes');
     for (const token of h.issuedTokens) expect(text).not.toContain(token);
+  });
+
+  it('without DEPUTY_REDIS_URL the shared state is this process: up, and no errors', async () => {
+    const text = await (await fetch(metricsUrl())).text();
+    expect(sample(text, 'deputy_shared_state_up')).toBe(1);
+    expect(sample(text, 'deputy_shared_state_errors_total')).toBe(0);
+  });
+
+  it('every metric of its own is in the table of src/README.md, "Metrics"', async () => {
+    const text = await (await fetch(metricsUrl())).text();
+    const own = [...text.matchAll(/^# HELP (deputy_\w+)/gm)].map((m) => m[1]!).filter((name) => !/^deputy_(process|nodejs)_/.test(name));
+    expect(own).toContain('deputy_shared_state_up');
+    const readme = await readFile(new URL('../../src/README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('\n## Metrics\n'), readme.indexOf('\n## ', readme.indexOf('\n## Metrics\n') + 1));
+    const documented = [...table.matchAll(/^\| `(deputy_\w+)` \|/gm)].map((m) => m[1]);
+    expect(own.filter((name) => !documented.includes(name))).toEqual([]);
   });
 });
 

@@ -154,6 +154,16 @@ describe('raw resumed calls', () => {
     expect(h.backend.requestLog.forOperation('getDraft')).toHaveLength(1);
   });
 
+  it('a note too long to show in full is refused on the first round, never asked cut', async () => {
+    const hidden = String.fromCodePoint(0xe0041).repeat(1_000); // each shown as ⟨U+E0041⟩
+    const [message] = await jsonRpcMessages(await h.postModern(++id, 'tools/call', { name: 'addTicketNote', arguments: { ticketId: OPEN_TICKET, body: hidden } }, { token }));
+    const result = (message as { result: { resultType?: string; isError?: boolean; content: { text: string }[] } }).result;
+    expect(result.resultType).not.toBe('input_required');
+    expect(result.isError).toBe(true);
+    expect(result.content[0]!.text).toContain("Shorten 'body'");
+    expect(noteRequests()).toEqual([]);
+  });
+
   it('accept → one publish; the same state replayed → refused as used, still one publish', async () => {
     const first = await ask('publishDraft', { filename: DRAFT });
     const done = await resume('publishDraft', { filename: DRAFT }, first.requestState);

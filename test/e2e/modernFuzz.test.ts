@@ -22,7 +22,7 @@ let token: string;
 let nextId = 1;
 
 beforeAll(async () => {
-  h = await setup({ env: { DEPUTY_SESSION_CALLS_PER_MINUTE: '1000000' } });
+  h = await setup();
   token = await h.agentToken();
 });
 afterAll(async () => {

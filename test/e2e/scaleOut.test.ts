@@ -27,7 +27,7 @@ import { loadConfig } from '../../src/config.ts';
 import { tools as generatedTools } from '../../src/generated/tools.ts';
 import { serveHttp, type Deputy } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
-import { ALL_TOOL_SCOPES } from '../helpers/deputy.ts';
+import { ALL_TOOL_SCOPES, QUOTAS_RAISED } from '../helpers/deputy.ts';
 import { freePort } from '../helpers/debianPackages.ts';
 import { ensureNginx, startNginx, type Nginx } from '../helpers/nginx.ts';
 
@@ -66,7 +66,7 @@ async function startReplica(cluster: Omit<Cluster, 'replicas'>, id: 'r1' | 'r2',
     DEPUTY_BACKEND_URL: cluster.backend.url,
     DEPUTY_OAUTH_CLIENT_ID: 'deputy',
     DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy',
-    DEPUTY_SESSION_CALLS_PER_MINUTE: '10000',
+    ...QUOTAS_RAISED,
     DEPUTY_STATE_KEYS: SHARED_STATE_KEY,
   });
   const sink = {

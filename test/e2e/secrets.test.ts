@@ -44,6 +44,31 @@ describe('secrets in backend data are redacted from tool output', () => {
   });
 });
 
+describe('the red team\'s secrets in ticket text, through a real call', () => {
+  it('cloud and LLM keys, a database URL, Basic credentials, a card and a spoken password are redacted; ids and dates stay', async () => {
+    h.backend.reset();
+    const secrets = [
+      'sk-proj-Q2mP7vL4wR8tZx9kQ2mP7vL4wR8tZx9kQ2mP7vL4wR8tZx9k',
+      'postgres://app:S3cretPassw0rd@db.internal:5432/app',
+      'dXNlcjpjb3JyZWN0LWhvcnNlLWJhdHRlcnk=',
+      '4111 1111 1111 1111',
+      'Tr0ub4dor&3',
+      'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz',
+    ];
+    const ticket = [...h.backend.store.tickets.values()].find((t) => t.id === 'tkt_100001')!;
+    ticket.lastMessage = `Order 4111111111111112 on 2026-11-30: key ${secrets[0]}, db ${secrets[1]}, Authorization: Basic ${secrets[2]}, card ${secrets[3]}, my password is ${secrets[4]} and aws_secret_access_key=${secrets[5]}`;
+    const result = await h.callTool(client, 'listCustomerTickets', { customerId: 'cus_Northwind001', limit: 20 });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    const item = (result.structuredContent as { items: { id: string; lastMessage: string }[] }).items.find((i) => i.id === 'tkt_100001')!;
+    expect(item.lastMessage).toMatch(/^Order 4111111111111112 on 2026-11-30: key \[REDACTED\], db \[REDACTED\],? Authorization: \[REDACTED\], card \[REDACTED\], my password is \[REDACTED\] and /);
+    const whole = JSON.stringify(result);
+    for (const secret of secrets) expect(whole).not.toContain(secret);
+    // Nor in any log or audit line: the audit records how many were removed, never what.
+    expect(h.auditLines().at(-1)).toMatchObject({ tool: 'listCustomerTickets', result: { redactions: 6 } });
+    for (const line of [...h.logLines, ...h.auditRaw]) for (const secret of secrets) expect(line).not.toContain(secret);
+  });
+});
+
 describe('every path, then a search for every secret', () => {
   it('drives tools, refusals, faults, rate limits and approvals', async () => {
     h.backend.reset();

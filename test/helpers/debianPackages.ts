@@ -4,7 +4,7 @@
  * runs apt-get directly, anyone else through passwordless sudo. Several test files (or people on
  * the same machine) may install at once: a busy dpkg lock is waited out, for a bounded time.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 
 export function sh(command: string, timeoutMs: number): Promise<{ code: number; output: string }> {
@@ -68,4 +68,49 @@ export function portAccepts(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+export interface ServerProcess {
+  pid: number;
+  /** Signals the process by its PID (SIGKILL after 3 s), waits for it to exit, then cleans up. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Runs a Debian server in the foreground as a child of the test and waits (10 s at most) until it
+ * accepts connections on 127.0.0.1:`port`. Its output is kept only for the error if it does not start.
+ */
+export async function startServerProcess(options: {
+  name: string;
+  binary: string;
+  args: readonly string[];
+  port: number;
+  /** How it is asked to stop: nginx finishes its workers on SIGQUIT. */
+  stopSignal?: NodeJS.Signals;
+  /** Run after it has exited (its temp directory). */
+  cleanup?: () => Promise<void>;
+}): Promise<ServerProcess> {
+  let output = '';
+  const child = spawn(options.binary, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(options.stopSignal ?? 'SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await options.cleanup?.();
+  };
+  const deadline = Date.now() + 10_000;
+  while (!(await portAccepts(options.port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`${options.name} did not start:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { pid: child.pid!, stop };
 }

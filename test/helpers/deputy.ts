@@ -110,6 +110,17 @@ export interface ModernRawOptions extends RawOptions {
   capabilities?: Record<string, unknown>;
 }
 
+/**
+ * Per-user quotas raised out of the way: the harness default, so a test measures what it names;
+ * the quota tests (test/e2e/limits.test.ts, test/e2e/sharedState.test.ts) set their own.
+ */
+export const QUOTAS_RAISED: Record<string, string> = {
+  DEPUTY_QUOTA_CALLS: '1000000000',
+  DEPUTY_QUOTA_READ_TOOL_CALLS: '1000000000',
+  DEPUTY_QUOTA_WRITE_TOOL_CALLS: '1000000000',
+  DEPUTY_QUOTA_IN_FLIGHT: '100000',
+};
+
 /** The protocol revision of the modern era. */
 export const MODERN_REVISION = '2026-07-28';
 
@@ -173,6 +184,34 @@ async function recordingTokenProxy(target: string, record: (token: string) => vo
   };
 }
 
+/** One raw JSON-RPC POST to an MCP endpoint with `fetch` (no SDK in between). */
+export function postTo(url: string, body: unknown, raw: RawOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+    ...raw.headers,
+  };
+  if (raw.token) headers.authorization = `Bearer ${raw.token}`;
+  if (raw.sessionId) headers['mcp-session-id'] = raw.sessionId;
+  return fetch(url, { method: 'POST', headers, body: raw.rawBody ?? JSON.stringify(body) });
+}
+
+/** One raw 2026-07-28 request to an MCP endpoint: the `_meta` envelope and the Mcp-Method/Mcp-Name headers filled in. */
+export function postModernTo(url: string, id: number | string, method: string, params: Record<string, unknown>, raw: ModernRawOptions = {}): Promise<Response> {
+  const name = typeof params.name === 'string' ? params.name : undefined;
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': MODERN_REVISION,
+    'io.modelcontextprotocol/clientInfo': { name: 'raw-modern-e2e', version: '1.0.0' },
+    'io.modelcontextprotocol/clientCapabilities': raw.capabilities ?? { elicitation: { form: {} } },
+  };
+  return postTo(
+    url,
+    { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } },
+    { ...raw, headers: { 'mcp-protocol-version': MODERN_REVISION, 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}), ...raw.headers } },
+  );
+}
+
 /** Reads a Streamable HTTP answer (JSON or an SSE stream) into its JSON-RPC messages. */
 export async function jsonRpcMessages(response: Response): Promise<Record<string, unknown>[]> {
   const text = await response.text();
@@ -218,6 +257,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     DEPUTY_OAUTH_CLIENT_SECRET: DEPUTY_CLIENT_SECRET,
     DEPUTY_OAUTH_TOKEN_URL: tokenProxy.url,
     DEPUTY_BACKEND_TIMEOUT_MS: '3000',
+    ...QUOTAS_RAISED,
     ...options.env,
   });
   let deputy: Deputy;
@@ -241,30 +281,8 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     return accessToken;
   };
 
-  const post = (body: unknown, raw: RawOptions = {}) => {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-      ...raw.headers,
-    };
-    if (raw.token) headers.authorization = `Bearer ${raw.token}`;
-    if (raw.sessionId) headers['mcp-session-id'] = raw.sessionId;
-    return fetch(deputy.url, { method: 'POST', headers, body: raw.rawBody ?? JSON.stringify(body) });
-  };
-
-  const postModern = (id: number | string, method: string, params: Record<string, unknown>, raw: ModernRawOptions = {}) => {
-    const name = typeof params.name === 'string' ? params.name : undefined;
-    const meta = {
-      'io.modelcontextprotocol/protocolVersion': MODERN_REVISION,
-      'io.modelcontextprotocol/clientInfo': { name: 'raw-modern-e2e', version: '1.0.0' },
-      'io.modelcontextprotocol/clientCapabilities': raw.capabilities ?? { elicitation: { form: {} } },
-    };
-    return post(
-      { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } },
-      { ...raw, headers: { 'mcp-protocol-version': MODERN_REVISION, 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}), ...raw.headers } },
-    );
-  };
+  const post = (body: unknown, raw: RawOptions = {}) => postTo(deputy.url, body, raw);
+  const postModern = (id: number | string, method: string, params: Record<string, unknown>, raw: ModernRawOptions = {}) => postModernTo(deputy.url, id, method, params, raw);
   const modernClients: ModernClient[] = [];
 
   const harness: Harness = {

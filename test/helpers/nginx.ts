@@ -4,12 +4,11 @@
  * `.deploy/nginx/deputy.conf.template` rendered into a private temp directory, on loopback.
  * No system service, nothing outside the temp directory; `stop()` ends the process it started.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDebianBinary, portAccepts } from './debianPackages.ts';
+import { ensureDebianBinary, startServerProcess } from './debianPackages.ts';
 
 
 export const NGINX_TEMPLATE = fileURLToPath(new URL('../../.deploy/nginx/deputy.conf.template', import.meta.url));
@@ -72,30 +71,14 @@ export async function startNginx(options: { binary: string; port: number; replic
     ].join('\n'),
   );
 
-  let stderr = '';
-  const child: ChildProcess = spawn(options.binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const server = await startServerProcess({
+    name: 'nginx',
+    binary: options.binary,
+    args: ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'],
+    port: options.port,
+    stopSignal: 'SIGQUIT', // graceful: workers finish, then the master exits
+    cleanup: () => rm(dir, { recursive: true, force: true }),
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const cleanup = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGQUIT'); // graceful: workers finish, then the master exits
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + 10_000;
-  while (!(await portAccepts(options.port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await cleanup();
-      throw new Error(`nginx did not start:\n${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 
   return {
     url: `http://127.0.0.1:${options.port}`,
@@ -111,6 +94,6 @@ export async function startNginx(options: { binary: string; port: number; replic
           return { sid: raw.sid, upstreams: raw.up.split(/[,:]\s+/).filter(Boolean).map((u) => u.trim()), status: raw.status, method: raw.method, uri: raw.uri };
         });
     },
-    stop: cleanup,
+    stop: server.stop,
   };
 }

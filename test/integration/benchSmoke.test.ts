@@ -13,7 +13,7 @@ describe('bench smoke: no cross-session data under concurrent load', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await setup({
-      env: { DEPUTY_SESSION_CALLS_PER_MINUTE: '1000000', DEPUTY_SESSION_MAX_IN_FLIGHT: '64', DEPUTY_LOG_LEVEL: 'warn' },
+      env: { DEPUTY_LOG_LEVEL: 'warn' },
       backend: { rateLimit: { limit: 1_000_000_000, windowSeconds: 1 } },
     });
   });

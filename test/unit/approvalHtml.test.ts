@@ -33,7 +33,7 @@ function state(overrides: Partial<PendingApproval> = {}, view: Partial<PendingAp
 describe('approvalPage', () => {
   it('labels hidden characters of arguments once, and of the already-rendered message not again', () => {
     const body = 'ok\u{E0041}\u2028\u202Eevil';
-    const html = approvalPage(state({}, { message: renderApprovalMessage('Add {body}?', { body }, {}, Number.POSITIVE_INFINITY), args: { body } }));
+    const html = approvalPage(state({}, { message: renderApprovalMessage('Add {body}?', { body }, {}), args: { body } }));
     expect(html).toContain('<pre>ok⟨U+E0041⟩⟨U+2028⟩⟨U+202E⟩evil</pre>');
     expect(html).toContain('Add &quot;ok⟨U+E0041⟩⟨U+2028⟩⟨U+202E⟩evil&quot;?');
     expect(html).not.toContain('⟨U+27E8⟩');

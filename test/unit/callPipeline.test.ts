@@ -14,6 +14,7 @@ import type { Caller } from '../../src/tools/caller.ts';
 import { CALL_STEPS } from '../../src/tools/callSteps.ts';
 import { buildCatalog } from '../../src/tools/toolCatalog.ts';
 import { createToolService } from '../../src/tools/toolService.ts';
+import { memoryLimiters } from '../../src/state/limiters.ts';
 
 const publishDraft = tools.find((t) => t.name === 'publishDraft')!;
 
@@ -32,7 +33,8 @@ function setup(maxInFlight: number) {
     backend,
     audit: { record: (e) => events.push(e), flush: () => Promise.resolve() },
     log: pino({ level: 'silent' }),
-    budgets: { maxInFlight, maxPerMinute: 100 },
+    quotas: { windowSeconds: 10, calls: 100, readToolCalls: 100, writeToolCalls: 100, inFlight: maxInFlight, key: 'subject' },
+    limiters: memoryLimiters,
     onBehalfOfCaller: false,
   });
   const asked: string[] = [];
@@ -52,7 +54,7 @@ function setup(maxInFlight: number) {
 
 describe('the tool pipeline order', () => {
   it('is the list CALL_STEPS holds, and src/README.md names the steps in that order', () => {
-    expect(CALL_STEPS).toEqual(['policy', 'budget', 'input', 'approval', 'backend', 'output']);
+    expect(CALL_STEPS).toEqual(['policy', 'quota', 'input', 'approval', 'backend', 'output']);
     const readme = readFileSync(new URL('../../src/README.md', import.meta.url), 'utf8');
     const flow = readme.slice(readme.indexOf('## The flow of a call'), readme.indexOf('## Layers'));
     const positions = CALL_STEPS.map((step) => flow.indexOf(`\`${step}\``));
@@ -60,7 +62,7 @@ describe('the tool pipeline order', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 
-  it('policy refuses before budget, input and approval', async () => {
+  it('policy refuses before quota, input and approval', async () => {
     const t = setup(0);
     const result = await t.call([], { nonsense: 1 });
     expect(result).toMatchObject({ isError: true });
@@ -69,14 +71,14 @@ describe('the tool pipeline order', () => {
     expect(t.backendCalls).toEqual([]);
   });
 
-  it('budget refuses before input and approval', async () => {
+  it('quota refuses before input and approval', async () => {
     const t = setup(0);
     await t.call(publishDraft.callerScopes, { nonsense: 1 });
-    expect(t.events.map((e) => e.outcome)).toEqual(['budget_exceeded']);
+    expect(t.events.map((e) => e.outcome)).toEqual(['quota_exceeded']);
     expect(t.asked).toEqual([]);
   });
 
-  it('input refuses before approval, and gives its budget slot back', async () => {
+  it('input refuses before approval, and gives its in-flight slot back', async () => {
     const t = setup(1);
     await t.call(publishDraft.callerScopes, { nonsense: 1 });
     await t.call(publishDraft.callerScopes, { nonsense: 1 });

@@ -234,6 +234,14 @@ const cases: [string, { given: Given; want: Want }][] = [
     { given: { tools: () => [{ ...readTool(), input: { limit: { maxium: 50 } } }] }, want: { code: 'MANIFEST_INVALID', message: 'maxium' } },
   ],
   [
+    'a per-tool quota of no calls',
+    { given: { tools: () => [{ ...readTool(), quota: { calls: 0 } }] }, want: { code: 'MANIFEST_INVALID', message: 'expected number to be >=1' } },
+  ],
+  [
+    'a per-tool quota with an unknown key',
+    { given: { tools: () => [{ ...writeTool(), quota: { calls: 2, perMinute: 1 } }] }, want: { code: 'MANIFEST_INVALID', message: 'perMinute' } },
+  ],
+  [
     'an untrusted path that is not picked',
     { given: { tools: () => [{ ...readTool(), output: { ...(readTool().output as object), untrusted: ['items[].status'] } }] }, want: { code: 'OUTPUT_INVALID', message: "untrusted path 'items[].status' is not in pick" } },
   ],
@@ -252,6 +260,19 @@ describe('generation fails loudly', () => {
     if (want.fix !== undefined) expect(hit?.fix).toContain(want.fix);
     // A tool with an error is never emitted (for a clash, the first of the two names is fine).
     if (hit?.tool != null && want.code !== 'NAME_DUPLICATE') expect(tools.map((t) => t.name)).not.toContain(hit.tool);
+  });
+});
+
+describe('per-tool quotas', () => {
+  it('are emitted only where the manifest sets one, with the configured window where it names none', () => {
+    const { errors, tools } = compile({ tools: () => [{ ...readTool(), quota: { calls: 40 } }, { ...writeTool(), quota: { calls: 1, windowSeconds: 60 } }, getItem()] });
+    expect(errors).toEqual([]);
+    expect(Object.fromEntries(tools.map((t) => [t.name, t.quota]))).toEqual({
+      listItems: { calls: 40, windowSeconds: null },
+      createItem: { calls: 1, windowSeconds: 60 },
+      getItem: undefined,
+    });
+    expect('quota' in tools.find((t) => t.name === 'getItem')!).toBe(false);
   });
 });
 

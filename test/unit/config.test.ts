@@ -71,3 +71,49 @@ describe('loadConfig reports every problem at once', () => {
     expect(message).not.toContain('short-s3cr3t');
   });
 });
+
+describe('per-user quotas and shared state', () => {
+  it('defaults fit the mock backend (60 requests per 10 s per token) and keep one user well below the session cap', () => {
+    const config = loadConfig(complete);
+    expect(config.quotas).toEqual({ windowSeconds: 10, calls: 30, readToolCalls: 20, writeToolCalls: 5, inFlight: 4, sessions: 10, key: 'subject' });
+    expect(config.quotas.writeToolCalls).toBeLessThan(config.quotas.readToolCalls);
+    expect(config.redisUrl).toBeNull();
+    // The session share follows the global cap: a tenth of it, at most 10, at least 1.
+    expect(loadConfig({ ...complete, DEPUTY_MAX_SESSIONS: '40' }).quotas.sessions).toBe(4);
+    expect(loadConfig({ ...complete, DEPUTY_MAX_SESSIONS: '5' }).quotas.sessions).toBe(1);
+  });
+
+  it('reads every quota variable and the Redis URL', () => {
+    const config = loadConfig({
+      ...complete,
+      DEPUTY_QUOTA_WINDOW_SECONDS: '60',
+      DEPUTY_QUOTA_CALLS: '100',
+      DEPUTY_QUOTA_READ_TOOL_CALLS: '50',
+      DEPUTY_QUOTA_WRITE_TOOL_CALLS: '2',
+      DEPUTY_QUOTA_IN_FLIGHT: '3',
+      DEPUTY_QUOTA_SESSIONS: '7',
+      DEPUTY_QUOTA_KEY: 'subject,client',
+      DEPUTY_REDIS_URL: 'rediss://:pw@redis.internal:6380/1',
+    });
+    expect(config.quotas).toEqual({ windowSeconds: 60, calls: 100, readToolCalls: 50, writeToolCalls: 2, inFlight: 3, sessions: 7, key: 'subject,client' });
+    expect(config.redisUrl).toBe('rediss://:pw@redis.internal:6380/1');
+  });
+
+  it('refuses a session share that would let one user take every slot, the old per-session variables, and a URL that is not Redis — without echoing it', () => {
+    const problems = problemsOf({
+      ...complete,
+      DEPUTY_MAX_SESSIONS: '20',
+      DEPUTY_QUOTA_SESSIONS: '20',
+      DEPUTY_SESSION_CALLS_PER_MINUTE: '120',
+      DEPUTY_REDIS_URL: 'http://user:hunter2-secret@redis:6379',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^DEPUTY_REDIS_URL: must start with redis:\/\/ or rediss:\/\/ — set it to redis:\/\//),
+      expect.stringMatching(/^DEPUTY_SESSION_CALLS_PER_MINUTE is no longer read — use DEPUTY_QUOTA_CALLS per DEPUTY_QUOTA_WINDOW_SECONDS/),
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+    expect(problemsOf({ ...complete, DEPUTY_MAX_SESSIONS: '20', DEPUTY_QUOTA_SESSIONS: '20' })).toEqual([
+      expect.stringMatching(/^DEPUTY_QUOTA_SESSIONS: 20 is not below DEPUTY_MAX_SESSIONS \(20\) — set it to a number below DEPUTY_MAX_SESSIONS/),
+    ]);
+  });
+});

@@ -41,6 +41,30 @@ describe('showInvisible', () => {
     expect(showInvisible(input)).toBe(input);
   });
 
+  it.each([
+    // Look-alike letters of another script inside a Latin word: shown, wherever they sit.
+    ['a Cyrillic а in a domain', 'send it to http://exаmple.com', 'send it to http://ex⟨U+0430⟩mple.com'],
+    ['Cyrillic letters leading a Latin word', 'раypal', '⟨U+0440⟩⟨U+0430⟩ypal'],
+    ['a Greek omicron', 'gοogle', 'g⟨U+03BF⟩ogle'],
+    ['an Armenian letter', 'Appլe', 'App⟨U+056C⟩e'],
+    ['a Cherokee letter', 'ᎪPPROVED', '⟨U+13AA⟩PPROVED'],
+    ['a Bengali digit zero in a Latin word', 'order০1', 'order⟨U+09E6⟩1'],
+    ['a fake "approved" line', '✅ Reviewеd by security', '✅ Review⟨U+0435⟩d by security'],
+  ])('%s', (_name, input, shown) => {
+    expect(showInvisible(input)).toBe(shown);
+  });
+
+  it.each([
+    ['Russian prose', 'Счёт оплачен, спасибо'],
+    ['Greek prose', 'Ευχαριστώ πολύ'],
+    ['Latin and Cyrillic words side by side', 'invoice счёт Москва-Moscow'],
+    ['Japanese mixing kanji, kana and Latin', 'Tシャツの在庫'],
+    ['Korean beside Latin', 'K팝'],
+    ['accented Latin', 'Crème brûlée, Łódź, São Paulo'],
+  ])('leaves %s as it is', (_name, input) => {
+    expect(showInvisible(input)).toBe(input);
+  });
+
   it('shows the zero-width joiner inside an emoji sequence too: it is still an invisible character', () => {
     expect(showInvisible('👩\u200d👧')).toBe('👩⟨U+200D⟩👧');
   });

@@ -27,5 +27,11 @@ describe('the complete manifest example', () => {
       ['publishDraft', 'write'],
       ['searchCustomers', 'read'],
     ]);
+    // Per-tool quotas as written; a tool without one takes the configured default for its risk.
+    expect(result.tools.map((t) => [t.name, t.quota])).toEqual([
+      ['deleteDraft', undefined],
+      ['publishDraft', { calls: 3, windowSeconds: 60 }],
+      ['searchCustomers', { calls: 10, windowSeconds: null }],
+    ]);
   });
 });

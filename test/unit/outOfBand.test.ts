@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InMemoryPendingApprovals } from '../../src/state/pendingApprovals.ts';
-import { routedApprover, type ApprovalRequest, type Approver } from '../../src/tools/approval.ts';
+import { PromptTooLong, routedApprover, type ApprovalRequest, type Approver } from '../../src/tools/approval.ts';
 import type { ApprovalClaim } from '../../src/tools/approvalRounds.ts';
 import type { Caller } from '../../src/tools/caller.ts';
 import { approvalPolicyOf, mayApprove } from '../../src/tools/approvalPolicy.ts';
@@ -189,6 +189,18 @@ describe('routedApprover: which channel reaches the human', () => {
   it('two approvers with a link allowed and no page channel: the link', async () => {
     const approver = routedApprover({ form: channel('form', true), page: null, link, resumedOnPage: false });
     expect(await chosen(approver, { ...two, link: true })).toBe('link');
+  });
+
+  it('a form too long to show in full goes to the page, or the link; with neither it is refused', async () => {
+    const tooLong: Approver = {
+      supports: () => true,
+      decide: async () => {
+        throw new PromptTooLong(9_000, 'body');
+      },
+    };
+    expect(await chosen(routedApprover({ form: tooLong, page: channel('page', true), link, resumedOnPage: false }), one)).toBe('page');
+    expect(await chosen(routedApprover({ form: tooLong, page: null, link, resumedOnPage: false }), { ...one, link: true })).toBe('link');
+    await expect(chosen(routedApprover({ form: tooLong, page: null, link, resumedOnPage: false }), one)).rejects.toBeInstanceOf(PromptTooLong);
   });
 
   it('a call resumed from the page stays with the page', async () => {

@@ -24,4 +24,25 @@ describe('cachedReadiness', () => {
     const readiness = cachedReadiness([{ name: 'authorizationServer', check: () => Promise.reject(new Error('ECONNREFUSED')) }], 1_000);
     expect(await readiness.current()).toEqual({ authorizationServer: false });
   });
+
+  it('reports a failed optional check as degraded with its reason, a failed required one as not ready', async () => {
+    let backend = true;
+    let shared = true;
+    let clock = 0;
+    const readiness = cachedReadiness(
+      [
+        { name: 'backend', check: async () => backend },
+        { name: 'sharedState', check: async () => shared, degradedReason: 'reads go on, writes are refused' },
+      ],
+      1_000,
+      () => clock,
+    );
+    expect(await readiness.report()).toEqual({ status: 'ready', checks: { backend: true, sharedState: true } });
+    shared = false;
+    clock += 1_000;
+    expect(await readiness.report()).toEqual({ status: 'degraded', checks: { backend: true, sharedState: false }, degraded: ['sharedState: reads go on, writes are refused'] });
+    backend = false;
+    clock += 1_000;
+    expect(await readiness.report()).toEqual({ status: 'not_ready', checks: { backend: false, sharedState: false } });
+  });
 });
