@@ -68,6 +68,8 @@ const EnvSchema = z.object({
   DEPUTY_BACKEND_MAX_RESPONSE_BYTES: positiveInt.default(1_048_576),
   DEPUTY_BACKEND_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   DEPUTY_BACKEND_MAX_RETRY_AFTER_SECONDS: z.coerce.number().int().min(0).default(2),
+  /** The share of what the backend has left on a credential one caller may take; 1 = no fair-share gate. */
+  DEPUTY_BACKEND_FAIR_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
 
   /** `stderr`, `stdout`, or a file path (appended). */
   DEPUTY_AUDIT_LOG: z.string().default('stderr'),
@@ -115,6 +117,8 @@ export interface Config {
     maxResponseBytes: number;
     maxRetries: number;
     maxRetryAfterSeconds: number;
+    /** The fair share of what is left on a credential, in (0, 1]; 1 = the gate is off. */
+    fairShare: number;
   };
   tokens:
     | { provider: 'static'; file: string }
@@ -152,6 +156,7 @@ const FIXES: Record<string, string> = {
   DEPUTY_METRICS: 'on or off',
   DEPUTY_STATE_KEYS: 'comma-separated random keys of 32+ characters, e.g. `openssl rand -hex 32`',
   DEPUTY_METRICS_TOKEN: 'a random token of 16+ characters',
+  DEPUTY_BACKEND_FAIR_SHARE: 'a number above 0 and at most 1, e.g. 0.5 (1 turns the fair-share gate off)',
   DEPUTY_QUOTA_KEY: 'subject or subject,client',
   DEPUTY_QUOTA_SESSIONS: 'a number below DEPUTY_MAX_SESSIONS (default: a tenth of it, at most 10)',
   DEPUTY_REDIS_URL: 'redis://[user:password@]host:6379[/db], or rediss:// for TLS',
@@ -273,6 +278,7 @@ function build(e: z.infer<typeof EnvSchema>): Config {
       maxResponseBytes: e.DEPUTY_BACKEND_MAX_RESPONSE_BYTES,
       maxRetries: e.DEPUTY_BACKEND_MAX_RETRIES,
       maxRetryAfterSeconds: e.DEPUTY_BACKEND_MAX_RETRY_AFTER_SECONDS,
+      fairShare: e.DEPUTY_BACKEND_FAIR_SHARE,
     },
     tokens,
     introspection:

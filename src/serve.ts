@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { serveStdio as serveMcpStdio } from '@modelcontextprotocol/server/stdio';
 import {
+  BackendLimits,
   ClientCredentialsProvider,
   CredentialRouter,
   StaticTokenProvider,
@@ -37,6 +38,7 @@ import { memoryState, redisState, type SharedState } from './state/sharedState.t
 import { createOutOfBandApprovals, type OutOfBandApprovals } from './tools/outOfBand.ts';
 import { createAuditLog, type AuditLog } from './tools/audit.ts';
 import type { Caller } from './tools/caller.ts';
+import { FairShareGate } from './tools/fairShare.ts';
 import { buildCatalog } from './tools/toolCatalog.ts';
 import { createToolService, type DeputyToolService } from './tools/toolService.ts';
 import { quotaKeyOf } from './tools/userQuotas.ts';
@@ -270,8 +272,10 @@ export function createLogger(level: string): Logger {
   );
 }
 
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, state: SharedState, audit: AuditLog): DeputyToolService {
+/** `fairShare` absent: no gate (stdio's one caller has no one to share with; token exchange: backendLimitsFor). */
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, state: SharedState, audit: AuditLog, fairShare?: FairShareGate): DeputyToolService {
   return createToolService({
+    ...(fairShare ? { fairShare } : {}),
     catalog: buildCatalog(deps.tools),
     backend,
     audit,
@@ -283,8 +287,9 @@ function toolServiceFor(config: Config, deps: ServeDependencies, backend: Backen
   });
 }
 
-function backendFor(config: Config, provider: TokenProvider): BackendClient {
+function backendFor(config: Config, provider: TokenProvider, limits?: BackendLimits): BackendClient {
   return createBackendClient({
+    ...(limits ? { limits } : {}),
     baseUrl: config.backend.url,
     tokens: provider,
     connectTimeoutMs: Math.min(5_000, config.backend.timeoutMs),
@@ -307,6 +312,16 @@ async function reachable(url: string): Promise<boolean> {
   return ![502, 503, 504].includes(response.status);
 }
 
+/**
+ * The record of the backend's rate limit per credential, which the fair-share gate reads
+ * (src/README.md, "Backend rate limits"), or undefined with token exchange: then every user calls
+ * with a token of their own, so the backend already counts each user apart and there is no
+ * shared limit to divide (nor one record per credential that would be true for every user).
+ */
+function backendLimitsFor(config: Config): BackendLimits | undefined {
+  return config.tokens.provider === 'token_exchange' ? undefined : new BackendLimits();
+}
+
 export async function serveHttp(config: Config, deps: ServeDependencies): Promise<Deputy> {
   if (!config.auth) throw new StartupError('DEPUTY_AUTH_ISSUER is required to serve over HTTP');
   const testCaller = deps.testOnlyUnauthenticatedCaller;
@@ -316,13 +331,16 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const log = deps.log ?? createLogger(config.logLevel);
   const provider = createTokenProvider(config);
   await checkCredentials(config, provider, deps.tools, log);
-  const backend = backendFor(config, provider);
+  const limits = backendLimitsFor(config);
+  const backend = backendFor(config, provider, limits);
   // Sessions and the shared state are created below; the gauges read them only when scraped.
-  const metrics = createMetrics({ openSessions: () => sessions.size, sharedStateUp: () => state.up() });
+  const metrics = createMetrics({ openSessions: () => sessions.size, sharedStateUp: () => state.up(), ...(limits ? { backendRemaining: () => limits.lastRemaining() } : {}) });
   const now = deps.now ?? Date.now;
   const state = config.redisUrl ? redisState(config.redisUrl, { log, onError: () => metrics.sharedStateError(), now }) : memoryState(now);
   const audit = metrics.observe(deps.audit ?? auditFor(config));
-  const tools = toolServiceFor(config, deps, backend, log, state, audit);
+  // Counted where the quotas are, so replicas sharing a store share each caller's count.
+  const fairShare = limits && new FairShareGate({ limits, limiters: state.limiters, share: config.backend.fairShare });
+  const tools = toolServiceFor(config, deps, backend, log, state, audit, fairShare);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     maxPerUser: config.quotas.sessions,

@@ -12,6 +12,9 @@
  *                on every attempt (defence in depth behind buildRequest's URL check)
  *   Pool         connect/headers/body timeouts
  *
+ * Every answer's rate-limit fields are recorded per credential (backendLimits.ts), and each call
+ * counts as in flight on its credential until it ends.
+ *
  * Credentials are attached per call, not by an interceptor: fetching them is async, can fail
  * (BACKEND_TOKEN_UNAVAILABLE before any socket work) and the 401 → invalidate → one retry loop
  * needs the values that were rejected. Each goes where its security scheme says
@@ -20,6 +23,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { interceptors, Pool, type Dispatcher } from 'undici';
 import { backendError, BackendError, errorFromResponse } from './backendError.ts';
+import { credentialKey, type BackendLimits } from './backendLimits.ts';
 import { buildRequest, parseBaseUrl, type BackendTarget, type BuiltRequest } from './buildRequest.ts';
 import { Deadline, stopError } from './deadline.ts';
 import { egressGuard } from './egressGuard.ts';
@@ -27,7 +31,7 @@ import { errorCode, networkError } from './networkErrors.ts';
 import { isSuccessStatus, type OperationBinding } from './operation.ts';
 import { placeCredentials } from './placeCredentials.ts';
 import { ResponseCollector, type RawResponse } from './responseCollector.ts';
-import { headerValue, parseRateLimit, type RateLimitInfo } from './responseHeaders.ts';
+import { headerValue, parseRateLimit, retryAfterSeconds, type RateLimitInfo } from './responseHeaders.ts';
 import { isIdempotent, NEVER_RETRY, retryDelayMs, type RetryCallback, type RetryDecisionInput, type RetryOptions } from './retryRules.ts';
 import type { CallerIdentity, TokenProvider, TokenRequest } from './tokenProvider.ts';
 
@@ -50,6 +54,8 @@ export interface BackendClientOptions {
   connections?: number;
   /** Jitter source, injectable for tests. Default Math.random. */
   random?: () => number;
+  /** Where the backend's rate-limit answers are recorded, per credential. */
+  limits?: BackendLimits;
 }
 
 /** What one call brings besides the binding and the arguments. */
@@ -202,6 +208,8 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
       throw backendError('INVALID_ARGUMENT', operationId, { argument: '(idempotency key)', reason: 'idempotency key must be 1-255 visible ASCII characters' });
     }
     const deadline = new Deadline(callOptions.timeoutMs ?? defaultTimeoutMs, callOptions.signal);
+    const credential = credentialKey(binding);
+    const ended = opts.limits?.started(credential);
     try {
       const requests = binding.credentials.map((c): TokenRequest => {
         const req: TokenRequest = { scopes: c.scopes, operationId, scheme: c.scheme, kind: c.kind };
@@ -221,8 +229,10 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
           ({ raw, attempts } = await send(binding, built, callOptions, fresh, deadline, attempts));
         }
       }
+      opts.limits?.observe(credential, parseRateLimit(raw.headers), raw.status === 429 ? retryAfterSeconds(raw.headers) : undefined);
       return interpret(binding, raw, attempts, values);
     } finally {
+      ended?.();
       deadline.clear();
     }
   }

@@ -1,6 +1,8 @@
 /** The backend boundary: everything tools/ may use from backend/. */
 export { BACKEND_INTERCEPTORS, createBackendClient } from './backendClient.ts';
 export type { BackendCallOptions, BackendClient, BackendClientOptions, BackendResponse } from './backendClient.ts';
+export { BackendLimits, credentialKey } from './backendLimits.ts';
+export type { BackendWindow } from './backendLimits.ts';
 export { egressGuard } from './egressGuard.ts';
 export { codeForNetworkError } from './networkErrors.ts';
 export { isIdempotent, retryDelayMs } from './retryRules.ts';

@@ -23,6 +23,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export interface MetricsSources {
   openSessions: () => number;
+  /** The backend's last reported remaining, per credential label (schemes and scopes, never a token). */
+  backendRemaining?: () => { credential: string; remaining: number }[];
   /** Whether the shared state store answers now (always true when it is this process's memory). */
   sharedStateUp: () => boolean;
 }
@@ -33,7 +35,7 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
 
   const calls = new Counter({
     name: 'deputy_tool_calls_total',
-    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, quota_exceeded, shared_state_unavailable, backend_contract_violation).',
+    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, quota_exceeded, fair_share_exceeded, shared_state_unavailable, backend_contract_violation).',
     labelNames: ['tool', 'outcome'] as const,
     registers: [registry],
   });
@@ -75,6 +77,21 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
     labelNames: ['tool', 'event'] as const,
     registers: [registry],
   });
+  const fairShareRefusals = new Counter({
+    name: 'deputy_fair_share_refusals_total',
+    help: "Calls held back because they would take more than the caller's fair share of the backend's rate limit.",
+    labelNames: ['tool'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'deputy_backend_rate_limit_remaining',
+    help: 'Requests the backend last said were left in its current window, per Deputy credential (schemes and scopes).',
+    labelNames: ['credential'] as const,
+    registers: [registry],
+    collect() {
+      for (const { credential, remaining } of options.backendRemaining?.() ?? []) this.set({ credential }, remaining);
+    },
+  });
   new Gauge({
     name: 'deputy_open_sessions',
     help: 'Open MCP sessions.',
@@ -105,6 +122,7 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
     calls.inc({ tool, outcome: event.outcome });
     callSeconds.observe({ tool }, event.durationMs / 1000);
     if (event.approval !== 'not_required' && event.approval !== 'not_reached') approvals.inc({ tool, decision: event.approval });
+    if (event.outcome === 'fair_share_exceeded') fairShareRefusals.inc({ tool });
     const backend = event.backend;
     if (!backend) return;
     if (backend.durationMs !== null) backendSeconds.observe({ tool }, backend.durationMs / 1000);

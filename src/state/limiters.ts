@@ -53,4 +53,10 @@ class CountedInsurance extends RateLimiterMemory {
     this.onFallback();
     return super.consume(...args);
   }
+
+  // The fair share counts with penalty() (tools/fairShare.ts), which falls back here just the same.
+  override penalty(...args: Parameters<RateLimiterMemory['penalty']>): ReturnType<RateLimiterMemory['penalty']> {
+    this.onFallback();
+    return super.penalty(...args);
+  }
 }

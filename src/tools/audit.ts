@@ -19,6 +19,7 @@ export type AuditOutcome =
   | 'approval_declined'
   | 'approval_requested'
   | 'quota_exceeded'
+  | 'fair_share_exceeded'
   | 'shared_state_unavailable'
   | 'backend_contract_violation';
 

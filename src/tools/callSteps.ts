@@ -14,6 +14,7 @@ import { approvalPolicyOf } from './approvalPolicy.ts';
 import { approvalIdempotencyKey, approvalMessages } from './approvalRounds.ts';
 import { canonicalJson, type AuditEvent } from './audit.ts';
 import type { Caller } from './caller.ts';
+import { callCredentials, type FairShareGate } from './fairShare.ts';
 import { fitToBytes } from './fitOutput.ts';
 import { valueAtPath } from './pickPath.ts';
 import { missingScopes } from './policy.ts';
@@ -26,7 +27,7 @@ import { toolMessages } from './toolErrors.ts';
 import type { UserQuotas } from './userQuotas.ts';
 
 /** The pipeline's order: the one place it is written down. */
-export const CALL_STEPS = ['policy', 'quota', 'input', 'approval', 'backend', 'output'] as const;
+export const CALL_STEPS = ['policy', 'quota', 'input', 'fairShare', 'approval', 'backend', 'output'] as const;
 export type CallStepName = (typeof CALL_STEPS)[number];
 
 /** One call as it moves through the steps. */
@@ -71,6 +72,8 @@ export interface CallStepDeps {
   /** The per-user quotas every call is counted against. */
   quotas: UserQuotas;
   onBehalfOfCaller: boolean;
+  /** Keeps one caller to a share of the backend's rate limit; absent, no call is held back. */
+  fairShare?: FairShareGate;
 }
 
 export const errorResult = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
@@ -144,6 +147,23 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       call.args = parsed.data as Record<string, unknown>;
       call.approval = 'not_required';
       return undefined;
+    },
+
+    // After input, so a refusal is audited with its arguments; before approval, so no human is
+    // asked to approve a call that would not be made.
+    async fairShare(call) {
+      if (!deps.fairShare) return undefined;
+      let decision;
+      try {
+        // One user as the quotas count one (DEPUTY_QUOTA_KEY), hashed: no subject reaches a shared store.
+        decision = await deps.fairShare.tryStart(callCredentials(call.tool), deps.quotas.keyOf(call.context.caller));
+      } catch (error) {
+        // The backend still enforces its own limit: a counter store that fails holds nothing back.
+        log.warn({ tool: call.tool.name, err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'fair-share counter unavailable; call let through');
+        return undefined;
+      }
+      if (decision.ok) return undefined;
+      return refusal(toolMessages.fairShare(decision.reason, decision.retryAfterSeconds), 'fair_share_exceeded', call.args);
     },
 
     async approval(call) {

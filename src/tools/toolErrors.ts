@@ -78,6 +78,10 @@ export const toolMessages = {
         : `Quota reached (calls): this user may start ${q.limit} tool calls per ${q.windowSeconds} s, all tools and sessions together. Nothing was done; retry after ${q.retryAfterSeconds} s.`,
   sharedStateUnavailable: (tool: string) =>
     `${tool} changes data, and Deputy cannot reach its shared state right now to check this user's limits and approvals, so it refuses rather than guess. Nothing was done; read tools still work. Retry in a minute.`,
+  fairShare: (reason: 'share' | 'exhausted', retryAfterSeconds: number) =>
+    reason === 'share'
+      ? `The admin backend's rate limit is shared by every user, and this call would take more than your fair share of what is left in its current window; retry after ${retryAfterSeconds} s. Other users draw on the same limit, so this is not your usage alone.`
+      : `The admin backend's rate limit, shared by every user, is used up for its current window; retry after ${retryAfterSeconds} s. Other users draw on the same limit, so this is not your usage alone.`,
   approvalDeclined: (tool: string) => `The user declined ${tool}. Nothing was done. Do not retry unless the user asks again.`,
   approvalCancelled: (tool: string) => `The approval request for ${tool} was dismissed. Nothing was done.`,
   approvalUnsupported: (tool: string, approvers: number = 1) =>

@@ -3,8 +3,9 @@
  * through the pipeline's steps in the one order `CALL_STEPS` lists (callSteps.ts; src/README.md,
  * "The flow of a call"):
  *
- *   policy (caller scopes) → quota (per user) → input validation → approval (writes) → backend call →
- *   output (projection, secret redaction, size cap, output check) → result and audit line
+ *   policy (caller scopes) → quota (per user) → input validation → fair share (of the backend's
+ *   rate limit) → approval (writes) → backend call → output (projection, secret redaction, size
+ *   cap, output check) → result and audit line
  *
  * Every outcome the model can act on is an `isError: true` result with a short message
  * (toolErrors.ts); a call that is refused before the backend step makes no backend request. The
@@ -16,6 +17,7 @@ import type { CallToolResult, InputRequiredResult, Tool } from '@modelcontextpro
 import { isBackendError, type BackendClient } from '../backend/index.ts';
 import type { AuditLog } from './audit.ts';
 import type { Caller } from './caller.ts';
+import type { FairShareGate } from './fairShare.ts';
 import { backendMs, CALL_STEPS, callSteps, errorResult, refusal, type CallEnd, type ToolCall } from './callSteps.ts';
 import { visibleTools } from './policy.ts';
 import { createRedactor } from './redactSecrets.ts';
@@ -39,6 +41,8 @@ export interface ToolServiceOptions {
   onBehalfOfCaller: boolean;
   /** The backend's own secret formats (the server profile's `secretPatterns`), redacted from every result. */
   secretPatterns?: readonly string[];
+  /** Keeps one caller to a share of the backend's rate limit (fairShare.ts); absent, the gate is off. */
+  fairShare?: FairShareGate;
 }
 
 export interface DeputyToolService extends ToolService {
@@ -55,7 +59,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
   const redactor = createRedactor(options.secretPatterns);
   const entries = [...catalog.values()];
   const quotas = new UserQuotas(options.quotas, options.limiters, entries.map((e) => e.definition));
-  const steps = callSteps({ backend, log, redactor, quotas, onBehalfOfCaller: options.onBehalfOfCaller });
+  const steps = callSteps({ backend, log, redactor, quotas, onBehalfOfCaller: options.onBehalfOfCaller, ...(options.fairShare ? { fairShare: options.fairShare } : {}) });
   const pipeline = CALL_STEPS.map((name) => steps[name]);
 
   async function run(entry: CatalogEntry, rawArgs: unknown, context: CallContext): Promise<CallToolResult | InputRequiredResult> {

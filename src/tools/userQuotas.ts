@@ -76,9 +76,14 @@ export class UserQuotas {
     }
   }
 
+  /** Who `caller` is to every per-user count (the quotas', and the fair share's): hashed. */
+  keyOf(caller: Pick<Caller, 'subject' | 'clientId'>): string {
+    return quotaKeyOf(caller, this.limits.key);
+  }
+
   /** Whether `caller` may start a call of `tool` now; on yes, `release` ends its in-flight count. */
   async start(caller: Pick<Caller, 'subject' | 'clientId'>, tool: ToolDefinition): Promise<QuotaDecision> {
-    const key = quotaKeyOf(caller, this.limits.key);
+    const key = this.keyOf(caller);
     const giveBack = (limiter: RateLimiterAbstract) => void limiter.reward(key, 1).catch(() => {});
     const running = await outcome(this.inFlight.consume(key, 1), this.now);
     if (!(running instanceof Counted)) {

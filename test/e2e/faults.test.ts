@@ -21,7 +21,8 @@ describe('faults without retries', () => {
   let client: Client;
   beforeAll(async () => {
     h = await setup({
-      env: { DEPUTY_BACKEND_MAX_RETRIES: '0', DEPUTY_BACKEND_TIMEOUT_MS: String(TIMEOUT_MS) },
+      // Fair share off: these tests reach the backend's own 429 (the gate: fairShare.test.ts).
+      env: { DEPUTY_BACKEND_MAX_RETRIES: '0', DEPUTY_BACKEND_TIMEOUT_MS: String(TIMEOUT_MS), DEPUTY_BACKEND_FAIR_SHARE: '1' },
       backend: { rateLimit: RATE_LIMIT },
     });
     client = await h.connect({ onElicit: () => ({ action: 'accept', content: { confirm: true } }) });

@@ -247,6 +247,8 @@ beforeAll(async () => {
       DEPUTY_BACKEND_TIMEOUT_MS: String(PER_ATTEMPT_MS),
       DEPUTY_BACKEND_MAX_RETRIES: String(RETRIES),
       DEPUTY_BACKEND_MAX_RETRY_AFTER_SECONDS: String(MAX_RETRY_AFTER_S),
+      // The backend's own 429s are part of the chaos here; the fair share is tested in fairShare.test.ts.
+      DEPUTY_BACKEND_FAIR_SHARE: '1',
     },
     // The mock's own response validation is for its developers; it would only add CPU on the one event loop here.
     backend: { rateLimit: RATE_LIMIT, validateResponses: false },
@@ -421,8 +423,13 @@ describe(`${SESSIONS} sessions × ${CALLS_PER_SESSION} calls under rate limits, 
           perKey.set(e.idempotencyKey!, (perKey.get(e.idempotencyKey!) ?? 0) + 1);
         }
         expect([...perKey].filter(([, n]) => n > 1), `epoch ${index} ${operation}`).toEqual([]);
-        // A replayed success replays a write that happened in this backend's lifetime.
-        for (const replay of entries.filter((e) => e.idempotentReplay && e.status < 300)) expect(perKey.has(replay.idempotencyKey!)).toBe(true);
+        // A replayed success replays a write that happened in this backend's lifetime: one logged
+        // 2xx, or one whose answer was lost because Deputy stopped waiting (status 0) while the
+        // handler went on and stored it — which a slow machine makes common.
+        const lostKeys = new Set(entries.filter((e) => e.status === 0 && e.fault === undefined).map((e) => e.idempotencyKey));
+        for (const replay of entries.filter((e) => e.idempotentReplay && e.status < 300)) {
+          expect(perKey.has(replay.idempotencyKey!) || lostKeys.has(replay.idempotencyKey), `replay of ${replay.idempotencyKey}`).toBe(true);
+        }
         replays += entries.filter((e) => e.idempotentReplay).length;
         effectiveWrites += effective.length;
 

@@ -19,7 +19,8 @@ describe('/metrics', () => {
   let h: Harness;
   const metricsUrl = () => h.deputy.url.replace(/\/mcp$/, '/metrics');
   beforeAll(async () => {
-    h = await setup({ backend: { rateLimit: { limit: 3, windowSeconds: 60 } } });
+    // Fair share off: one caller meets the backend's own 429 (the gate's metrics: fairShare.test.ts).
+    h = await setup({ env: { DEPUTY_BACKEND_FAIR_SHARE: '1' }, backend: { rateLimit: { limit: 3, windowSeconds: 60 } } });
   });
   afterAll(async () => {
     await h?.teardown();

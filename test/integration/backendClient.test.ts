@@ -10,7 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockBackend, type MockBackend } from '../../mock-backend/server.ts';
 import {
   BackendError,
+  BackendLimits,
   ClientCredentialsProvider,
+  credentialKey,
   createBackendClient,
   findOverPrivilegedTokens,
   StaticTokenProvider,
@@ -311,10 +313,16 @@ describe('rate limits', () => {
     const tokens = new ClientCredentialsProvider({ tokenUrl: `${limited.url}/oauth/token`, clientId: 'deputy', clientSecret: 'dev-secret-deputy', resource: limited.url });
     providers.push(tokens);
     try {
-      const c = client(tokens, { baseUrl: limited.url });
+      const limits = new BackendLimits();
+      const c = client(tokens, { baseUrl: limited.url, limits });
+      const credential = credentialKey(listDrafts);
       await c.call(listDrafts, {}, {});
+      // Recorded per credential, by schemes and scopes: never the token.
+      expect(limits.window(credential)).toMatchObject({ limit: 2, remaining: 1 });
       await c.call(listDrafts, {}, {});
       const err = await failure(c.call(listDrafts, {}, {}));
+      expect(limits.window(credential)).toMatchObject({ limit: 2, remaining: 0, resetSeconds: err.retryAfterSeconds });
+      expect(limits.lastRemaining()).toEqual([{ credential: 'adminAuth(drafts:read)', remaining: 0 }]);
       expect(err).toMatchObject({ code: 'BACKEND_RATE_LIMITED', status: 429, attempts: 1 });
       expect(err.retryAfterSeconds).toBeGreaterThan(2);
       expect(err.retryAfterSeconds).toBeLessThanOrEqual(30);

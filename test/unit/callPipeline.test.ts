@@ -5,21 +5,25 @@
  */
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { describe, expect, it } from 'vitest';
-import type { BackendClient } from '../../src/backend/index.ts';
+import { BackendLimits, type BackendClient } from '../../src/backend/index.ts';
 import { tools } from '../../src/generated/tools.ts';
 import type { Approver } from '../../src/tools/approval.ts';
 import type { AuditEvent } from '../../src/tools/audit.ts';
 import type { Caller } from '../../src/tools/caller.ts';
 import { CALL_STEPS } from '../../src/tools/callSteps.ts';
+import { FairShareGate } from '../../src/tools/fairShare.ts';
+import { memoryLimiters, type LimiterFactory } from '../../src/state/limiters.ts';
 import { buildCatalog } from '../../src/tools/toolCatalog.ts';
 import { createToolService } from '../../src/tools/toolService.ts';
-import { memoryLimiters } from '../../src/state/limiters.ts';
 
 const publishDraft = tools.find((t) => t.name === 'publishDraft')!;
 
-function setup(maxInFlight: number) {
+function setup(maxInFlight: number, fairShareLimiters: LimiterFactory = memoryLimiters) {
   const events: AuditEvent[] = [];
+  const logLines: { msg: string }[] = [];
+  const limits = new BackendLimits();
   const backendCalls: string[] = [];
   const backend: BackendClient = {
     call: (binding) => {
@@ -32,10 +36,11 @@ function setup(maxInFlight: number) {
     catalog: buildCatalog(tools),
     backend,
     audit: { record: (e) => events.push(e), flush: () => Promise.resolve() },
-    log: pino({ level: 'silent' }),
+    log: pino({ level: 'warn' }, { write: (line: string) => logLines.push(JSON.parse(line) as { msg: string }) }),
     quotas: { windowSeconds: 10, calls: 100, readToolCalls: 100, writeToolCalls: 100, inFlight: maxInFlight, key: 'subject' },
     limiters: memoryLimiters,
     onBehalfOfCaller: false,
+    fairShare: new FairShareGate({ limits, limiters: fairShareLimiters, share: 0.5 }),
   });
   const asked: string[] = [];
   const approver: Approver = {
@@ -49,12 +54,12 @@ function setup(maxInFlight: number) {
     const caller: Caller = { subject: 'alice', clientId: 'agent', scopes, expiresAt: 0 };
     return service.call('publishDraft', args, { caller, callerToken: null, sessionId: 's1', client: null, approver, signal: new AbortController().signal });
   };
-  return { events, backendCalls, asked, call };
+  return { events, backendCalls, asked, call, limits, logLines };
 }
 
 describe('the tool pipeline order', () => {
   it('is the list CALL_STEPS holds, and src/README.md names the steps in that order', () => {
-    expect(CALL_STEPS).toEqual(['policy', 'quota', 'input', 'approval', 'backend', 'output']);
+    expect(CALL_STEPS).toEqual(['policy', 'quota', 'input', 'fairShare', 'approval', 'backend', 'output']);
     const readme = readFileSync(new URL('../../src/README.md', import.meta.url), 'utf8');
     const flow = readme.slice(readme.indexOf('## The flow of a call'), readme.indexOf('## Layers'));
     const positions = CALL_STEPS.map((step) => flow.indexOf(`\`${step}\``));
@@ -87,6 +92,32 @@ describe('the tool pipeline order', () => {
       ['invalid_input', null],
     ]);
     expect(t.asked).toEqual([]);
+  });
+
+  it('the fair share refuses after input and before approval: no human is asked, nothing is called', async () => {
+    const t = setup(1);
+    t.limits.observe('adminAuth(drafts:publish)', undefined, 9); // a 429: nothing left until then
+    const result = await t.call(publishDraft.callerScopes, { filename: 'q3.md' });
+    expect(result).toMatchObject({ isError: true, content: [{ text: expect.stringContaining('retry after 9 s') }] });
+    expect(t.events.map((e) => [e.outcome, e.approval, e.arguments])).toEqual([['fair_share_exceeded', 'not_reached', { filename: 'q3.md' }]]);
+    expect(t.asked).toEqual([]);
+    expect(t.backendCalls).toEqual([]);
+  });
+
+  it('a fair-share counter store that fails holds nothing back (the backend still enforces its limit), but nothing left still refuses', async () => {
+    const failing: LimiterFactory = (options) => {
+      const limiter = new RateLimiterMemory(options);
+      limiter.penalty = () => Promise.reject(new Error('store unreachable'));
+      return limiter;
+    };
+    const t = setup(1, failing);
+    t.limits.observe('adminAuth(drafts:publish)', { remaining: 5, resetSeconds: 9 });
+    await t.call(publishDraft.callerScopes, { filename: 'q3.md' });
+    expect(t.asked).toEqual(['publishDraft']);
+    expect(t.logLines.map((l) => l.msg)).toEqual(['fair-share counter unavailable; call let through']);
+    t.limits.observe('adminAuth(drafts:publish)', undefined, 9);
+    await t.call(publishDraft.callerScopes, { filename: 'q3.md' });
+    expect(t.events.map((e) => e.outcome)).toEqual(['approval_declined', 'fair_share_exceeded']);
   });
 
   it('a declined approval ends the call before the backend step', async () => {

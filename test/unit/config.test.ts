@@ -50,6 +50,15 @@ describe('loadConfig reports every problem at once', () => {
     expect(problems).toHaveLength(5);
   });
 
+  it('DEPUTY_BACKEND_FAIR_SHARE: 0.5 by default, any share in (0, 1], nothing else', () => {
+    expect(loadConfig(complete).backend.fairShare).toBe(0.5);
+    expect(loadConfig({ ...complete, DEPUTY_BACKEND_FAIR_SHARE: '1' }).backend.fairShare).toBe(1);
+    expect(loadConfig({ ...complete, DEPUTY_BACKEND_FAIR_SHARE: '0.25' }).backend.fairShare).toBe(0.25);
+    for (const bad of ['0', '1.5', '-0.1', 'half']) {
+      expect(problemsOf({ ...complete, DEPUTY_BACKEND_FAIR_SHARE: bad })).toEqual([expect.stringMatching(/^DEPUTY_BACKEND_FAIR_SHARE: .* — set it to a number above 0 and at most 1/)]);
+    }
+  });
+
   it('reports a variable set to an invalid empty value once', () => {
     const problems = problemsOf({ ...complete, DEPUTY_BACKEND_URL: '' });
     expect(problems).toEqual([expect.stringMatching(/^DEPUTY_BACKEND_URL: .* — set it to an absolute URL/)]);
