@@ -19,8 +19,8 @@ import { cpuMs, startBackend, startDeputy } from './lib/processes.ts';
 import { round } from './lib/machine.ts';
 import { summarize, table, type Summary } from './lib/stats.ts';
 
-const TARGET_P50_MS = 1;
-const TARGET_P99_MS = 5;
+const TARGET_P50_MS = 0.6;
+const TARGET_P99_MS = 3;
 
 function ms(s: Summary) {
   return { n: s.n, p50: round(s.p50, 3), p90: round(s.p90, 3), p99: round(s.p99, 3), max: round(s.max, 3), mean: round(s.mean, 3) };

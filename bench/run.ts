@@ -1,5 +1,5 @@
 /**
- * `npm run bench` runs every benchmark; `npm run bench -- NAME [NAME…]` only those.
+ * `npm run bench` runs every benchmark but `peer`; `npm run bench -- NAME [NAME…]` only those.
  *
  *   --quick             short durations and counts (building/debugging; not for recorded figures)
  *   --wait-quiet[=S]    before each bench, wait up to S seconds (default 600) for the 1-minute
@@ -33,8 +33,11 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   memory: async () => (await import('./memory.ts')).memory,
   coldstart: async () => (await import('./memory.ts')).coldStart,
   generate: async () => (await import('./lib/generateBench.ts')).generate,
+  peer: async () => (await import('./peer.ts')).peer,
   redaction: async () => (await import('./redaction.ts')).redaction,
 };
+/** Named only: `peer` needs the peer kit (PEER_KIT) and, the first time, the npm registry. */
+const NAMED_ONLY = new Set(['peer']);
 
 if (values.help) {
   process.stderr.write(`usage: npm run bench [-- [--quick] [--wait-quiet[=S]] [--prof=DIR] [${Object.keys(BENCHES).join('|')} …]]\n`);
@@ -45,7 +48,7 @@ if (unknown.length > 0) {
   process.stderr.write(`unknown bench: ${unknown.join(', ')} (known: ${Object.keys(BENCHES).join(', ')})\n`);
   process.exit(2);
 }
-const selected = positionals.length > 0 ? positionals : Object.keys(BENCHES);
+const selected = positionals.length > 0 ? positionals : Object.keys(BENCHES).filter((name) => !NAMED_ONLY.has(name));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function waitQuiet(maxSeconds: number): Promise<void> {
@@ -87,10 +90,10 @@ for (const name of selected) {
   const path = report.ownResultFile ?? writeResult({
     bench: name,
     date: new Date().toISOString(),
-    command: `npm run bench -- ${values.quick ? '--quick ' : ''}${name}`,
+    command: `npm run bench -- ${values.quick ? '--quick ' : ''}${values.prof ? `--prof=${values.prof} ` : ''}${name}`,
     commit: gitCommit(),
     machine: machine(),
-    placement: placement(),
+    placement: report.placement ?? placement(),
     loadAverage: { before, after },
     durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
     quick: values.quick,

@@ -5,16 +5,20 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> = {
   serve: {
-    about: 'serve [--spec PATH --tools PATH] [--backend-url URL] [--token-file PATH]   serve MCP over Streamable HTTP',
+    about: 'serve [--spec PATH --tools PATH | --compiled FILE] [--backend-url URL] [--token-file PATH]   serve MCP over Streamable HTTP',
     load: async () => (await import('./serveCli.ts')).runServe,
   },
   stdio: {
-    about: 'stdio [--spec PATH --tools PATH] [--backend-url URL] [--token-file PATH]   serve MCP over stdio (local use)',
+    about: 'stdio [--spec PATH --tools PATH | --compiled FILE] [--backend-url URL] [--token-file PATH]   serve MCP over stdio (local use)',
     load: async () => (await import('./serveCli.ts')).runStdio,
   },
   generate: {
     about: 'generate [--spec PATH] [--tools PATH] [--out DIR] [--check]   write src/generated/ from the spec + manifest',
     load: async () => (await import('./codegen/cli.ts')).runGenerate,
+  },
+  compile: {
+    about: 'compile [--spec PATH] [--tools PATH] --out FILE                 compile the tool surface to JSON for `serve --compiled FILE`',
+    load: async () => (await import('./compileCli.ts')).runCompile,
   },
   lint: {
     about: 'lint [--spec PATH] [--tools PATH]                              print the tools\' blast-radius report',

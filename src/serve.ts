@@ -3,7 +3,7 @@
  * environment itself (main.ts passes a Config), builds every part once, checks credentials
  * before listening, and returns a handle that stops everything cleanly.
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { serveStdio as serveMcpStdio } from '@modelcontextprotocol/server/stdio';
@@ -251,9 +251,20 @@ function tokenFailureFix(error: unknown, config: Config): string {
   return 'see the authorization server\'s log for why it refused';
 }
 
-function auditFor(config: Config): AuditLog {
+/**
+ * The audit trail's destination: asynchronous and batched. Lines collect in memory and go out in
+ * one write once 4 KiB are waiting, at least every 250 ms, and on close; pino flushes what is left
+ * synchronously when the process exits, so a stop (SIGTERM, SIGINT) loses no line. The buffer is
+ * bounded (8 MiB): if the disk stalls that long, lines are dropped and each drop is logged as an
+ * error rather than growing memory without end (src/README.md, "The audit trail").
+ */
+export const AUDIT_BUFFER = { minLength: 4096, maxLength: 8 * 2 ** 20, periodicFlush: 250 } as const;
+
+function auditFor(config: Config, log: Logger): AuditLog {
   const target = config.audit.destination;
-  const destination = target === 'stdout' ? pino.destination(1) : target === 'stderr' ? pino.destination(2) : pino.destination({ dest: target, append: true, mkdir: true });
+  const dest = target === 'stdout' ? 1 : target === 'stderr' ? 2 : target;
+  const destination = pino.destination({ dest, sync: false, append: true, mkdir: typeof dest === 'string', ...AUDIT_BUFFER });
+  destination.on('drop', () => log.error({ bufferBytes: AUDIT_BUFFER.maxLength }, 'AUDIT LINE DROPPED: the audit destination does not keep up; check DEPUTY_AUDIT_LOG'));
   return createAuditLog({ destination, redactArguments: config.audit.redactArguments });
 }
 
@@ -273,7 +284,7 @@ export function createLogger(level: string): Logger {
 }
 
 /** `fairShare` absent: no gate (stdio's one caller has no one to share with; token exchange: backendLimitsFor). */
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, state: SharedState, audit: AuditLog, fairShare?: FairShareGate): DeputyToolService {
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, audit: AuditLog, state: SharedState, fairShare?: FairShareGate): DeputyToolService {
   return createToolService({
     ...(fairShare ? { fairShare } : {}),
     catalog: buildCatalog(deps.tools),
@@ -337,10 +348,11 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const metrics = createMetrics({ openSessions: () => sessions.size, sharedStateUp: () => state.up(), ...(limits ? { backendRemaining: () => limits.lastRemaining() } : {}) });
   const now = deps.now ?? Date.now;
   const state = config.redisUrl ? redisState(config.redisUrl, { log, onError: () => metrics.sharedStateError(), now }) : memoryState(now);
-  const audit = metrics.observe(deps.audit ?? auditFor(config));
+  // Observed once, so the tool calls and the approval page count into the same metrics.
+  const audit = metrics.observe(deps.audit ?? auditFor(config, log));
   // Counted where the quotas are, so replicas sharing a store share each caller's count.
   const fairShare = limits && new FairShareGate({ limits, limiters: state.limiters, share: config.backend.fairShare });
-  const tools = toolServiceFor(config, deps, backend, log, state, audit, fairShare);
+  const tools = toolServiceFor(config, deps, backend, log, audit, state, fairShare);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     maxPerUser: config.quotas.sessions,
@@ -350,7 +362,14 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
 
   // Listen first: with PORT=0 the resource URL (the audience callers' tokens must carry) is
   // known only once the port is.
-  const server: HttpServer = createHttpServer();
+  // A request can arrive between listen and the app being ready (a client retrying while Deputy
+  // starts, a health probe): it waits for the app instead of reaching a server with no 'request'
+  // listener, where it would hang until the client gives up. Once ready, requests go straight to
+  // the app (`handle` is replaced), at no cost per request.
+  let appIsReady!: (listener: RequestListener) => void;
+  const appReady = new Promise<RequestListener>((resolve) => (appIsReady = resolve));
+  let handle: RequestListener = (req, res) => void appReady.then((listener) => listener(req, res));
+  const server: HttpServer = createHttpServer((req, res) => handle(req, res));
   server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts (60 s)
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
@@ -405,14 +424,15 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   if (testCaller) {
     // Auth off (test profile): a placeholder credential lets the bearer middleware run; the
     // verifier above accepts it as the fixed test caller.
-    server.on('request', (req, res) => {
+    handle = (req, res) => {
       req.headers.authorization ??= 'Bearer unauthenticated-test-profile';
       app(req, res);
-    });
+    };
     log.warn({ subject: testCaller.subject }, 'CALLER AUTHENTICATION IS OFF (test profile): every request acts as the test caller');
   } else {
-    server.on('request', app);
+    handle = app;
   }
+  appIsReady(handle);
   const url = live.resource;
   log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe(), sharedState: state.kind }, 'deputy listening');
 
@@ -428,6 +448,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       await backend.close();
       await provider.close?.();
       await state.close();
+      await audit.flush();
     },
   };
 }
@@ -471,7 +492,8 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
   const backend = backendFor(config, provider);
   // One local user, one process: its quotas and approvals need no shared store.
   const state = memoryState();
-  const tools = toolServiceFor(config, deps, backend, log, state, deps.audit ?? auditFor(config));
+  const audit = deps.audit ?? auditFor(config, log);
+  const tools = toolServiceFor(config, deps, backend, log, audit, state);
   const caller: Caller = {
     subject: config.stdio.subject,
     clientId: 'stdio',
@@ -488,6 +510,7 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
       await handle.close();
       await backend.close();
       await provider.close?.();
+      await audit.flush();
     },
   };
 }

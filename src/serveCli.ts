@@ -1,23 +1,38 @@
 /**
  * `main.ts serve` / `main.ts stdio`: flags and environment in, a running Deputy out.
  *
- *   serve [--spec PATH --tools PATH] [--backend-url URL] [--token-file PATH]
- *   stdio [--spec PATH --tools PATH] [--backend-url URL] [--token-file PATH]
+ *   serve [--spec PATH --tools PATH | --compiled FILE] [--backend-url URL] [--token-file PATH]
+ *   stdio [--spec PATH --tools PATH | --compiled FILE] [--backend-url URL] [--token-file PATH]
  *
  * With --spec/--tools the tool surface is compiled at start with exactly the checks of
- * `generate`, and Deputy refuses to start on any error; without them it serves the committed
- * src/generated/ tools. --backend-url and --token-file override DEPUTY_BACKEND_URL and
- * DEPUTY_TOKEN_PROVIDER=static + DEPUTY_TOKEN_FILE.
+ * `generate`, and Deputy refuses to start on any error; with --compiled it serves what `compile`
+ * wrote, refusing a stale file (src/compiledSurface.ts), and never loads the code generator;
+ * without either it serves the committed src/generated/ tools. --backend-url and --token-file
+ * override DEPUTY_BACKEND_URL and DEPUTY_TOKEN_PROVIDER=static + DEPUTY_TOKEN_FILE.
  */
 import { parseArgs } from 'node:util';
+import { CompiledSurfaceError, readCompiledSurface } from './compiledSurface.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { profile as generatedProfile, tools as generatedTools } from './generated/tools.ts';
 import { StartupError, serveHttp, serveStdio, type ServeDependencies } from './serve.ts';
 
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
-/** The tools and the server profile compiled with them: the committed ones, or --spec/--tools compiled now. */
-async function toolsFrom(spec: string | undefined, tools: string | undefined): Promise<Pick<ServeDependencies, 'tools' | 'profile'> | null> {
+/**
+ * The tools and the server profile compiled with them: the committed ones, the --compiled file
+ * (checked against --spec/--tools when given too), or --spec/--tools compiled now.
+ */
+async function toolsFrom(spec: string | undefined, tools: string | undefined, compiled: string | undefined): Promise<Pick<ServeDependencies, 'tools' | 'profile'> | null> {
+  if (compiled !== undefined) {
+    try {
+      const surface = await readCompiledSurface(compiled, { spec, manifest: tools });
+      return { tools: surface.tools, profile: surface.profile };
+    } catch (error) {
+      if (!(error instanceof CompiledSurfaceError)) throw error;
+      err(`deputy: refusing to start: ${error.message}`);
+      return null;
+    }
+  }
   if (spec === undefined && tools === undefined) return { tools: generatedTools, profile: generatedProfile };
   // Loaded only when asked for: the code generator (and its YAML/spec stack) is not needed to
   // serve the committed tools, and importing it cost a sizeable share of cold start.
@@ -42,6 +57,7 @@ async function run(argv: string[], transport: 'http' | 'stdio'): Promise<number>
     options: {
       spec: { type: 'string' },
       tools: { type: 'string' },
+      compiled: { type: 'string' },
       'backend-url': { type: 'string' },
       'token-file': { type: 'string' },
     },
@@ -55,7 +71,7 @@ async function run(argv: string[], transport: 'http' | 'stdio'): Promise<number>
   }
   try {
     const config = loadConfig(env, transport);
-    const surface = await toolsFrom(values.spec, values.tools);
+    const surface = await toolsFrom(values.spec, values.tools, values.compiled);
     if (!surface) return 1;
     if (transport === 'stdio') {
       const running = await serveStdio(config, surface);

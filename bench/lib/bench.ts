@@ -23,6 +23,8 @@ export interface BenchReport {
   /** A printable table of the figures. */
   table: string;
   targets: Target[];
+  /** Where the processes ran, when the bench places them itself (default: bench/lib/processes.ts placement()). */
+  placement?: string;
   /** Anything the bench wants in the JSON besides result (notes, parameters). */
   notes?: string[];
   /** The bench wrote its own results file (bench/run.ts then writes none). */

@@ -79,7 +79,7 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-function launch(nodeArgs: string[], env: Record<string, string>, readyPattern: RegExp, cores: Cores = 'server', timeoutMs = 30_000): Promise<{ child: Child; match: RegExpExecArray }> {
+export function launch(nodeArgs: string[], env: Record<string, string>, readyPattern: RegExp, cores: Cores = 'server', timeoutMs = 30_000): Promise<{ child: Child; match: RegExpExecArray }> {
   const { command, args } = serverCommand(nodeArgs, cores);
   const proc = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];

@@ -23,7 +23,7 @@
  * token from being sent as an API key or basic pair by accident.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { backendError } from './backendError.ts';
 import type { CredentialKind } from './operation.ts';
@@ -36,6 +36,10 @@ import {
   type TokenProvider,
   type TokenRequest,
 } from './tokenProvider.ts';
+
+// Required on first use: only a static token file needs YAML, and loading the parser (73
+// modules) at every start was a measurable share of cold start (bench/README.md, "Cold start").
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 /** operationIds are free text in OpenAPI (`repos/delete-deploy-key`, `get /things#v2`): anything printable. */

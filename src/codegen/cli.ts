@@ -31,6 +31,8 @@ function label(p: string): string {
 
 export interface Loaded {
   spec: JsonObject;
+  /** Every file the spec was read from (the spec itself first). */
+  specFiles: string[];
   result: CompileResult;
   labels: SourceLabels;
 }
@@ -67,7 +69,7 @@ export async function loadAndCompile(
   const result = compileTools({ spec: loaded.document, manifest });
   for (const w of result.warnings) io.err(formatWarning(w, labels.manifest));
   print(result.errors);
-  return { spec: loaded.document, result, labels };
+  return { spec: loaded.document, specFiles: loaded.files, result, labels };
 }
 
 function summarizeErrors(result: CompileResult, io: Io): void {

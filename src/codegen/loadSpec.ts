@@ -3,10 +3,12 @@
 // only I/O; everything after it (compile, emit) works on the returned plain object.
 
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { GenerationError } from './errors.ts';
 import { isObject, type JsonObject } from './schemaView.ts';
 
-export type LoadSpecResult = { ok: true; document: JsonObject } | { ok: false; errors: GenerationError[] };
+/** `files`: every file the document was read from (the spec, then what its `$ref`s pulled in). */
+export type LoadSpecResult = { ok: true; document: JsonObject; files: string[] } | { ok: false; errors: GenerationError[] };
 
 /** A `$ref` to anything but a local pointer ('#/...'): another file or a URL. */
 const EXTERNAL_REF = /["']?\$ref["']?\s*:\s*["']?(?!#)[^\s"'#]/;
@@ -33,7 +35,7 @@ export async function loadSpec(path: string): Promise<LoadSpecResult> {
       return { ok: false, errors: [specError('the spec is not a YAML/JSON object', 'point --spec at an OpenAPI 3.0 or 3.1 document')] };
     }
     const versionError = checkSpecVersion(document);
-    return versionError === null ? { ok: true, document } : { ok: false, errors: [versionError] };
+    return versionError === null ? { ok: true, document, files: [path] } : { ok: false, errors: [versionError] };
   }
   const { bundle, createConfig } = await import('@redocly/openapi-core');
   let result: Awaited<ReturnType<typeof bundle>>;
@@ -58,7 +60,8 @@ export async function loadSpec(path: string): Promise<LoadSpecResult> {
     return { ok: false, errors: [specError('the spec is not a YAML/JSON object', 'point --spec at an OpenAPI 3.0 or 3.1 document')] };
   }
   const versionError = checkSpecVersion(document);
-  return versionError === null ? { ok: true, document } : { ok: false, errors: [versionError] };
+  const files = [path, ...[...result.fileDependencies].filter((file) => resolve(file) !== resolve(path))];
+  return versionError === null ? { ok: true, document, files } : { ok: false, errors: [versionError] };
 }
 
 /** OpenAPI 3.0.x and 3.1.x (3.2 reads like 3.1); Swagger 2.0 is refused with the way out. */

@@ -2,11 +2,13 @@
  * The production build (`npm run build`, tsconfig.build.json) and `npm run serve`, which runs it
  * with plain `node`: the build is made from the current sources, holds no import of a `.ts`
  * file and no TypeScript tooling, serves `tools/list` and a call against the mock backend, maps
- * its stack traces back to the sources, and stops fully — with the last call audited — when
- * SIGTERM or SIGINT reaches the npm process.
+ * its stack traces back to the sources, stops fully — with the last call audited — when
+ * SIGTERM or SIGINT reaches the npm process, and loads nothing of the code generator to serve.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -67,9 +69,10 @@ describe('the production build', () => {
     }
   });
 
-  it('npm run serve: tools/list and a call, then SIGTERM to npm stops it with the call audited', async () => {
+  it('npm run serve: tools/list and 25 calls, then SIGTERM to npm stops it with every call audited', async () => {
     const auditFile = join(dir, 'sigterm.log');
-    const serve = npmRun('serve', serveEnv(auditFile));
+    // The burst stays under the per-user quotas (src/README.md, "Quotas"): the test is about the audit trail.
+    const serve = npmRun('serve', { ...serveEnv(auditFile), DEPUTY_QUOTA_CALLS: '100', DEPUTY_QUOTA_READ_TOOL_CALLS: '100' });
     const mcpUrl = await serve.waitFor(/deputy listening on (\S+)/);
     // What runs is node on the build, not tsx on the sources.
     const { stdout: command } = await run('ps', ['-o', 'args=', '--ppid', String(serve.child.pid)]);
@@ -80,18 +83,53 @@ describe('the production build', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name)).toContain('listDrafts');
-    const result = await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } });
-    expect(result.isError).toBeFalsy();
+    // Audit lines are buffered (src/serve.ts, AUDIT_BUFFER): stopped right after a burst of calls,
+    // well inside one flush period, the trail must still hold every one of them.
+    for (let i = 0; i < 25; i++) {
+      const result = await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    }
     await client.close();
 
     await stopAndCheck(serve, 'SIGTERM', [mcpUrl]);
-    expect(auditedOutcomes(auditFile, 'listDrafts')).toEqual(['ok']);
+    expect(auditedOutcomes(auditFile, 'listDrafts')).toEqual(Array(25).fill('ok'));
   }, 60_000);
 
   it('npm run serve: SIGINT to npm stops it too', async () => {
     const serve = npmRun('serve', serveEnv(join(dir, 'sigint.log')));
     const mcpUrl = await serve.waitFor(/deputy listening on (\S+)/);
     await stopAndCheck(serve, 'SIGINT', [mcpUrl]);
+  }, 60_000);
+
+  /** Every module `node dist/src/main.js serve ARGS` loads up to its listening line (test/helpers/moduleTrace.mjs). */
+  async function modulesLoadedServing(args: string[], name: string): Promise<string[]> {
+    const trace = join(dir, `${name}.modules`);
+    const child = spawn(process.execPath, ['--import', join(ROOT, 'test/helpers/moduleTrace.mjs'), 'dist/src/main.js', 'serve', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...serveEnv(join(dir, `${name}.log`)), MODULE_TRACE_FILE: trace },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      for await (const line of createInterface({ input: child.stdout })) if (line.startsWith('deputy listening on')) break;
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+    return readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+  }
+
+  it('serves without loading the code generator, Redocly, openapi-typescript or TypeScript', async () => {
+    const compiled = join(dir, 'surface.json');
+    await run(process.execPath, ['dist/src/main.js', 'compile', '--out', compiled], { cwd: ROOT });
+    for (const [name, args] of [['committed', []], ['compiled', ['--compiled', compiled]]] as const) {
+      const loaded = await modulesLoadedServing([...args], name);
+      // The trace works: it saw the server's own modules and the CommonJS ones (express).
+      expect(loaded.some((m) => m.endsWith('dist/src/serve.js')), name).toBe(true);
+      expect(loaded.some((m) => /node_modules\/express\//.test(m)), name).toBe(true);
+      const generator = loaded.filter((m) => /dist\/src\/codegen\/|node_modules\/(@redocly|openapi-typescript|typescript|yaml)\//.test(m));
+      expect(generator, name).toEqual([]);
+    }
   }, 60_000);
 
   it('maps a stack trace back to the TypeScript source', async () => {

@@ -233,6 +233,44 @@ describe('start-up with an unreachable backend', () => {
   });
 });
 
+describe('a request during start-up', () => {
+  it('is answered once Deputy is ready, not left hanging', async () => {
+    // The backend holds Deputy's start-up readiness check until released: Deputy is then
+    // listening but not yet ready.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let checked!: () => void;
+    const readinessChecked = new Promise<void>((resolve) => (checked = resolve));
+    const holding = createServer((_req, res) => (checked(), void released.then(() => res.writeHead(200).end())));
+    await new Promise<void>((resolve) => holding.listen(0, '127.0.0.1', resolve));
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const file = tokenFile('early.yaml', [
+      { id: 'drafts-read', scopes: ['drafts:read'], token: KEYS.draftsRead },
+      { id: 'publish', scopes: ['drafts:publish'], token: KEYS.draftsPublish },
+      { id: 'customers', scopes: ['customers:read'], token: KEYS.customersRead },
+      { id: 'tickets-read', scopes: ['tickets:read'], token: KEYS.ticketsRead },
+      { id: 'tickets-write', scopes: ['tickets:write'], token: KEYS.ticketsWrite },
+    ]);
+    const { running } = start(file, { PORT: String(port), DEPUTY_BACKEND_URL: `http://127.0.0.1:${(holding.address() as AddressInfo).port}` });
+    try {
+      await readinessChecked;
+      const early = fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) });
+      // Let the request reach Deputy while it still waits on the check.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      release();
+      const answer = await early;
+      expect(answer.status).toBe(200);
+    } finally {
+      release();
+      await (await running).close();
+      holding.close();
+    }
+  });
+});
+
 describe('stdio start-up with an unreachable backend', () => {
   it('warns loudly on stderr', { timeout: 60_000 }, async () => {
     const down = createServer((_req, res) => res.writeHead(503).end());
