@@ -26,7 +26,7 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import pino from 'pino';
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '../../mock-backend/server.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { tools as generatedTools } from '../../src/generated/tools.ts';
+import { tools as generatedTools, type ToolDefinition } from '../../src/generated/tools.ts';
 import { serveHttp, type Deputy } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 
@@ -127,6 +127,10 @@ export const MODERN_REVISION = '2026-07-28';
 export interface SetupOptions {
   env?: Record<string, string>;
   backend?: MockBackendOptions;
+  /** The tools to serve (default: the generated ones). */
+  tools?: readonly ToolDefinition[];
+  /** The clock pending approvals expire by. */
+  now?: () => number;
 }
 
 function sink(lines: string[]): Writable {
@@ -259,7 +263,8 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
   let deputy: Deputy;
   try {
     deputy = await serveHttp(config, {
-      tools: generatedTools,
+      tools: options.tools ?? generatedTools,
+      ...(options.now ? { now: options.now } : {}),
       log: pino({ level: 'debug' }, sink(logLines)),
       audit: createAuditLog({ destination: sink(auditRaw), redactArguments: config.audit.redactArguments }),
     });

@@ -11,6 +11,8 @@ import { COMPILED_FORMAT } from '../../src/compiledSurface.ts';
 /** sha256 of the declarations below toolDefinition.ts's emit marker, for each COMPILED_FORMAT. */
 const SHAPES: Record<number, string> = {
   1: '7ec14b7752882f06ece4ff09b2a0a943d75465116be89c3132cfabe66336ebb7',
+  // approval.approvers, approval.count and approval.link (the approval page).
+  2: '6ce804f166a618371d453b351e8c26c36d362a1fbd91755d5e84d40596f468bf',
 };
 
 describe('the compiled surface format', () => {
