@@ -28,6 +28,10 @@ const EnvSchema = z.object({
     .pipe(z.array(z.string().min(32, 'each key needs at least 32 characters (256 bits)')).min(1))
     .optional(),
   DEPUTY_APPROVAL_TTL_SECONDS: z.coerce.number().int().min(30).max(3_600).default(600),
+  /** The approval page's OAuth client id at the authorization server; unset: its Client ID Metadata Document URL. */
+  DEPUTY_APPROVAL_CLIENT_ID: z.string().min(1).optional(),
+  /** That client's secret, for an authorization server that requires one (client_secret_basic). */
+  DEPUTY_APPROVAL_CLIENT_SECRET: z.string().min(1).optional(),
   /** Per-user quotas (src/README.md, "Quotas"). */
   DEPUTY_QUOTA_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
   DEPUTY_QUOTA_CALLS: positiveInt.default(30),
@@ -98,8 +102,11 @@ export interface Config {
   /** Redis/Valkey URL of the state all replicas share; null = this process's memory. Holds a password: never logged. */
   redisUrl: string | null;
   maxBodyBytes: number;
-  /** 2026-07-28 approvals: sealing keys (null = a random per-process key) and how long an approval form stays valid. */
-  approvals: { stateKeys: string[] | null; ttlMs: number };
+  /**
+   * Approvals: sealing keys (null = a random per-process key), how long an approval stays valid,
+   * and the approval page's OAuth client (null id = its Client ID Metadata Document URL).
+   */
+  approvals: { stateKeys: string[] | null; ttlMs: number; clientId: string | null; clientSecret: string | null };
   /** Caller authentication; null over stdio, where there is no bearer token. */
   auth: { issuer: string; jwksUrl: string; algorithms: string[] } | null;
   /** Over stdio: who the local caller is and which scopes it has (default: every tool's). */
@@ -255,7 +262,12 @@ function build(e: z.infer<typeof EnvSchema>): Config {
     },
     redisUrl: e.DEPUTY_REDIS_URL ?? null,
     maxBodyBytes: e.DEPUTY_MAX_BODY_BYTES,
-    approvals: { stateKeys: e.DEPUTY_STATE_KEYS ?? null, ttlMs: e.DEPUTY_APPROVAL_TTL_SECONDS * 1000 },
+    approvals: {
+      stateKeys: e.DEPUTY_STATE_KEYS ?? null,
+      ttlMs: e.DEPUTY_APPROVAL_TTL_SECONDS * 1000,
+      clientId: e.DEPUTY_APPROVAL_CLIENT_ID ?? null,
+      clientSecret: e.DEPUTY_APPROVAL_CLIENT_SECRET ?? null,
+    },
     auth: issuer
       ? { issuer, jwksUrl: e.DEPUTY_AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`, algorithms: e.DEPUTY_AUTH_ALGORITHMS }
       : null,

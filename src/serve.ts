@@ -31,8 +31,11 @@ import { createCallerVerifier } from './http/callerAuth.ts';
 import { callerFromAuthInfo } from './http/bearerAuth.ts';
 import { SessionRegistry } from './http/sessions.ts';
 import { createMcpServer, type ApprovalRoundsConfig, type CallerSource, type ProtocolEra } from './server/mcpServerFactory.ts';
-import { createRequestStateSeal, randomStateKey } from './server/requestState.ts';
+import { createRequestStateSeal, createSealer, randomStateKey } from './server/requestState.ts';
+import { approvalPageRoutes, type PageSession } from './http/approvalPage.ts';
+import { createSignIn, type LoginTransaction } from './http/approvalSignIn.ts';
 import { memoryState, redisState, type SharedState } from './state/sharedState.ts';
+import { createOutOfBandApprovals, type OutOfBandApprovals } from './tools/outOfBand.ts';
 import { createAuditLog, type AuditLog } from './tools/audit.ts';
 import type { Caller } from './tools/caller.ts';
 import { FairShareGate } from './tools/fairShare.ts';
@@ -48,21 +51,59 @@ const identityFor = (deps: ServeDependencies) => ({ ...SERVER_IDENTITY, instruct
 /** How long a 2026-07-28 client may reuse a `tools/list` answer: the list changes only with a new build or token. */
 const TOOLS_LIST_TTL_MS = 60_000;
 
-function approvalRoundsFor(config: Config, log: Logger, state: SharedState, metrics: DeputyMetrics): ApprovalRoundsConfig {
+/** The keys that seal approval state and the approval page's cookies. */
+function stateKeysFor(config: Config, log: Logger): string[] {
   const keys = config.approvals.stateKeys;
-  if (!keys) log.warn('DEPUTY_STATE_KEYS is not set: 2026-07-28 approvals use a random per-process key, so replicas cannot resume each other\'s approvals');
+  if (!keys) log.warn('DEPUTY_STATE_KEYS is not set: approvals and approval-page sign-ins use a random per-process key, so replicas cannot resume each other\'s approvals');
+  return keys ?? [randomStateKey()];
+}
+
+function approvalRoundsFor(config: Config, keys: readonly string[], state: SharedState, metrics: DeputyMetrics): ApprovalRoundsConfig {
   return {
-    seal: createRequestStateSeal(keys ?? [randomStateKey()], config.approvals.ttlMs, (reason) => metrics.rejectedApprovalState(reason)),
+    seal: createRequestStateSeal(keys, config.approvals.ttlMs, (reason) => metrics.rejectedApprovalState(reason)),
     consumed: state.approvals,
   };
 }
 
-function mcpServerFor(identity: ReturnType<typeof identityFor>, tools: DeputyToolService, callerOf: CallerSource, approvals: ApprovalRoundsConfig, log: Logger, legacyElicitation: boolean) {
+/** How long a sign-in on the approval page lasts, and how long its round trip to the authorization server may take. */
+const PAGE_SESSION_MS = 30 * 60_000;
+const PAGE_LOGIN_MS = 10 * 60_000;
+
+/** The approval page: pending approvals (in the shared state; src/README.md, "Approval out of band"), its sign-in and routes. */
+function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog, log: Logger, state: SharedState, now: () => number) {
+  const outOfBand = createOutOfBandApprovals({
+    store: state.pendingApprovals,
+    pageUrl: (id) => `${live.publicUrl}/approvals/${id}`,
+    ttlMs: live.approvals.ttlMs,
+    record: (event) => audit.approval?.(event),
+    now,
+  });
+  const signIn = createSignIn({
+    issuer: auth.issuer,
+    publicUrl: live.publicUrl,
+    clientId: live.approvals.clientId,
+    clientSecret: live.approvals.clientSecret,
+    verify: createCallerVerifier({ issuer: auth.issuer, audience: `${live.publicUrl}/approvals`, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
+  });
+  const routes = approvalPageRoutes({
+    outOfBand,
+    signIn,
+    sessions: createSealer<PageSession>(keys, PAGE_SESSION_MS),
+    logins: createSealer<LoginTransaction>(keys, PAGE_LOGIN_MS),
+    secure: new URL(live.publicUrl).protocol === 'https:',
+    onError: (error) => log.warn({ err: error instanceof Error ? error.name : 'unknown' }, 'approval page request failed'),
+    now,
+  });
+  return { outOfBand, routes };
+}
+
+function mcpServerFor(identity: ReturnType<typeof identityFor>, tools: DeputyToolService, callerOf: CallerSource, approvals: ApprovalRoundsConfig, outOfBand: OutOfBandApprovals | null, log: Logger, legacyElicitation: boolean) {
   return (era: ProtocolEra) =>
     createMcpServer(identity, tools, callerOf, {
       era,
       elicitation: legacyElicitation,
       approvals,
+      outOfBand,
       toolsListTtlMs: TOOLS_LIST_TTL_MS,
       onElicitationFailure: (tool, error) => log.warn({ tool, err: error instanceof Error ? error.message : String(error) }, 'elicitation failed'),
     });
@@ -88,6 +129,8 @@ export interface ServeDependencies {
   log?: Logger;
   /** Override the audit destination (tests capture it). */
   audit?: AuditLog;
+  /** The clock pending approvals expire by (tests move it forward); default Date.now. */
+  now?: () => number;
   /**
    * TEST ONLY — turns caller authentication off. Every request to /mcp, with or without a
    * bearer token, acts as this caller. Used by the MCP conformance profile
@@ -245,12 +288,12 @@ export function createLogger(level: string): Logger {
 }
 
 /** `fairShare` absent: no gate (stdio's one caller has no one to share with; token exchange: backendLimitsFor). */
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, audit: AuditLog, state: SharedState, metrics?: DeputyMetrics, fairShare?: FairShareGate): DeputyToolService {
+function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, audit: AuditLog, state: SharedState, fairShare?: FairShareGate): DeputyToolService {
   return createToolService({
     ...(fairShare ? { fairShare } : {}),
     catalog: buildCatalog(deps.tools),
     backend,
-    audit: metrics ? metrics.observe(audit) : audit,
+    audit,
     log,
     quotas: config.quotas,
     limiters: state.limiters,
@@ -307,11 +350,13 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const backend = backendFor(config, provider, limits);
   // Sessions and the shared state are created below; the gauges read them only when scraped.
   const metrics = createMetrics({ openSessions: () => sessions.size, sharedStateUp: () => state.up(), ...(limits ? { backendRemaining: () => limits.lastRemaining() } : {}) });
-  const state = config.redisUrl ? redisState(config.redisUrl, { log, onError: () => metrics.sharedStateError() }) : memoryState();
+  const now = deps.now ?? Date.now;
+  const state = config.redisUrl ? redisState(config.redisUrl, { log, onError: () => metrics.sharedStateError(), now }) : memoryState(now);
+  // Observed once, so the tool calls and the approval page count into the same metrics.
+  const audit = metrics.observe(deps.audit ?? auditFor(config, log));
   // Counted where the quotas are, so replicas sharing a store share each caller's count.
   const fairShare = limits && new FairShareGate({ limits, limiters: state.limiters, share: config.backend.fairShare });
-  const audit = deps.audit ?? auditFor(config, log);
-  const tools = toolServiceFor(config, deps, backend, log, audit, state, metrics, fairShare);
+  const tools = toolServiceFor(config, deps, backend, log, audit, state, fairShare);
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     maxPerUser: config.quotas.sessions,
@@ -358,6 +403,8 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   if (ready.sharedState === false) log.warn('SHARED STATE (Redis) UNREACHABLE at start-up: reads go on with per-replica limits, writes are refused until it answers; check DEPUTY_REDIS_URL (/readyz reports degraded)');
   if (!ready.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
 
+  const stateKeys = stateKeysFor(config, log);
+  const page = approvalPageFor(live, auth, stateKeys, audit, log, state, now);
   const app = createApp({
     resource: live.resource,
     authorizationServer: auth.issuer,
@@ -368,12 +415,13 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
-    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, log, state, metrics), log, live.mode === 'stateful'),
+    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, stateKeys, state, metrics), page.outOfBand, log, live.mode === 'stateful'),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,
     userOf: (caller) => quotaKeyOf(caller, config.quotas.key),
     readiness,
+    approvalPage: page.routes,
     metrics: live.metrics ? { registry: metrics.registry, token: live.metrics.token } : null,
   });
   if (!live.metrics) log.info('/metrics is not served (DEPUTY_METRICS=off, or a non-loopback bind without DEPUTY_METRICS_TOKEN)');
@@ -458,7 +506,8 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
   };
   // One connection, so one process serves every round of an approval: a random key is enough.
   const approvals = { seal: createRequestStateSeal(config.approvals.stateKeys ?? [randomStateKey()], config.approvals.ttlMs), consumed: state.approvals };
-  const newServer = mcpServerFor(identityFor(deps), tools, () => ({ caller, token: null }), approvals, log, true);
+  // No approval page over stdio: approvals are by form only.
+  const newServer = mcpServerFor(identityFor(deps), tools, () => ({ caller, token: null }), approvals, null, log, true);
   const handle = serveMcpStdio((ctx) => newServer(ctx.era));
   return {
     async close() {

@@ -98,6 +98,18 @@ export function compileApproval(ix: SpecIndex, t: ManifestTool, args: ArgBinding
       sink.error('APPROVAL_INVALID', `approval message placeholder '{${name}}' is not an argument of this tool`, null, known === '' ? 'remove the placeholder' : `use one of: ${known}`, '.approval.message');
     }
   }
-  return { message: a.message, lookup, withoutElicitation: a.withoutElicitation ?? null };
+  if (t.risk === 'destructive' && a.count === 1) {
+    sink.error('APPROVAL_INVALID', 'a destructive tool needs two approvers', null, 'remove `approval.count` (destructive tools default to 2) or set it to 2', '.approval.count');
+  }
+  // Emitted only when set, so manifests without them compile to the same code; the runtime
+  // resolves the defaults in one place (src/tools/approvalPolicy.ts).
+  return {
+    message: a.message,
+    lookup,
+    withoutElicitation: a.withoutElicitation ?? null,
+    ...(a.approvers ? { approvers: [...new Set(a.approvers)] } : {}),
+    ...(a.count !== undefined ? { count: a.count } : {}),
+    ...(a.link !== undefined ? { link: a.link } : {}),
+  };
 }
 

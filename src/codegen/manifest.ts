@@ -92,6 +92,12 @@ const Output = z.strictObject({
 const Approval = z.strictObject({
   message: z.string().min(1),
   withoutElicitation: z.string().min(1).max(500).optional(),
+  /** Scopes or roles one of which an approver on the approval page must hold (default: the tool's callerScopes). */
+  approvers: z.array(z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be a scope or role name (printable, no spaces)')).min(1).optional(),
+  /** How many different people must approve on the approval page (default: 2 for destructive tools, else 1). */
+  count: z.union([z.literal(1), z.literal(2)]).optional(),
+  /** A client that can show neither a form nor a URL gets an error carrying the approval page link. */
+  link: z.boolean().optional(),
   lookup: z
     .strictObject({
       operation: z.string(),

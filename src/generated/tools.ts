@@ -134,6 +134,12 @@ export interface ApprovalSpec {
   lookup: ApprovalLookup | null;
   /** The refusal the model reads when the client cannot show approval prompts; null = the default text. */
   withoutElicitation: string | null;
+  /** Scopes or roles an approver on the approval page must hold one of; absent = the tool's callerScopes. */
+  approvers?: string[];
+  /** How many different people must approve on the approval page; absent = 2 for destructive tools, else 1. */
+  count?: 1 | 2;
+  /** A client with neither form nor URL elicitation gets an error carrying the approval page link. */
+  link?: boolean;
 }
 
 /**

@@ -2,13 +2,13 @@
  * The HTTP face of Deputy. Order matters and is fixed here:
  *   1. health endpoints (before the Host check: orchestrator probes address the pod or container
  *      IP, and the answers reveal nothing a rebinding page could use)
- *   2. Origin/Host guard (DNS rebinding) for everything else; Protected Resource Metadata and
- *      /metrics (public, no bearer token)
+ *   2. Origin/Host guard (DNS rebinding) for everything else; Protected Resource Metadata,
+ *      /metrics (public, no bearer token) and the approval page (its own sign-in, approvalPage.ts)
  *   3. bearer authentication for /mcp
  *   4. the MCP endpoint (batch refusal, scope challenge, then per protocol era: 2025-era sessions
  *      or the stateless 2026-07-28 handler)
  */
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import type { Server } from '@modelcontextprotocol/server';
 import { bearerAuth } from './bearerAuth.ts';
 import type { CallerVerifier } from './callerAuth.ts';
@@ -40,6 +40,8 @@ export interface AppOptions {
   userOf: (caller: Caller) => string;
   /** The dependencies' state, cached (src/http/readiness.ts). */
   readiness: Readiness;
+  /** The approval page's routes under /approvals (approvalPage.ts); null = not served. */
+  approvalPage: Router | null;
   /** Prometheus exposition at /metrics; null = not served (404). */
   metrics: { registry: Registry; token: string | null } | null;
 }
@@ -59,6 +61,7 @@ export function createApp(options: AppOptions): Express {
   app.use(originGuard(options.origin));
 
   if (options.metrics) app.get('/metrics', metricsHandler(options.metrics.registry, options.metrics.token));
+  if (options.approvalPage) app.use(options.approvalPage);
 
   const resourceMetadataUrl = protectedResourceMetadataUrl(options.resource);
   app.use(

@@ -55,10 +55,12 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
       const scope = typeof payload.scope === 'string' ? payload.scope : '';
       const clientId =
         typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : 'unknown';
+      const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
       const caller: Caller = {
         subject: payload.sub!,
         clientId,
         scopes: scope.split(' ').filter(Boolean),
+        ...(roles.length > 0 ? { roles } : {}),
         expiresAt: payload.exp!,
       };
       if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);

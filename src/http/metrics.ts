@@ -103,6 +103,12 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const approvalEvents = new Counter({
+    name: 'deputy_approval_events_total',
+    help: 'Steps of approvals decided on the approval page, by tool and event (requested, viewed, approved, rejected, executed, expired).',
+    labelNames: ['tool', 'event'] as const,
+    registers: [registry],
+  });
   const fairShareRefusals = new Counter({
     name: 'deputy_fair_share_refusals_total',
     help: "Calls held back because they would take more than the caller's fair share of the backend's rate limit.",
@@ -173,6 +179,10 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
       record(event) {
         audit.record(event);
         count(event);
+      },
+      approval(event) {
+        audit.approval?.(event);
+        approvalEvents.inc({ tool: event.tool, event: event.step });
       },
       flush: () => audit.flush(),
     }),

@@ -23,9 +23,10 @@ import {
   type ProtocolEra,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { elicitingApprover, type Approver } from '../tools/approval.ts';
+import { elicitingApprover, routedApprover, type Approver } from '../tools/approval.ts';
 import { approvalRounds, type ApprovalClaim, type ConsumedApprovals } from '../tools/approvalRounds.ts';
 import type { Caller } from '../tools/caller.ts';
+import type { OutOfBandApprovals } from '../tools/outOfBand.ts';
 import type { ToolService } from '../tools/toolContract.ts';
 import type { RequestStateSeal } from './requestState.ts';
 
@@ -56,18 +57,25 @@ export interface McpServerOptions {
    */
   elicitation: boolean;
   approvals: ApprovalRoundsConfig;
+  /** The approval page's pending approvals; null where no page is served (stdio). */
+  outOfBand: OutOfBandApprovals | null;
   /** A 2025-era elicitation that failed (client gone, timeout): reported, counted as a dismissal. */
   onElicitationFailure: (tool: string, error: unknown) => void;
   /** How long a client may reuse a `tools/list` answer (2026-07-28 cache hint), in milliseconds. */
   toolsListTtlMs: number;
 }
 
+type Capabilities = { elicitation?: { form?: object; url?: object } } | undefined;
+
 /** The form capability, as declared by the client (a bare `elicitation: {}` means form). */
-function declaresFormElicitation(capabilities: { elicitation?: { form?: object; url?: object } } | undefined): boolean {
+function declaresFormElicitation(capabilities: Capabilities): boolean {
   const elicitation = capabilities?.elicitation;
   if (!elicitation) return false;
   return elicitation.form !== undefined || elicitation.url === undefined;
 }
+
+/** URL-mode elicitation (MCP 2025-11-25 and later): the client can show the human a link. */
+const declaresUrlElicitation = (capabilities: Capabilities): boolean => capabilities?.elicitation?.url !== undefined;
 
 export function createMcpServer(identity: ServerIdentity, tools: ToolService, callerOf: CallerSource, options: McpServerOptions): Server {
   const { approvals } = options;
@@ -98,26 +106,44 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
     // from initialize on a 2025-era session.
     const client = server.getClientVersion();
     const capabilities = server.getClientCapabilities();
-    const approver: Approver =
-      options.era === 'modern'
-        ? approvalRounds({
-            caller: resolved.caller,
-            supported: declaresFormElicitation(capabilities),
-            resumed: ctx.mcpReq.requestState<ApprovalClaim>(),
-            responses: ctx.mcpReq.inputResponses,
-            seal: (claim) => approvals.seal.seal(claim),
-            consumed: approvals.consumed,
-            ttlMs: approvals.seal.ttlMs,
-          })
-        : elicitingApprover(
-            {
-              supported: options.elicitation && declaresFormElicitation(capabilities),
-              // Sent as part of this tools/call (related request), so it travels on the call's own
-              // response stream and needs no standalone GET stream.
-              elicit: (params, signal) => ctx.mcpReq.elicitInput(params, { signal }),
-            },
-            (error) => options.onElicitationFailure(request.params.name, error),
-          );
+    const caller = resolved.caller;
+    const resumed = options.era === 'modern' ? ctx.mcpReq.requestState<ApprovalClaim>() : undefined;
+    const { outOfBand } = options;
+    let form: Approver;
+    let page: Approver | null = null;
+    if (options.era === 'modern') {
+      form = approvalRounds({
+        caller,
+        supported: declaresFormElicitation(capabilities),
+        resumed,
+        responses: ctx.mcpReq.inputResponses,
+        seal: (claim) => approvals.seal.seal(claim),
+        consumed: approvals.consumed,
+        ttlMs: approvals.seal.ttlMs,
+      });
+      if (outOfBand && (declaresUrlElicitation(capabilities) || resumed?.outOfBand)) {
+        page = outOfBand.approver({ mode: 'rounds', caller, resumed, responses: ctx.mcpReq.inputResponses, seal: (claim) => approvals.seal.seal(claim) });
+      }
+    } else {
+      form = elicitingApprover(
+        {
+          supported: options.elicitation && declaresFormElicitation(capabilities),
+          // Sent as part of this tools/call (related request), so it travels on the call's own
+          // response stream and needs no standalone GET stream.
+          elicit: (params, signal) => ctx.mcpReq.elicitInput(params, { signal }),
+        },
+        (error) => options.onElicitationFailure(request.params.name, error),
+      );
+      if (outOfBand && options.elicitation && declaresUrlElicitation(capabilities)) {
+        page = outOfBand.approver({
+          mode: 'wait',
+          caller,
+          elicit: (params, signal) => ctx.mcpReq.elicitInput(params, { signal }),
+          complete: (id) => server.createElicitationCompletionNotifier(id)(),
+        });
+      }
+    }
+    const approver = routedApprover({ form, page, link: outOfBand ? outOfBand.approver({ mode: 'link', caller }) : null, resumedOnPage: resumed?.outOfBand === true });
     const pending = tools.call(request.params.name, request.params.arguments ?? {}, {
       caller: resolved.caller,
       callerToken: resolved.token,

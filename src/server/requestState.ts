@@ -30,18 +30,30 @@ export type RejectedStateReason = 'expired' | 'invalid';
 
 /** `onRejected` hears every refused state: approvals left to expire, and forgeries, are worth counting. */
 export function createRequestStateSeal(keys: readonly string[], ttlMs: number, onRejected?: (reason: RejectedStateReason) => void): RequestStateSeal {
+  return createSealer<ApprovalClaim>(keys, ttlMs, onRejected);
+}
+
+/** Seals any small record with the same keys and rotation (the approval page's cookies use it too). */
+export interface Sealer<T> {
+  seal(value: T): Promise<string>;
+  /** The value of a string Deputy sealed and that has not expired; throws otherwise. */
+  open(sealed: string): Promise<T>;
+  ttlMs: number;
+}
+
+export function createSealer<T>(keys: readonly string[], ttlMs: number, onRejected?: (reason: RejectedStateReason) => void): Sealer<T> {
   if (keys.length === 0) throw new Error('at least one request-state key is needed');
   const ttlSeconds = Math.max(1, Math.round(ttlMs / 1000));
-  const codecs: RequestStateCodec<ApprovalClaim>[] = keys.map((key) => createRequestStateCodec<ApprovalClaim>({ key, ttlSeconds }));
+  const codecs: RequestStateCodec<T>[] = keys.map((key) => createRequestStateCodec<T>({ key, ttlSeconds }));
   return {
     ttlMs: ttlSeconds * 1000,
-    seal: (claim) => codecs[0]!.mint(claim),
+    seal: (value) => codecs[0]!.mint(value),
     async open(state) {
       let failure: unknown = new Error('malformed');
       for (const codec of codecs) {
         try {
           // The codec takes a handler context only for its optional binding, which Deputy does
-          // not use: the claim itself names the subject, client, tool and arguments.
+          // not use: the sealed value itself names whom it is for.
           return await codec.verify(state, undefined as never);
         } catch (error) {
           failure = error;

@@ -1,6 +1,7 @@
 /**
- * The state replicas share (src/README.md, "Shared state"): quota counters and single-use
- * records, in this process's memory by default or on Redis/Valkey with `DEPUTY_REDIS_URL`.
+ * The state replicas share (src/README.md, "Shared state"): quota counters, single-use records
+ * and pending approvals, in this process's memory by default or on Redis/Valkey with
+ * `DEPUTY_REDIS_URL`.
  *
  * The Redis client (ioredis) reconnects by itself and keeps no offline queue, so while Redis is
  * away a command fails at once instead of waiting: counters then go on in memory per replica
@@ -11,6 +12,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { memoryLimiters, redisLimiters, type LimiterFactory } from './limiters.ts';
+import { InMemoryPendingApprovals, redisPendingApprovals, type PendingApprovals } from './pendingApprovals.ts';
 import { MemorySingleUse, redisSingleUse, type SingleUseIds } from './singleUse.ts';
 
 export interface SharedState {
@@ -19,6 +21,8 @@ export interface SharedState {
   readonly limiters: LimiterFactory;
   /** Consumed 2026-07-28 approval ids. */
   readonly approvals: SingleUseIds;
+  /** Out-of-band approvals waiting for, or holding, a decision on the approval page. */
+  readonly pendingApprovals: PendingApprovals;
   /** Whether the shared store is connected now (always true in memory). */
   up(): boolean;
   /** One round trip to the store (PING); for the cached readiness state only. */
@@ -26,11 +30,12 @@ export interface SharedState {
   close(): Promise<void>;
 }
 
-export function memoryState(): SharedState {
+export function memoryState(now: () => number = Date.now): SharedState {
   return {
     kind: 'memory',
     limiters: memoryLimiters,
     approvals: new MemorySingleUse(),
+    pendingApprovals: new InMemoryPendingApprovals(now),
     up: () => true,
     check: () => Promise.resolve(true),
     close: () => Promise.resolve(),
@@ -107,6 +112,7 @@ export function redisState(url: string, options: RedisStateOptions): SharedState
     kind: 'redis',
     limiters: redisLimiters(client, reportError),
     approvals: redisSingleUse(client, 'approval', reportError, now),
+    pendingApprovals: redisPendingApprovals(client, reportError, now),
     up: () => client.status === 'ready',
     async check() {
       // Just started or reconnecting: give the connection the time a probe allows before saying no.

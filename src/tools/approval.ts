@@ -11,20 +11,24 @@
  */
 import type { ElicitRequestFormParams, ElicitResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import type { OperationBinding } from '../generated/tools.ts';
+import type { PendingView } from '../state/pendingApprovals.ts';
+import type { ApprovalPolicy } from './approvalPolicy.ts';
 import { showInvisible } from './displayText.ts';
 
 export type ApprovalDecision = 'accepted' | 'declined' | 'cancelled' | 'unsupported';
 
 /**
  * What one approval step ends in: a decision (with the approval id that names an accepted
- * multi-round-trip approval, which the write's Idempotency-Key derives from), a refusal of a
- * resumed call whose approval does not fit it (`mismatch`: another caller, tool or arguments;
- * `replayed`: already used), or — 2026-07-28 only — the input-required answer that asks.
+ * multi-round-trip or out-of-band approval, which the write's Idempotency-Key derives from), a
+ * refusal of a resumed call whose approval does not fit it (`mismatch`: another caller, tool or
+ * arguments; `replayed`: already used), an out-of-band approval that `expired` undecided or is
+ * still `pending` on the approval page, or — 2026-07-28 only — the input-required answer that asks.
  */
 export type ApprovalOutcome =
   | { decision: 'accepted'; approvalId: string | null }
   | { decision: 'declined' | 'cancelled' }
-  | { decision: 'mismatch' | 'replayed' }
+  | { decision: 'mismatch' | 'replayed' | 'expired' }
+  | { decision: 'pending'; approvalId: string; url: string; expiresAt: number }
   | { ask: InputRequiredResult; approvalId: string };
 
 export interface ApprovalRequest {
@@ -32,14 +36,52 @@ export interface ApprovalRequest {
   args: Readonly<Record<string, unknown>>;
   /** Builds the form (may call the backend for the looked-up title); called only when asking. */
   form: () => Promise<ElicitRequestFormParams>;
+  /** What the approval page shows (may call the backend for the lookup); called only when one is opened. */
+  page: () => Promise<PendingView>;
+  /** Who must approve and how many (approvalPolicy.ts). */
+  policy: ApprovalPolicy;
+  /** The call's correlation id, carried into every audit line of its approval. */
+  correlationId: string;
   signal: AbortSignal;
 }
 
 /** How a write's approval reaches the human on this call. */
 export interface Approver {
-  /** Whether the client can show an approval form at all (declared form elicitation). */
-  supported: boolean;
+  /** Whether this approver can reach a human for an action with this policy on this connection. */
+  supports(policy: ApprovalPolicy): boolean;
   decide(request: ApprovalRequest): Promise<ApprovalOutcome>;
+}
+
+/**
+ * The approver of one call, by what the client declared: the form where one person approves
+ * and the client shows forms; otherwise the approval page, by URL elicitation or, where the
+ * manifest allows it, by a link in an error result. The two-person rule always needs the page,
+ * and so does a form too long to show in full (`PromptTooLong`) where the page can be reached.
+ */
+export function routedApprover(channels: { form: Approver | null; page: Approver | null; link: Approver | null; resumedOnPage: boolean }): Approver {
+  const pick = (policy: ApprovalPolicy): Approver | null => {
+    if (channels.resumedOnPage && channels.page) return channels.page;
+    if (policy.count === 1 && channels.form?.supports(policy)) return channels.form;
+    if (channels.page?.supports(policy)) return channels.page;
+    return channels.link?.supports(policy) ? channels.link : null;
+  };
+  const pageOrLink = (policy: ApprovalPolicy): Approver | null =>
+    channels.page?.supports(policy) ? channels.page : channels.link?.supports(policy) ? channels.link : null;
+  return {
+    supports: (policy) => pick(policy) !== null,
+    async decide(request) {
+      const chosen = pick(request.policy)!;
+      if (chosen !== channels.form) return chosen.decide(request);
+      try {
+        return await chosen.decide(request);
+      } catch (error) {
+        // A form too long to show in full is never sent; the page shows any length.
+        const fallback = error instanceof PromptTooLong ? pageOrLink(request.policy) : null;
+        if (!fallback) throw error;
+        return fallback.decide(request);
+      }
+    },
+  };
 }
 
 /** What the server can do to reach the human behind the client. */
@@ -184,7 +226,7 @@ export function decisionOf(answer: { action: 'accept' | 'decline' | 'cancel'; co
  */
 export function elicitingApprover(elicitor: Elicitor, onFailure: (error: unknown) => void): Approver {
   return {
-    supported: elicitor.supported,
+    supports: () => elicitor.supported,
     async decide(request) {
       const form = await request.form();
       try {

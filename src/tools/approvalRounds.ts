@@ -25,6 +25,8 @@ export interface ApprovalClaim {
   argsSha256: string;
   /** Milliseconds since the epoch; the seal expires with it. */
   expiresAt: number;
+  /** The approval is decided on the approval page (outOfBand.ts); `approvalId` names the pending approval. */
+  outOfBand?: true;
 }
 
 /**
@@ -78,7 +80,7 @@ export function approvalRounds(options: ApprovalRoundsOptions): Approver {
   const now = options.now ?? Date.now;
   const { caller, resumed } = options;
   return {
-    supported: options.supported,
+    supports: () => options.supported,
     async decide(request) {
       const argsSha256 = argumentsDigest(request.args);
       const answer = inputResponse(options.responses, APPROVAL_INPUT_KEY);

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import type { ApprovalEvent } from './outOfBand.ts';
 
 export type AuditOutcome =
   | 'ok'
@@ -31,7 +32,7 @@ export interface AuditEvent {
   risk: string;
   arguments: unknown;
   /** `requested`: a 2026-07-28 input-required answer asked; `mismatch`/`replayed`: a resumed call's approval did not fit it. */
-  approval: 'not_required' | 'requested' | 'accepted' | 'declined' | 'cancelled' | 'unsupported' | 'mismatch' | 'replayed' | 'not_reached';
+  approval: 'not_required' | 'requested' | 'accepted' | 'declined' | 'cancelled' | 'unsupported' | 'mismatch' | 'replayed' | 'expired' | 'not_reached';
   /** The multi-round-trip approval this line belongs to (2026-07-28), else absent. */
   approvalId?: string;
   backend: { status: number | null; durationMs: number | null; errorCode: string | null } | null;
@@ -42,6 +43,8 @@ export interface AuditEvent {
 
 export interface AuditLog {
   record(event: AuditEvent): void;
+  /** One step of an out-of-band approval (requested, viewed, approved, rejected, executed, expired): an `approval` line. */
+  approval?(event: ApprovalEvent): void;
   flush(): Promise<void>;
 }
 
@@ -73,6 +76,9 @@ export function createAuditLog(options: AuditOptions): AuditLog {
         },
         'tool_call',
       );
+    },
+    approval(event) {
+      logger.info(event, 'approval');
     },
     flush: () => new Promise((resolve) => logger.flush(() => resolve())),
   };

@@ -10,6 +10,7 @@ import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/
 import type { BackendClient, BackendResponse, CallerIdentity } from '../backend/index.ts';
 import type { ToolDefinition } from '../generated/tools.ts';
 import { approvalForm, describeConstants, MAX_PROMPT_CHARACTERS, PromptTooLong, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
+import { approvalPolicyOf } from './approvalPolicy.ts';
 import { approvalIdempotencyKey, approvalMessages } from './approvalRounds.ts';
 import { dryRunOutput, previewConfirmed, rehearse, unconfirmedPreview, type Rehearsal } from './dryRun.ts';
 import { canonicalJson, type AuditEvent } from './audit.ts';
@@ -36,6 +37,8 @@ export interface ToolCall {
   readonly tool: ToolDefinition;
   readonly context: CallContext;
   readonly rawArgs: unknown;
+  /** Names this call in the audit trail (the trace id of `traceparent`). */
+  readonly correlationId: string;
   /** W3C trace context sent with every backend request of this call. */
   readonly traceparent: string;
   /** The validated arguments; null until `input` has passed. */
@@ -106,6 +109,20 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
     };
   };
 
+  /** The looked-up record's picked scalar fields, shown to the human who approves. */
+  async function lookupRecord(call: ToolCall, lookup: NonNullable<ToolDefinition['approval']>['lookup']): Promise<Record<string, unknown>> {
+    const values: Record<string, unknown> = {};
+    if (!lookup) return values;
+    const found = await backend.call(lookup.operation, call.args!, backendOptions(call));
+    const record = found.body !== null && typeof found.body === 'object' ? (found.body as Record<string, unknown>) : {};
+    for (const field of lookup.pick) {
+      // A path through objects (`data.name`); only a scalar at its end is shown.
+      const value = valueAtPath(record, field.split('.'));
+      if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) values[field] = value;
+    }
+    return values;
+  }
+
   return {
     // Enforced here as well as hidden from tools/list and refused by the HTTP layer: stdio has no HTTP layer.
     policy(call) {
@@ -157,39 +174,48 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       const args = call.args!;
       const approvalSpec = tool.approval;
       if (!approvalSpec) return undefined;
+      const policy = approvalPolicyOf(tool);
       // No way to ask a human: refuse before the approval lookup, so nothing reaches the backend.
-      if (!context.approver.supported) {
-        return refusal(approvalSpec.withoutElicitation ?? toolMessages.approvalUnsupported(tool.name), 'approval_declined', args, 'unsupported');
+      if (!context.approver.supports(policy)) {
+        return refusal(approvalSpec.withoutElicitation ?? toolMessages.approvalUnsupported(tool.name, policy.count), 'approval_declined', args, 'unsupported');
       }
-      // The form is built only when the approver asks (a resumed 2026-07-28 call already carries the answer).
+      // The lookup is made only when a human is asked (a resumed call already carries the answer), once.
+      let looked: Promise<Record<string, unknown>> | null = null;
+      const lookupValues = () => (looked ??= lookupRecord(call, approvalSpec.lookup));
+      // A human approving a rehearsal must know nothing will change, and still sees the whole action.
+      const dryRunNote = tool.dryRun ? 'DRY RUN — nothing will be changed; Deputy will only show the request it would send.\n' : '';
       const form = async () => {
-        const lookupValues: Record<string, unknown> = {};
-        const lookup = approvalSpec.lookup;
-        if (lookup) {
-          const found = await backend.call(lookup.operation, args, backendOptions(call));
-          const record = found.body !== null && typeof found.body === 'object' ? (found.body as Record<string, unknown>) : {};
-          for (const field of lookup.pick) {
-            // A path through objects (`data.name`); only a scalar at its end is shown.
-            const value = valueAtPath(record, field.split('.'));
-            if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) lookupValues[field] = value;
-          }
-        }
-        // A human approving a rehearsal must know nothing will change, and still sees the whole action.
-        const dryRun = tool.dryRun ? 'DRY RUN — nothing will be changed; Deputy will only show the request it would send.\n' : '';
-        const message = dryRun + renderApprovalMessage(approvalSpec.message, args, lookupValues) + describeConstants(tool.operation);
+        const message = dryRunNote + renderApprovalMessage(approvalSpec.message, args, await lookupValues()) + describeConstants(tool.operation);
         return approvalForm(tool.title, message, args);
+      };
+      // The page: the message as the prompt renders it, and every raw value, whose hidden characters the page labels.
+      const page = async () => {
+        const lookup = await lookupValues();
+        return {
+          toolTitle: tool.title,
+          message: dryRunNote + renderApprovalMessage(approvalSpec.message, args, lookup),
+          args: { ...args },
+          fixed: Object.fromEntries(tool.operation.fixed.map((f) => [f.name, f.value])),
+          bodyTemplate: tool.operation.body?.template ?? null,
+          lookup: approvalSpec.lookup ? lookup : null,
+        };
       };
       let outcome: ApprovalOutcome;
       try {
-        outcome = await context.approver.decide({ tool: tool.name, args, form, signal: context.signal });
+        outcome = await context.approver.decide({ tool: tool.name, args, form, page, policy, correlationId: call.correlationId, signal: context.signal });
       } catch (error) {
-        // Shown in full or not at all: a prompt too long to read is refused, never cut.
+        // Shown in full or not at all: a prompt too long to read goes to the page where one exists
+        // (routedApprover), and is refused, never cut, where none does.
         if (!(error instanceof PromptTooLong)) throw error;
         return refusal(toolMessages.approvalTooLong(tool.name, error.characters, MAX_PROMPT_CHARACTERS, error.longestArgument), 'approval_declined', args, 'unsupported');
       }
       if ('ask' in outcome) {
         call.approvalId = outcome.approvalId;
         return { result: outcome.ask, outcome: { outcome: 'approval_requested', approval: 'requested', backend: null, result: null }, args };
+      }
+      if (outcome.decision === 'pending') {
+        call.approvalId = outcome.approvalId;
+        return refusal(toolMessages.approvalPending(tool.name, outcome.url, outcome.expiresAt), 'approval_requested', args, 'requested');
       }
       call.approval = outcome.decision;
       if (outcome.decision !== 'accepted') {
@@ -198,7 +224,9 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
             ? toolMessages.approvalDeclined(tool.name)
             : outcome.decision === 'cancelled'
               ? toolMessages.approvalCancelled(tool.name)
-              : approvalMessages[outcome.decision](tool.name);
+              : outcome.decision === 'expired'
+                ? toolMessages.approvalExpired(tool.name)
+                : approvalMessages[outcome.decision](tool.name);
         return refusal(text, 'approval_declined', args, outcome.decision);
       }
       call.approvalId = outcome.approvalId;

@@ -5,6 +5,8 @@ export interface Caller {
   /** `client_id` (RFC 9068) or `azp`: the agent's OAuth client. */
   clientId: string;
   scopes: readonly string[];
+  /** The token's `roles` claim, where the authorization server issues one (approval page approvers). */
+  roles?: readonly string[];
   /** Seconds since the epoch. */
   expiresAt: number;
 }

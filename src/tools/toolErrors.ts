@@ -84,8 +84,14 @@ export const toolMessages = {
       : `The admin backend's rate limit, shared by every user, is used up for its current window; retry after ${retryAfterSeconds} s. Other users draw on the same limit, so this is not your usage alone.`,
   approvalDeclined: (tool: string) => `The user declined ${tool}. Nothing was done. Do not retry unless the user asks again.`,
   approvalCancelled: (tool: string) => `The approval request for ${tool} was dismissed. Nothing was done.`,
-  approvalUnsupported: (tool: string) =>
-    `${tool} changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not declare form elicitation, or it speaks a 2025 protocol revision to a stateless Deputy. Nothing was done; ask the user to perform this action with a client that supports elicitation (MCP 2026-07-28, or a 2025 revision on a stateful Deputy).`,
+  approvalUnsupported: (tool: string, approvers: number = 1) =>
+    approvers > 1
+      ? `${tool} needs the approval of ${approvers} different people on Deputy's approval page, and this client cannot show its link (MCP URL elicitation). Nothing was done; ask the user to perform this action with a client that supports URL elicitation.`
+      : `${tool} changes data and needs a human's approval, but no approval prompt (MCP elicitation) can be shown on this connection: the client does not declare form or URL elicitation, or it speaks a 2025 protocol revision to a stateless Deputy. Nothing was done; ask the user to perform this action with a client that supports elicitation (MCP 2026-07-28, or a 2025 revision on a stateful Deputy).`,
+  approvalPending: (tool: string, url: string, expiresAt: number) =>
+    `${tool} is waiting for a person's approval; nothing was done yet. Give the user this link to review and approve or reject it: ${url} (it expires at ${new Date(expiresAt).toISOString().slice(11, 16)} UTC). Once they have decided, call ${tool} again with exactly the same arguments: the call then runs once, or reports the rejection.`,
+  approvalExpired: (tool: string) =>
+    `The approval for ${tool} expired before it was used or decided. Nothing was done; call ${tool} again to ask for a new approval.`,
   approvalTooLong: (tool: string, characters: number, limit: number, longestArgument: string | null) =>
     `${tool} was not done: its approval prompt would be ${characters} characters, more than the ${limit} a prompt shows in full, and a person must see the whole action before approving it. ${longestArgument ? `Shorten '${longestArgument}' (invisible characters count several times, as they are shown by code point) and call again` : 'Call again with shorter arguments'}, or ask the user to do it another way.`,
   operator: () =>

@@ -71,6 +71,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
       tool,
       context,
       rawArgs,
+      correlationId: traceId,
       traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
       args: null,
       approval: 'not_reached',

@@ -6,6 +6,8 @@
  *
  * - one user's call quota is counted once across both replicas;
  * - a 2026-07-28 approval consumed on one replica is refused on the other;
+ * - an approval waiting on the approval page is kept in Redis, decided outside the replica that
+ *   opened it, and carried out once through the other;
  * - `/readyz` answers from its cached state: a burst of probes costs one PING, one backend and one
  *   JWKS request;
  * - Redis stopped mid-run: reads go on, writes and approvals are refused with the documented message, the
@@ -23,9 +25,11 @@ import { startMockBackend, type MockBackend } from '../../mock-backend/server.ts
 import { loadConfig } from '../../src/config.ts';
 import { tools as generatedTools } from '../../src/generated/tools.ts';
 import { serveHttp, type Deputy } from '../../src/serve.ts';
+import { redisPendingApprovals } from '../../src/state/pendingApprovals.ts';
 import { SharedStateUnavailable } from '../../src/state/singleUse.ts';
 import { redisState } from '../../src/state/sharedState.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
+import { createOutOfBandApprovals } from '../../src/tools/outOfBand.ts';
 import { ALL_TOOL_SCOPES, jsonRpcMessages, postModernTo } from '../helpers/deputy.ts';
 import { freePort } from '../helpers/debianPackages.ts';
 import { ensureRedis, startRedis, type RedisServer } from '../helpers/redis.ts';
@@ -173,6 +177,37 @@ describe('two replicas sharing one Redis', () => {
     expect(text(replayed.result)).toContain('already used');
     expect(backend.requestLog.forOperation('publishDraft')).toHaveLength(1);
     expect(a.audit.at(-1)).toMatchObject({ tool: 'publishDraft', outcome: 'approval_declined' });
+  });
+
+  it('an approval waiting on the approval page is kept in Redis, decided from anywhere, carried out once', async () => {
+    const [a, b] = replicas;
+    const as = await token('page-user');
+    const args = { ticketId: FIXTURES.openTicket, body: 'approved on the page, through any replica' };
+    const urlCall = async (replica: Replica, params: Record<string, unknown>) =>
+      ((await jsonRpcMessages(await postModernTo(`${replica.base}/mcp`, ++rpcId, 'tools/call', params, { token: as, capabilities: { elicitation: { url: {} } } })))[0] as {
+        result: CallToolResult & { resultType?: string; requestState: string; inputRequests: { approval: { params: { mode: string; url: string } } } };
+      }).result;
+    const notes = () => backend.requestLog.forOperation('addTicketNote').length;
+    const notesBefore = notes();
+    const asked = await urlCall(a, { name: 'addTicketNote', arguments: args });
+    expect(asked.resultType).toBe('input_required');
+    expect(asked.inputRequests.approval.params.mode).toBe('url');
+    const id = asked.inputRequests.approval.params.url.split('/').at(-1)!;
+
+    // Opened by replica a, in Redis for every replica: b's page sends the person to sign in, it does not say "no such approval".
+    const store = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    expect(await store.exists(`deputy:pending:${id}`)).toBe(1);
+    expect((await fetch(`${b.base}/approvals/${id}`, { redirect: 'manual' })).status).toBe(303);
+
+    // Decided as the page decides (outOfBand.decide on the shared store), outside both replicas.
+    const page = createOutOfBandApprovals({ store: redisPendingApprovals(store), pageUrl: (x) => x, ttlMs: 600_000, record: () => {}, schedule: () => {} });
+    expect((await page.decide(id, { subject: 'editor', scopes: ALL_TOOL_SCOPES, roles: [] }, true)).ok).toBe(true);
+    const resume = { name: 'addTicketNote', arguments: args, requestState: asked.requestState, inputResponses: { approval: { action: 'accept' } } };
+    const done = await urlCall(b, resume);
+    expect(done.isError, JSON.stringify(done)).toBeFalsy();
+    expect((await urlCall(a, resume)).isError).toBe(true);
+    expect(notes()).toBe(notesBefore + 1);
+    store.disconnect();
   });
 
   it('/readyz answers from its cached state: 50 unauthenticated probes cost one PING, one backend and one JWKS request', async () => {

@@ -127,8 +127,10 @@ export const MODERN_REVISION = '2026-07-28';
 export interface SetupOptions {
   env?: Record<string, string>;
   backend?: MockBackendOptions;
-  /** The tool surface to serve (default: the committed src/generated/ tools). */
+  /** The tools to serve (default: the generated ones). */
   tools?: readonly ToolDefinition[];
+  /** The clock pending approvals expire by. */
+  now?: () => number;
 }
 
 function sink(lines: string[]): Writable {
@@ -262,6 +264,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
   try {
     deputy = await serveHttp(config, {
       tools: options.tools ?? generatedTools,
+      ...(options.now ? { now: options.now } : {}),
       log: pino({ level: 'debug' }, sink(logLines)),
       audit: createAuditLog({ destination: sink(auditRaw), redactArguments: config.audit.redactArguments }),
     });

@@ -82,7 +82,15 @@ describe('consumed approvals', () => {
 describe('approvalRounds', () => {
   const caller = { subject: 'dev', clientId: 'agent', scopes: [], expiresAt: 0 };
   const form = async () => ({ mode: 'form' as const, message: 'ok?', requestedSchema: { type: 'object' as const, properties: {} } });
-  const request = { tool: 'publishDraft', args: { filename: 'x.md' }, form, signal: new AbortController().signal };
+  const request = {
+    tool: 'publishDraft',
+    args: { filename: 'x.md' },
+    form,
+    page: () => Promise.reject(new Error('the form approver never opens the page')),
+    policy: { count: 1 as const, approvers: ['drafts:publish'], link: false },
+    correlationId: 'c1',
+    signal: new AbortController().signal,
+  };
   const rounds = (resumed: ApprovalClaim | undefined, responses?: Record<string, unknown>, consumed = new InMemoryConsumedApprovals()) =>
     approvalRounds({ caller, supported: true, resumed, responses, seal: async (c) => `sealed:${c.approvalId}`, consumed, ttlMs: 60_000 });
 
@@ -131,9 +139,14 @@ describe('configuration', () => {
   const key = (c: string) => c.repeat(32);
 
   it('DEPUTY_STATE_KEYS: a comma list of keys of at least 32 characters; unset → null (a random key per process)', () => {
-    expect(loadConfig(base).approvals).toEqual({ stateKeys: null, ttlMs: 600_000 });
+    expect(loadConfig(base).approvals).toEqual({ stateKeys: null, ttlMs: 600_000, clientId: null, clientSecret: null });
     expect(loadConfig({ ...base, DEPUTY_STATE_KEYS: `${key('a')}, ${key('b')}` }).approvals.stateKeys).toEqual([key('a'), key('b')]);
     expect(() => loadConfig({ ...base, DEPUTY_STATE_KEYS: `${key('a')},short` })).toThrow(/DEPUTY_STATE_KEYS.*32 characters/s);
+  });
+
+  it('DEPUTY_APPROVAL_CLIENT_ID / _SECRET: the approval page\'s OAuth client; unset → its metadata document URL', () => {
+    expect(loadConfig({ ...base, DEPUTY_APPROVAL_CLIENT_ID: 'deputy-page', DEPUTY_APPROVAL_CLIENT_SECRET: 'page-secret' }).approvals).toMatchObject({ clientId: 'deputy-page', clientSecret: 'page-secret' });
+    expect(() => loadConfig({ ...base, DEPUTY_APPROVAL_CLIENT_ID: '' })).toThrow(/DEPUTY_APPROVAL_CLIENT_ID/);
   });
 
   it('DEPUTY_APPROVAL_TTL_SECONDS: minutes, bounded', () => {

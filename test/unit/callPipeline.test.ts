@@ -48,7 +48,7 @@ function setup(maxInFlight: number, fairShareLimiters: LimiterFactory = memoryLi
   });
   const asked: string[] = [];
   const approver: Approver = {
-    supported: true,
+    supports: () => true,
     decide: (request) => {
       asked.push(request.tool);
       return Promise.resolve({ decision: 'declined' });

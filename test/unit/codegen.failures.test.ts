@@ -203,6 +203,17 @@ const cases: [string, { given: Given; want: Want }][] = [
     { given: { tools: () => [{ ...writeTool(), approval: { message: "Create '{nom}'?" } }] }, want: { code: 'APPROVAL_INVALID', message: "'{nom}' is not an argument of this tool", fix: '{name}' } },
   ],
   [
+    'a destructive tool approved by one person',
+    {
+      given: { tools: () => [{ ...writeTool(), name: 'deleteItem', operation: 'deleteItem', risk: 'destructive', allowDestructive: true, input: { itemId: {} }, fixed: {}, output: { pick: [] }, approval: { message: 'Delete {itemId}?', count: 1 } }] },
+      want: { code: 'APPROVAL_INVALID', message: 'a destructive tool needs two approvers', fix: 'set it to 2' },
+    },
+  ],
+  [
+    'approvers that are not scope or role names',
+    { given: { tools: () => [{ ...writeTool(), approval: { message: "Create item '{name}'?", approvers: ['items write'] } }] }, want: { code: 'MANIFEST_INVALID', message: 'scope or role name' } },
+  ],
+  [
     'narrowing that widens a maximum',
     { given: { tools: () => [{ ...readTool(), input: { limit: { maximum: 500 } } }] }, want: { code: 'NARROWING_WIDENS', message: "maximum 500 for 'limit' is above the spec's maximum 100" } },
   ],

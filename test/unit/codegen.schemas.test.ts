@@ -11,6 +11,7 @@ import { loadSpec } from '../../src/codegen/loadSpec.ts';
 import type { JsonObject } from '../../src/codegen/schemaView.ts';
 import type { ToolDefinition } from '../../src/codegen/toolDefinition.ts';
 import { pruneToExposed } from '../../src/codegen/emit.ts';
+import { approvalPolicyOf } from '../../src/tools/approvalPolicy.ts';
 import { loadItemsSpec, manifest, readTool, writeTool } from '../fixtures/codegen/fixture.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/codegen/${name}`, import.meta.url));
@@ -94,6 +95,15 @@ describe('OpenAPI 3.1 shapes (items fixture)', () => {
     expect(tool.annotations).toEqual({ title: 'Delete an item', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false });
     expect(tool.backendScopes).toEqual(['items:delete']);
     expect(tool.outputSchema).toEqual({ type: 'object', properties: {} });
+    // Approval keys are emitted only when set; the runtime resolves their defaults (two approvers here).
+    expect(tool.approval).toEqual({ message: 'Delete item {itemId}?', lookup: null, withoutElicitation: null });
+    expect(approvalPolicyOf(tool)).toEqual({ count: 2, approvers: ['items:delete'], link: false });
+  });
+
+  it('emits approval.approvers, count and link as written', () => {
+    const tool = only(spec, { ...writeTool(), approval: { message: "Create item '{name}'?", approvers: ['items:approve', 'role-editor', 'items:approve'], count: 2, link: true } });
+    expect(tool.approval).toMatchObject({ approvers: ['items:approve', 'role-editor'], count: 2, link: true });
+    expect(approvalPolicyOf(tool)).toEqual({ count: 2, approvers: ['items:approve', 'role-editor'], link: true });
   });
 
   it('narrows inputs: tighter bounds, enum subset, default, description override, required', () => {

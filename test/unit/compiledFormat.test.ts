@@ -11,8 +11,10 @@ import { COMPILED_FORMAT } from '../../src/compiledSurface.ts';
 /** sha256 of the declarations below toolDefinition.ts's emit marker, for each COMPILED_FORMAT. */
 const SHAPES: Record<number, string> = {
   1: '7ec14b7752882f06ece4ff09b2a0a943d75465116be89c3132cfabe66336ebb7',
+  // approval.approvers, approval.count and approval.link (the approval page).
+  2: '6ce804f166a618371d453b351e8c26c36d362a1fbd91755d5e84d40596f468bf',
   // A write's optional `dryRun` (openapi/README.md, "Dry run").
-  2: '9d0d69165512b6f4c40c50d1070356a2618f7f5889af8c605ed577ff09cc0a42',
+  3: '76e30c384842c5bfac963f7a773f1006c335080497ec8374a62a37e6af5cd56a',
 };
 
 describe('the compiled surface format', () => {

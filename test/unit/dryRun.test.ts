@@ -203,7 +203,7 @@ describe('a `Prefer: dry-run` preview', () => {
       callerToken: null,
       sessionId: 's1',
       client: null,
-      approver: { supported: true, decide: () => Promise.resolve({ decision: 'accepted', approvalId: null }) },
+      approver: { supports: () => true, decide: () => Promise.resolve({ decision: 'accepted', approvalId: null }) },
       signal: new AbortController().signal,
     });
     return { outcome, calls, events };
