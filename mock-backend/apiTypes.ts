@@ -27,6 +27,7 @@ export type Ticket = Schemas['Ticket'];
 export type TicketStatus = Schemas['TicketStatus'];
 export type TicketPriority = Ticket['priority'];
 export type TicketNote = Schemas['TicketNote'];
+export type TicketNoteCheck = Schemas['TicketNoteCheck'];
 export type Impersonation = Schemas['Impersonation'];
 
 /** Every operationId of the spec. */

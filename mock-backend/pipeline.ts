@@ -44,6 +44,11 @@ export interface OperationContext<Id extends OperationId = OperationId> {
   body: RequestBody<Id>;
   /** The server clock when the handler started. */
   now: Date;
+  /**
+   * The request asked `Prefer: dry-run` (RFC 7240) of an operation that declares it: the handler
+   * checks everything, changes nothing and answers with `Preference-Applied: dry-run`.
+   */
+  dryRun: boolean;
 }
 
 /** What a resolver may answer: a success the spec declares for its operation, with that body type, or a problem. */
@@ -136,6 +141,7 @@ async function runPipeline(deps: PipelineDeps, op: OperationSpec, resolver: AnyR
   });
   if (!validation.ok) return toResponse(validationProblem(validation.errors), limitHeaders);
   const valid = validation.value;
+  const dryRun = op.parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === 'prefer') && /(?:^|,)\s*dry-run\s*(?:[;,]|$)/i.test(request.headers.get('prefer') ?? '');
 
   const run = async (): Promise<Reply> => {
     try {
@@ -146,6 +152,7 @@ async function runPipeline(deps: PipelineDeps, op: OperationSpec, resolver: AnyR
         query: valid.query,
         body: valid.body as RequestBody<OperationId>,
         now: new Date(deps.now()),
+        dryRun,
       });
       return deps.validateResponses ? checkReply(deps.spec, op, reply) : reply;
     } catch (err) {
@@ -155,8 +162,8 @@ async function runPipeline(deps: PipelineDeps, op: OperationSpec, resolver: AnyR
     }
   };
 
-  // 6. idempotency
-  const key = op.idempotent ? request.headers.get('idempotency-key') : null;
+  // 6. idempotency (a dry run is never stored: replayed to the real request, it would stand in for it)
+  const key = op.idempotent && !dryRun ? request.headers.get('idempotency-key') : null;
   if (key !== null && principal) {
     if (ctx) ctx.idempotencyKey = key;
     const outcome = deps.idempotency.begin({ subject: principal.subject, operationId: op.operationId, key }, { method: request.method, path: url.pathname, body: body.value });

@@ -26,7 +26,7 @@ import { LOOPBACK_HOSTS, type Config } from './config.ts';
 import { profile as generatedProfile, type ServerProfile, type ToolDefinition } from './generated/tools.ts';
 import { createApp } from './http/app.ts';
 import { cachedReadiness } from './http/readiness.ts';
-import { createMetrics } from './http/metrics.ts';
+import { createMetrics, type DeputyMetrics } from './http/metrics.ts';
 import { createCallerVerifier } from './http/callerAuth.ts';
 import { callerFromAuthInfo } from './http/bearerAuth.ts';
 import { SessionRegistry } from './http/sessions.ts';
@@ -58,9 +58,9 @@ function stateKeysFor(config: Config, log: Logger): string[] {
   return keys ?? [randomStateKey()];
 }
 
-function approvalRoundsFor(config: Config, keys: readonly string[], state: SharedState): ApprovalRoundsConfig {
+function approvalRoundsFor(config: Config, keys: readonly string[], state: SharedState, metrics: DeputyMetrics): ApprovalRoundsConfig {
   return {
-    seal: createRequestStateSeal(keys, config.approvals.ttlMs),
+    seal: createRequestStateSeal(keys, config.approvals.ttlMs, (reason) => metrics.rejectedApprovalState(reason)),
     consumed: state.approvals,
   };
 }
@@ -141,8 +141,8 @@ export interface ServeDependencies {
 }
 
 /**
- * Every credential the tools' backend calls need: one per operation (the tool's own, and
- * approval lookups) and scheme of its chosen security requirement.
+ * Every credential the tools' backend calls need: one per operation (the tool's own unless it is
+ * a dry run, approval lookups, dry-run previews) and scheme of its chosen security requirement.
  */
 export function credentialNeeds(tools: readonly ToolDefinition[]): CredentialNeed[] {
   const seen = new Map<string, CredentialNeed>();
@@ -152,7 +152,11 @@ export function credentialNeeds(tools: readonly ToolDefinition[]): CredentialNee
     }
   };
   for (const tool of tools) {
-    add(tool.operation);
+    // A dry run never calls its write, so Deputy need not hold the write's credential; a preview
+    // header is sent on the write itself, a validate operation needs its own.
+    const preview = tool.dryRun?.preview ?? null;
+    if (!tool.dryRun || preview?.kind === 'header') add(tool.operation);
+    if (preview?.kind === 'operation') add(preview.operation);
     if (tool.approval?.lookup) add(tool.approval.lookup.operation);
   }
   return [...seen.values()];
@@ -411,7 +415,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
       : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
     mode: live.mode,
     sessions,
-    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, stateKeys, state), page.outOfBand, log, live.mode === 'stateful'),
+    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, stateKeys, state, metrics), page.outOfBand, log, live.mode === 'stateful'),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
     maxBodyBytes: live.maxBodyBytes,

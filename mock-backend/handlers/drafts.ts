@@ -32,7 +32,7 @@ export const draftOperations = {
     return draft ? json(200, draft) : draftNotFound(params.filename);
   },
 
-  publishDraft({ store, params, body, now, principal }) {
+  publishDraft({ store, params, body, now, principal, dryRun }) {
     const filename = params.filename;
     const draft = store.drafts.get(filename);
     if (!draft) return draftNotFound(filename);
@@ -49,6 +49,7 @@ export const draftOperations = {
       sourceDraft: filename,
       publishedAt: at,
     };
+    if (dryRun) return { ...json(200, post), headers: { 'Preference-Applied': 'dry-run' } };
     store.posts.set(post.id, post);
     Object.assign(draft, { status: 'published', publishedPostId: post.id, updatedAt: at });
     const notifySubscribers = body?.notifySubscribers ?? false;

@@ -69,20 +69,43 @@ export interface BackendCallOptions {
   traceparent?: string;
   /** The calling user, for the token exchange provider. Never sent to the backend. */
   caller?: CallerIdentity;
+  /** A preview header the spec declares (`Prefer: dry-run`), asking the backend not to act. */
+  previewHeader?: { name: string; value: string };
   signal?: AbortSignal;
 }
+
+/**
+ * The request a call would send, as a dry run shows it (openapi/README.md, "Dry run"): built by
+ * the same code as a real call, every credential value replaced by `[REDACTED]`.
+ */
+export interface DescribedRequest {
+  method: OperationBinding['method'];
+  /** The request path, base path included, without the query. */
+  path: string;
+  /** Query parameters, decoded, each with its values in order. */
+  query: Record<string, string[]>;
+  headers: Record<string, string>;
+  /** The JSON body as a value, a form body as its fields, or null. */
+  body: unknown;
+}
+
+/** What a described request shows in place of every credential value. */
+export const REDACTED_CREDENTIAL = '[REDACTED]';
 
 export interface BackendResponse {
   status: number;
   /** Parsed JSON, or null for 204/205, HEAD and empty bodies. */
   body: unknown;
-  headers: { rateLimit?: RateLimitInfo; contentType?: string };
+  /** `preferenceApplied`: the RFC 7240 `Preference-Applied` header, when the backend sent one. */
+  headers: { rateLimit?: RateLimitInfo; contentType?: string; preferenceApplied?: string };
   /** HTTP attempts made, retries included. */
   attempts: number;
 }
 
 export interface BackendClient {
   call(binding: OperationBinding, args: Readonly<Record<string, unknown>>, callOptions: BackendCallOptions): Promise<BackendResponse>;
+  /** The request `call` would send, credentials redacted; sends nothing and fetches no token. */
+  describe(binding: OperationBinding, args: Readonly<Record<string, unknown>>, callOptions: BackendCallOptions): DescribedRequest;
   close(): Promise<void>;
 }
 
@@ -143,15 +166,7 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     const collector = new ResponseCollector(operationId, callOptions.maxResponseBytes ?? opts.maxResponseBytes, isSuccess, attempts);
 
     const placed = placeCredentials(operationId, built.path, binding.credentials, credentials);
-    const headers: Record<string, string> = {
-      ...built.headers,
-      accept: 'application/json, application/problem+json;q=0.9',
-      'user-agent': userAgent,
-    };
-    if (built.contentType) headers['content-type'] = built.contentType;
-    if (callOptions.traceparent && TRACEPARENT.test(callOptions.traceparent)) headers.traceparent = callOptions.traceparent;
-    if (binding.idempotencyKeyHeader && callOptions.idempotencyKey !== undefined) headers[binding.idempotencyKeyHeader.toLowerCase()] = callOptions.idempotencyKey;
-    Object.assign(headers, placed.headers); // last: nothing else may overwrite a credential
+    const headers = requestHeaders(binding, built, callOptions, userAgent, placed.headers);
 
     const retry: RetryCallback = (err, _context, cb) => {
       const e = err as { statusCode?: number; headers?: IncomingHttpHeaders };
@@ -200,13 +215,28 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     );
   }
 
+  /** The request, refusing an idempotency key that could not be sent as a header value. */
+  function buildChecked(binding: OperationBinding, args: Readonly<Record<string, unknown>>, callOptions: BackendCallOptions): BuiltRequest {
+    const built = buildRequest(target, binding, args);
+    if (callOptions.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(callOptions.idempotencyKey)) {
+      throw backendError('INVALID_ARGUMENT', binding.operationId, { argument: '(idempotency key)', reason: 'idempotency key must be 1-255 visible ASCII characters' });
+    }
+    return built;
+  }
+
+  function describe(binding: OperationBinding, args: Readonly<Record<string, unknown>>, callOptions: BackendCallOptions): DescribedRequest {
+    const built = buildChecked(binding, args, callOptions);
+    const placed = placeCredentials(binding.operationId, built.path, binding.credentials, binding.credentials.map(() => REDACTED_CREDENTIAL));
+    const url = new URL(placed.path, target.origin);
+    let body: unknown = null;
+    if (built.body !== null) body = built.contentType === 'application/json' ? (JSON.parse(built.body) as unknown) : grouped(new URLSearchParams(built.body));
+    return { method: built.method, path: url.pathname, query: grouped(url.searchParams), headers: requestHeaders(binding, built, callOptions, userAgent, placed.headers), body };
+  }
+
   async function call(binding: OperationBinding, args: Readonly<Record<string, unknown>>, callOptions: BackendCallOptions): Promise<BackendResponse> {
     const operationId = binding.operationId;
     if (closed) throw backendError('BACKEND_CONNECTION', operationId, { reason: 'the backend client is closed' });
-    const built = buildRequest(target, binding, args);
-    if (callOptions.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(callOptions.idempotencyKey)) {
-      throw backendError('INVALID_ARGUMENT', operationId, { argument: '(idempotency key)', reason: 'idempotency key must be 1-255 visible ASCII characters' });
-    }
+    const built = buildChecked(binding, args, callOptions);
     const deadline = new Deadline(callOptions.timeoutMs ?? defaultTimeoutMs, callOptions.signal);
     const credential = credentialKey(binding);
     const ended = opts.limits?.started(credential);
@@ -239,12 +269,37 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
 
   return {
     call,
+    describe,
     async close() {
       if (closed) return;
       closed = true;
       await pool.close();
     },
   };
+}
+
+/**
+ * The headers of one request, credentials last so nothing else may overwrite one: what a call
+ * dispatches and what a dry run shows (with redacted credentials).
+ */
+function requestHeaders(binding: OperationBinding, built: BuiltRequest, callOptions: BackendCallOptions, userAgent: string, credentialHeaders: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = {
+    ...built.headers,
+    accept: 'application/json, application/problem+json;q=0.9',
+    'user-agent': userAgent,
+  };
+  if (callOptions.previewHeader) headers[callOptions.previewHeader.name.toLowerCase()] = callOptions.previewHeader.value;
+  if (built.contentType) headers['content-type'] = built.contentType;
+  if (callOptions.traceparent && TRACEPARENT.test(callOptions.traceparent)) headers.traceparent = callOptions.traceparent;
+  if (binding.idempotencyKeyHeader && callOptions.idempotencyKey !== undefined) headers[binding.idempotencyKeyHeader.toLowerCase()] = callOptions.idempotencyKey;
+  return Object.assign(headers, credentialHeaders);
+}
+
+/** Query or form fields, each name with its values in order. */
+function grouped(params: URLSearchParams): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, value] of params) (out[name] ??= []).push(value);
+  return out;
 }
 
 function parseJsonBody(body: Buffer): { ok: true; value: unknown } | { ok: false } {
@@ -271,6 +326,8 @@ function interpret(binding: OperationBinding, raw: RawResponse, attempts: number
   const rateLimit = parseRateLimit(raw.headers);
   if (rateLimit) headers.rateLimit = rateLimit;
   if (contentType) headers.contentType = contentType;
+  const preferenceApplied = headerValue(raw.headers, 'preference-applied');
+  if (preferenceApplied !== undefined) headers.preferenceApplied = preferenceApplied;
 
   const empty = !raw.body || raw.body.length === 0;
   if (binding.method === 'HEAD' || raw.status === 204 || raw.status === 205 || empty) {

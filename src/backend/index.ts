@@ -1,6 +1,6 @@
 /** The backend boundary: everything tools/ may use from backend/. */
-export { BACKEND_INTERCEPTORS, createBackendClient } from './backendClient.ts';
-export type { BackendCallOptions, BackendClient, BackendClientOptions, BackendResponse } from './backendClient.ts';
+export { BACKEND_INTERCEPTORS, createBackendClient, REDACTED_CREDENTIAL } from './backendClient.ts';
+export type { BackendCallOptions, BackendClient, BackendClientOptions, BackendResponse, DescribedRequest } from './backendClient.ts';
 export { BackendLimits, credentialKey } from './backendLimits.ts';
 export type { BackendWindow } from './backendLimits.ts';
 export { egressGuard } from './egressGuard.ts';

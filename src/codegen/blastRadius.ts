@@ -28,6 +28,7 @@ function toolSection(t: ToolDefinition, ops: OperationSummary[]): string[] {
   const row = (label: string, value: string) => `  ${label.padEnd(15)}${value}`;
   const out = [`${t.name}  [${t.risk}]  ${op.method} ${op.path}  (${op.operationId})`];
   out.push(row('title', t.title));
+  out.push(row('mode', modeOf(t)));
   out.push(row('backend scopes', list(t.backendScopes)));
   out.push(row('caller scopes', list(t.callerScopes)));
   // Where each credential goes, never its value: lint output is pasted into reviews.
@@ -59,6 +60,15 @@ function toolSection(t: ToolDefinition, ops: OperationSummary[]): string[] {
   out.push(row('annotations', `readOnly=${a.readOnlyHint} destructive=${a.destructiveHint} idempotent=${a.idempotentHint} openWorld=${a.openWorldHint}`));
   out.push(row('worst case', `if the model is fully prompt-injected: ${worstCase(t, ops)}`));
   return out;
+}
+
+/** `live`, or `dry-run` and what it calls instead of the write (openapi/README.md, "Dry run"). */
+export function modeOf(t: ToolDefinition): string {
+  if (t.dryRun === undefined) return 'live';
+  const p = t.dryRun.preview;
+  if (p === null) return 'dry-run (never calls the write; answers with the request it would send)';
+  if (p.kind === 'operation') return `dry-run (never calls the write; previews with ${p.operation.operationId}, scopes ${list(p.backendScopes)})`;
+  return `dry-run (calls the write with '${p.name}: ${p.value}', which the backend must confirm)`;
 }
 
 function list(xs: readonly string[]): string {
@@ -97,6 +107,7 @@ export function worstCase(t: ToolDefinition, ops: OperationSummary[]): string {
   const otherArgs = op.args.filter((a) => a.in !== 'path').map((a) => a.arg);
   const scopes = list(t.backendScopes);
   const untrusted = t.output.untrusted.length > 0 ? ` Backend free text (${leafNames(t.output.untrusted)}) reaches the model and may carry injected instructions.` : '';
+  if (t.dryRun !== undefined) return `changes nothing while in dry-run mode (it shows the request it would send); once live: ${worstCase({ ...t, dryRun: undefined }, ops)}`;
   if (t.risk === 'read') {
     const fields = t.output.pick.length > 0 ? leafNames(t.output.pick) : 'nothing but the status';
     const caps = Object.values(t.output.listCaps);

@@ -5,6 +5,7 @@
 
 import { ArgumentBinder, idempotencyKeyHeader } from './argumentBinder.ts';
 import { compileApproval } from './approvalSpec.ts';
+import { compileDryRun } from './dryRunSpec.ts';
 import { DEFAULT_DESCRIPTION_BUDGET, fitDescriptions } from './descriptionBudget.ts';
 import type { GenerationError, GenerationWarning } from './errors.ts';
 import { distributeOverAlternatives } from './distributeKeywords.ts';
@@ -153,6 +154,10 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
     bindSecurity(ix, lookupOp, defaults, null, lookupBinder, sink, '.approval.lookup.operation'),
   );
 
+  const dryRun = compileDryRun(ix, t, op, operation, outputSchema, sink, (previewOp, previewBinder) =>
+    bindSecurity(ix, previewOp, defaults, null, previewBinder, sink, '.preview.operation'),
+  );
+
   const def: ToolDefinition = {
     name: t.name,
     title: t.title,
@@ -163,7 +168,7 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
     callerScopes: t.callerScopes ?? scopes,
     operation,
     inputSchema: canonicalSchema(distributeOverAlternatives(inputs.inputSchema)) as ToolDefinition['inputSchema'],
-    outputSchema: canonicalSchema(outputSchema) as ToolDefinition['outputSchema'],
+    outputSchema: canonicalSchema(dryRun?.outputSchema ?? outputSchema) as ToolDefinition['outputSchema'],
     output: {
       pick: t.output.pick,
       listCaps: t.output.listCaps,
@@ -174,10 +179,13 @@ function compileTool(ix: SpecIndex, t: ManifestTool, defaults: ManifestDefaults,
     },
     approval,
     timeoutMs: t.timeoutMs,
+    ...(dryRun !== null ? { dryRun: dryRun.dryRun } : {}),
     // Only when the manifest sets one, so tools without it generate exactly as before.
     ...(t.quota ? { quota: { calls: t.quota.calls, windowSeconds: t.quota.windowSeconds ?? null } } : {}),
   };
   guardTexts(def, t, sink);
+  // After the guard, which checks the owners' words: the note is Deputy's own.
+  if (dryRun !== null) def.description = `${def.description} ${dryRun.descriptionNote}`;
   return def;
 }
 

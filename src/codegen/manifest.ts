@@ -107,6 +107,16 @@ const Approval = z.strictObject({
     .optional(),
 });
 
+const Preview = z.strictObject({
+  /** An operation taking the same request as the write that answers without acting. */
+  operation: z.string().min(1).optional(),
+  /** `Name: value`, a header the spec declares on the write operation (e.g. `Prefer: dry-run`). */
+  header: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[ \t]*[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, "must be 'Name: value', e.g. 'Prefer: dry-run'").optional(),
+  /** The validate operation's answer: fields the model may see, and list caps. */
+  pick: z.array(z.string()).optional(),
+  listCaps: z.record(z.string(), z.number().int().positive()).default({}),
+});
+
 /** A security requirement chosen by scheme name(s): `bearerAuth`, or `[apiKeyAuth, tokenAuth]` for a combined one. */
 const SecurityChoice = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 /** Spec parameter (`header.Api-Key`, `query.token`, or a bare name) → the credential the token file serves for it. */
@@ -123,6 +133,10 @@ export const ManifestTool = z.strictObject({
   body: BodyTemplate.optional(),
   output: Output.default({ pick: [], types: {}, responseShape: 'spec', listCaps: {}, maxBytes: 16_384, untrusted: [] }),
   approval: Approval.optional(),
+  /** `dry-run`: a write that never calls its operation and answers with the request it would send. */
+  mode: z.enum(['live', 'dry-run']).default('live'),
+  /** How the backend previews a dry-run write: a validate operation, or a preview header on the write. */
+  preview: Preview.optional(),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   /** Calls one user may start per window (src/README.md, "Quotas"); absent: DEPUTY_QUOTA_READ_TOOL_CALLS or _WRITE_ by risk. */
   quota: z

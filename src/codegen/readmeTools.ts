@@ -29,7 +29,7 @@ export function toolsMarkdown(tools: readonly ToolDefinition[]): string {
     .map((tool) =>
       [
         `\`${tool.name}\``,
-        tool.risk + (tool.approval ? ' (human approval)' : ''),
+        tool.risk + (tool.approval ? ' (human approval)' : '') + (tool.dryRun ? ', dry run' : ''),
         tool.callerScopes.map((s) => `\`${s}\``).join(' '),
         `${tool.operation.method} \`${tool.operation.path}\``,
         inputs(tool),

@@ -64,7 +64,7 @@ export interface paths {
         put?: never;
         /**
          * Publish a draft
-         * @description Publishes a draft to the live site and returns the new post. A draft that is already published is refused with 409. Send an `Idempotency-Key` so that a retried request never publishes twice.
+         * @description Publishes a draft to the live site and returns the new post. A draft that is already published is refused with 409. Send an `Idempotency-Key` so that a retried request never publishes twice. With `Prefer: dry-run` it only checks, and answers with the post it would create.
          */
         post: operations["publishDraft"];
         delete?: never;
@@ -226,6 +226,29 @@ export interface paths {
          * @description Adds a note to a support ticket. `internal` notes are visible to staff only; `public` notes are emailed to the customer. A closed ticket cannot take notes (409).
          */
         post: operations["addTicketNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tickets/{ticketId}/notes/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ticket's id. */
+                ticketId: components["parameters"]["TicketId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a note without adding it
+         * @description Runs every check of addTicketNote on the same request (the ticket exists and is not closed, the note is valid) and answers what adding it would do, without adding the note or emailing anyone.
+         */
+        post: operations["validateTicketNote"];
         delete?: never;
         options?: never;
         head?: never;
@@ -490,6 +513,14 @@ export interface components {
              */
             visibility: "internal" | "public";
         };
+        TicketNoteCheck: {
+            ticketId: components["schemas"]["TicketId"];
+            ticketStatus: components["schemas"]["TicketStatus"];
+            /** @enum {string} */
+            visibility: "internal" | "public";
+            /** @description Whether adding the note would email it to the customer (public notes). */
+            emailsCustomer: boolean;
+        };
         TicketNote: {
             id: string;
             ticketId: components["schemas"]["TicketId"];
@@ -628,9 +659,13 @@ export interface components {
         Cursor: string;
         /** @description A unique key for this logical request. A repeat with the same key returns the first response without doing the work again; the same key with a different body is refused (422). Keys are kept for 24 hours. */
         IdempotencyKey: string;
+        /** @description `dry-run` (RFC 7240): run every check and answer with what the request would produce, changing nothing and notifying no one. Such an answer carries `Preference-Applied: dry-run`, is never stored under an `Idempotency-Key` and is never replayed. */
+        PreferDryRun: "dry-run";
     };
     requestBodies: never;
     headers: {
+        /** @description `dry-run` when the request was only checked, and nothing was changed (RFC 7240). */
+        "Preference-Applied": string;
         /** @description Requests allowed per window for this token. */
         "RateLimit-Limit": number;
         /** @description Requests left in the current window for this token. */
@@ -743,6 +778,8 @@ export interface operations {
             header?: {
                 /** @description A unique key for this logical request. A repeat with the same key returns the first response without doing the work again; the same key with a different body is refused (422). Keys are kept for 24 hours. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description `dry-run` (RFC 7240): run every check and answer with what the request would produce, changing nothing and notifying no one. Such an answer carries `Preference-Applied: dry-run`, is never stored under an `Idempotency-Key` and is never replayed. */
+                Prefer?: components["parameters"]["PreferDryRun"];
             };
             path: {
                 /** @description The draft's file name, lower-case words joined by hyphens, ending in `.md`. */
@@ -756,9 +793,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The draft is now live; this is the post it became. */
+            /** @description The draft is now live; this is the post it became (with `Prefer: dry-run`, the post it would become). */
             200: {
                 headers: {
+                    "Preference-Applied": components["headers"]["Preference-Applied"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1035,6 +1073,39 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    validateTicketNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ticket's id. */
+                ticketId: components["parameters"]["TicketId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddTicketNoteRequest"];
+            };
+        };
+        responses: {
+            /** @description The note would be added; what that would do. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketNoteCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
         };
     };

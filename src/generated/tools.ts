@@ -142,6 +142,39 @@ export interface ApprovalSpec {
   link?: boolean;
 }
 
+/**
+ * How a dry-run tool lets the backend preview its write (openapi/README.md, "Dry run"):
+ * `operation` calls a validate operation that takes the same request as the write, `header` calls
+ * the write itself with a preview header the spec declares (e.g. `Prefer: dry-run`).
+ */
+export type DryRunPreview =
+  | {
+      kind: 'operation';
+      /** The validate operation, bound to the same arguments and fixed values as the write. */
+      operation: OperationBinding;
+      /** Scopes of its `security` requirement. */
+      backendScopes: string[];
+      /** Its answer's fields the model may see. */
+      pick: string[];
+      /** Array path → maximum items kept. */
+      listCaps: Record<string, number>;
+      /** Pick-tree paths the spec marks required (see OutputProjection.required). */
+      required: string[];
+    }
+  | {
+      kind: 'header';
+      /** Header name, as the spec declares it on the write operation. */
+      name: string;
+      /** Its value, e.g. 'dry-run'. */
+      value: string;
+    };
+
+/** A write in dry-run mode: its operation is never called; the tool answers with the request it would send. */
+export interface DryRunSpec {
+  /** The backend's own preview, called instead of the write; null: Deputy only describes the request. */
+  preview: DryRunPreview | null;
+}
+
 /** MCP tool annotations, all four hints always set, derived from risk and method. */
 export interface ToolAnnotations {
   /** Same as the tool title. */
@@ -184,6 +217,8 @@ export interface ToolDefinition {
   approval: ApprovalSpec | null;
   /** Backend call timeout in milliseconds. */
   timeoutMs: number;
+  /** Present only on a write in `mode: dry-run`: the write is never called (openapi/README.md, "Dry run"). */
+  dryRun?: DryRunSpec;
   /**
    * The manifest's per-user quota for this tool: calls per window (windowSeconds null = the
    * configured window). Absent: the configured default for the tool's risk.

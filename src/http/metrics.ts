@@ -15,9 +15,23 @@ export interface DeputyMetrics {
   registry: Registry;
   /** Wraps an audit log so every recorded event is also counted. */
   observe(audit: AuditLog): AuditLog;
+  /**
+   * A resumed 2026-07-28 call whose approval state was refused before any tool ran (so no audit
+   * event): `expired` when the human answered after DEPUTY_APPROVAL_TTL_SECONDS, `invalid` otherwise.
+   */
+  rejectedApprovalState(reason: 'expired' | 'invalid'): void;
   /** Counts one failed or skipped operation on the shared state store. */
   sharedStateError(): void;
 }
+
+/**
+ * Callers counted under their own `subject` label per process; later ones share `(other)`. A
+ * label per caller is what a per-user volume alert needs (.deploy/README.md, "Alert rules"), and
+ * the cap keeps a flood of distinct subjects from growing the series without bound.
+ */
+export const MAX_SUBJECT_LABELS = 1000;
+/** Longer subjects are counted as `(other)`: a label value is not a place for unbounded text. */
+const MAX_SUBJECT_LENGTH = 128;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -35,8 +49,14 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
 
   const calls = new Counter({
     name: 'deputy_tool_calls_total',
-    help: 'Tool calls by tool and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, quota_exceeded, fair_share_exceeded, shared_state_unavailable, backend_contract_violation).',
-    labelNames: ['tool', 'outcome'] as const,
+    help: 'Tool calls by tool, its risk (read, write, destructive; unknown for unknown tools) and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, dry_run, quota_exceeded, fair_share_exceeded, shared_state_unavailable, backend_contract_violation).',
+    labelNames: ['tool', 'risk', 'outcome'] as const,
+    registers: [registry],
+  });
+  const callerCalls = new Counter({
+    name: 'deputy_caller_tool_calls_total',
+    help: `Tool calls by caller subject (the first ${MAX_SUBJECT_LABELS} subjects a process sees; later ones, and subjects over ${MAX_SUBJECT_LENGTH} characters, as "(other)").`,
+    labelNames: ['subject'] as const,
     registers: [registry],
   });
   const callSeconds = new Histogram({
@@ -59,6 +79,12 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
     labelNames: ['tool', 'status'] as const,
     registers: [registry],
   });
+  const backendErrors = new Counter({
+    name: 'deputy_backend_errors_total',
+    help: 'Failed backend calls by tool and BackendError code (BACKEND_TIMEOUT, BACKEND_UNAVAILABLE, BACKEND_CONNECTION, ...).',
+    labelNames: ['tool', 'code'] as const,
+    registers: [registry],
+  });
   const rateLimited = new Counter({
     name: 'deputy_backend_rate_limited_total',
     help: 'Backend calls answered 429.',
@@ -69,6 +95,12 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
     name: 'deputy_approvals_total',
     help: 'Human approval decisions by tool (accepted, declined, cancelled, unsupported; 2026-07-28 also requested, mismatch, replayed).',
     labelNames: ['tool', 'decision'] as const,
+    registers: [registry],
+  });
+  const rejectedStates = new Counter({
+    name: 'deputy_approval_states_rejected_total',
+    help: 'Resumed 2026-07-28 calls refused for their approval state: expired (answered too late) or invalid (not sealed by Deputy, or changed).',
+    labelNames: ['reason'] as const,
     registers: [registry],
   });
   const approvalEvents = new Counter({
@@ -116,10 +148,20 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
     registers: [registry],
   });
 
+  const subjects = new Set<string>();
+  const subjectLabel = (subject: string): string => {
+    if (subjects.has(subject)) return subject;
+    if (subjects.size >= MAX_SUBJECT_LABELS || subject.length > MAX_SUBJECT_LENGTH) return '(other)';
+    subjects.add(subject);
+    return subject;
+  };
+
   function count(event: AuditEvent): void {
     // Unknown tool names are the caller's text: one label value for all of them (bounded cardinality).
     const tool = event.outcome === 'unknown_tool' ? '(unknown)' : event.tool;
-    calls.inc({ tool, outcome: event.outcome });
+    // A tool has one risk, so the label adds no series; it lets a rule single out writes.
+    calls.inc({ tool, risk: event.risk, outcome: event.outcome });
+    callerCalls.inc({ subject: subjectLabel(event.caller.subject) });
     callSeconds.observe({ tool }, event.durationMs / 1000);
     if (event.approval !== 'not_required' && event.approval !== 'not_reached') approvals.inc({ tool, decision: event.approval });
     if (event.outcome === 'fair_share_exceeded') fairShareRefusals.inc({ tool });
@@ -127,6 +169,7 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
     if (!backend) return;
     if (backend.durationMs !== null) backendSeconds.observe({ tool }, backend.durationMs / 1000);
     backendResponses.inc({ tool, status: backend.status === null ? 'none' : String(backend.status) });
+    if (backend.errorCode !== null) backendErrors.inc({ tool, code: backend.errorCode });
     if (backend.status === 429) rateLimited.inc({ tool });
   }
 
@@ -143,6 +186,7 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
       },
       flush: () => audit.flush(),
     }),
+    rejectedApprovalState: (reason) => rejectedStates.inc({ reason }),
     sharedStateError: () => sharedStateErrors.inc(),
   };
 }

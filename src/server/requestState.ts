@@ -25,8 +25,12 @@ export function randomStateKey(): string {
   return randomBytes(32).toString('base64url');
 }
 
-export function createRequestStateSeal(keys: readonly string[], ttlMs: number): RequestStateSeal {
-  return createSealer<ApprovalClaim>(keys, ttlMs);
+/** Why a resumed call's state was refused: past its expiry, or not one Deputy sealed (forged, changed, another key). */
+export type RejectedStateReason = 'expired' | 'invalid';
+
+/** `onRejected` hears every refused state: approvals left to expire, and forgeries, are worth counting. */
+export function createRequestStateSeal(keys: readonly string[], ttlMs: number, onRejected?: (reason: RejectedStateReason) => void): RequestStateSeal {
+  return createSealer<ApprovalClaim>(keys, ttlMs, onRejected);
 }
 
 /** Seals any small record with the same keys and rotation (the approval page's cookies use it too). */
@@ -37,7 +41,7 @@ export interface Sealer<T> {
   ttlMs: number;
 }
 
-export function createSealer<T>(keys: readonly string[], ttlMs: number): Sealer<T> {
+export function createSealer<T>(keys: readonly string[], ttlMs: number, onRejected?: (reason: RejectedStateReason) => void): Sealer<T> {
   if (keys.length === 0) throw new Error('at least one request-state key is needed');
   const ttlSeconds = Math.max(1, Math.round(ttlMs / 1000));
   const codecs: RequestStateCodec<T>[] = keys.map((key) => createRequestStateCodec<T>({ key, ttlSeconds }));
@@ -58,6 +62,7 @@ export function createSealer<T>(keys: readonly string[], ttlMs: number): Sealer<
           if (!(error instanceof Error) || error.message !== 'mac') break;
         }
       }
+      onRejected?.(failure instanceof Error && failure.message === 'expired' ? 'expired' : 'invalid');
       throw failure;
     },
   };

@@ -18,6 +18,7 @@ export type AuditOutcome =
   | 'invalid_input'
   | 'approval_declined'
   | 'approval_requested'
+  | 'dry_run'
   | 'quota_exceeded'
   | 'fair_share_exceeded'
   | 'shared_state_unavailable'

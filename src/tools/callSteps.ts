@@ -12,6 +12,7 @@ import type { ToolDefinition } from '../generated/tools.ts';
 import { approvalForm, describeConstants, MAX_PROMPT_CHARACTERS, PromptTooLong, renderApprovalMessage, type ApprovalOutcome } from './approval.ts';
 import { approvalPolicyOf } from './approvalPolicy.ts';
 import { approvalIdempotencyKey, approvalMessages } from './approvalRounds.ts';
+import { dryRunOutput, previewConfirmed, rehearse, unconfirmedPreview, type Rehearsal } from './dryRun.ts';
 import { canonicalJson, type AuditEvent } from './audit.ts';
 import type { Caller } from './caller.ts';
 import { callCredentials, type FairShareGate } from './fairShare.ts';
@@ -49,6 +50,8 @@ export interface ToolCall {
   backendStarted: number | null;
   backendStatus: AuditEvent['backend'];
   response: BackendResponse | null;
+  /** A dry-run tool's request and preview, set by `backend` in place of the write (dryRun.ts). */
+  rehearsal: Rehearsal | null;
   /** Gives the user's in-flight slot back; set by `quota`, called once the call ends. */
   release: (() => void) | null;
 }
@@ -179,8 +182,10 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       // The lookup is made only when a human is asked (a resumed call already carries the answer), once.
       let looked: Promise<Record<string, unknown>> | null = null;
       const lookupValues = () => (looked ??= lookupRecord(call, approvalSpec.lookup));
+      // A human approving a rehearsal must know nothing will change, and still sees the whole action.
+      const dryRunNote = tool.dryRun ? 'DRY RUN — nothing will be changed; Deputy will only show the request it would send.\n' : '';
       const form = async () => {
-        const message = renderApprovalMessage(approvalSpec.message, args, await lookupValues()) + describeConstants(tool.operation);
+        const message = dryRunNote + renderApprovalMessage(approvalSpec.message, args, await lookupValues()) + describeConstants(tool.operation);
         return approvalForm(tool.title, message, args);
       };
       // The page: the message as the prompt renders it, and every raw value, whose hidden characters the page labels.
@@ -188,7 +193,7 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
         const lookup = await lookupValues();
         return {
           toolTitle: tool.title,
-          message: renderApprovalMessage(approvalSpec.message, args, lookup),
+          message: dryRunNote + renderApprovalMessage(approvalSpec.message, args, lookup),
           args: { ...args },
           fixed: Object.fromEntries(tool.operation.fixed.map((f) => [f.name, f.value])),
           bodyTemplate: tool.operation.body?.template ?? null,
@@ -231,30 +236,38 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
     async backend(call) {
       const { tool } = call;
       const args = call.args!;
-      call.backendStarted = performance.now();
-      const response = await backend.call(tool.operation, args, {
+      const options = {
         ...backendOptions(call),
         ...(tool.risk !== 'read' && tool.operation.idempotencyKeyHeader
           ? { idempotencyKey: call.approvalId ? approvalIdempotencyKey(call.approvalId) : idempotencyKey(call.context.caller, tool.name, args) }
           : {}),
-      });
-      call.response = response;
-      call.backendStatus = { status: response.status, durationMs: backendMs(call), errorCode: null };
+      };
+      if (tool.dryRun) {
+        call.rehearsal = await rehearse(call, backend, options, backendOptions(call));
+      } else {
+        call.backendStarted = performance.now();
+        call.response = await backend.call(tool.operation, args, options);
+      }
+      if (call.response) call.backendStatus = { status: call.response.status, durationMs: backendMs(call), errorCode: null };
       return undefined;
     },
 
     async output(call) {
       const { tool } = call;
-      const response = call.response!;
-      const shaped = await shapeOutput(call.entry, response.body, redactor);
+      if (call.rehearsal !== null && !previewConfirmed(call)) {
+        log.error({ tool: tool.name, status: call.response?.status }, 'dry-run preview header not confirmed by the backend (no Preference-Applied): the write may have been performed');
+        return unconfirmedPreview(call);
+      }
+      const shaped = call.rehearsal !== null ? await dryRunOutput(call, call.rehearsal, redactor) : await shapeOutput(call.entry, call.response!.body, redactor);
       if (shaped instanceof ContractViolation) {
-        log.warn({ tool: tool.name, status: response.status, at: shaped.at, expected: shaped.expected, got: shaped.got }, 'backend answer contradicts the spec');
+        log.warn({ tool: tool.name, status: call.response?.status, at: shaped.at, expected: shaped.expected, got: shaped.got }, 'backend answer contradicts the spec');
         return {
-          result: errorResult(toolMessages.contractViolation(tool.name, tool.risk !== 'read', shaped)),
+          result: errorResult(toolMessages.contractViolation(tool.name, tool.risk !== 'read' && !tool.dryRun, shaped)),
           outcome: { outcome: 'backend_contract_violation', approval: call.approval, backend: call.backendStatus, result: null },
           args: call.args,
         };
       }
+      if ('result' in shaped) return shaped;
       const { projected, redacted, fitted } = shaped;
       const facts = { truncated: projected.truncated, shrunk: fitted.shrunk, redactions: redacted.redactions };
       const items = Array.isArray((fitted.value as { items?: unknown }).items) ? (fitted.value as { items: unknown[] }).items.length : null;

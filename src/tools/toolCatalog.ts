@@ -13,6 +13,8 @@ export interface CatalogEntry {
   definition: ToolDefinition;
   validate: z.ZodType;
   pick: ReturnType<typeof compilePick>;
+  /** A dry-run tool's preview projection: the validate operation's pick, or the write's own for a header preview. */
+  previewPick: ReturnType<typeof compilePick> | null;
   /** Checks structuredContent against the advertised outputSchema before it is returned. */
   checkOutput: OutputCheck;
   listing: Tool;
@@ -36,6 +38,7 @@ export function buildCatalog(definitions: readonly ToolDefinition[]): ToolCatalo
       // sent (the backend applies its own default; a manifest default is in the binding).
       validate: z.fromJSONSchema(withoutDefaults(definition.inputSchema)),
       pick: compilePick(definition.output.pick, definition.output.required),
+      previewPick: previewPick(definition),
       checkOutput: compileOutputCheck(definition.outputSchema),
       listing: {
         name: definition.name,
@@ -50,6 +53,12 @@ export function buildCatalog(definitions: readonly ToolDefinition[]): ToolCatalo
     });
   }
   return catalog;
+}
+
+function previewPick(definition: ToolDefinition): ReturnType<typeof compilePick> | null {
+  const preview = definition.dryRun?.preview ?? null;
+  if (preview === null) return null;
+  return preview.kind === 'operation' ? compilePick(preview.pick, preview.required) : compilePick(definition.output.pick, definition.output.required);
 }
 
 type Schema = Record<string, unknown>;

@@ -98,5 +98,7 @@ export const toolMessages = {
     'Deputy could not complete this call because of a server-side configuration problem. The operators have been notified in the logs; do not retry.',
   contractViolation: (tool: string, wrote: boolean, v: { at: string; expected: string; got: string }) =>
     `${wrote ? `${tool} was carried out (the admin backend accepted it), but its answer` : `The admin backend's answer to ${tool}`} does not match its API description (${v.at}: expected ${v.expected}, got ${v.got}), so no result can be shown. ${wrote ? 'Do not repeat the call; read the current state with a read tool instead.' : "Retrying is unlikely to help; the operators can see this in Deputy's logs."}`,
+  previewUnconfirmed: (tool: string) =>
+    `${tool} is in dry-run mode, but the admin backend did not confirm that it only previewed the request (no Preference-Applied answer), so it may have carried it out. Do not retry; ask the user to check the current state with a read tool.`,
   internal: () => 'Deputy hit an internal error. Nothing more is known to the agent; the operators have the details in the logs.',
 } as const;

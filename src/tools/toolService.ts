@@ -79,6 +79,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
       backendStarted: null,
       backendStatus: null,
       response: null,
+      rehearsal: null,
       release: null,
     };
     const finish = ({ result, outcome, args }: CallEnd) => {

@@ -52,6 +52,12 @@ const call = async (client: Client, name: string, args: Record<string, unknown>)
   return result;
 };
 const publishRequests = () => h.backend.requestLog.forOperation('publishDraft');
+/** `deputy_approval_states_rejected_total{reason}` as /metrics serves it (0 before the first). */
+const rejectedStates = async (reason: 'expired' | 'invalid') => {
+  const text = await (await fetch(h.deputy.url.replace(/\/mcp$/, '/metrics'))).text();
+  const line = text.split('\n').find((l) => l.startsWith(`deputy_approval_states_rejected_total{reason="${reason}"}`));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+};
 const noteRequests = () => h.backend.requestLog.forOperation('addTicketNote');
 
 describe('with the v2 client playing the human', () => {
@@ -182,12 +188,14 @@ describe('raw resumed calls', () => {
     const claim = JSON.parse(Buffer.from(body!, 'base64url').toString()) as { p: { subject: string } };
     claim.p.subject = 'mallory';
     const forged = [v, Buffer.from(JSON.stringify(claim)).toString('base64url'), mac].join('.');
+    const invalidBefore = await rejectedStates('invalid');
     for (const state of [forged, `${first.requestState}x`, 'v1.e30.AAAA', 'not-a-state']) {
       const reply = await resume('addTicketNote', { ticketId: OPEN_TICKET, body: 'tamper' }, state);
       expect(reply.error, state).toMatchObject({ code: -32602, message: 'Invalid or expired requestState' });
       expect(reply.id).toBe(id);
     }
     expect(noteRequests()).toEqual([]);
+    expect(await rejectedStates('invalid')).toBe(invalidBefore + 4);
   });
 
   it('state from another user → refused, nothing written', async () => {
@@ -234,11 +242,14 @@ describe('raw resumed calls', () => {
 
     it('an expired state → -32602, nothing written', async () => {
       const first = await ask('publishDraft', { filename: DRAFT });
+      const expiredBefore = await rejectedStates('expired');
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(Date.now() + (APPROVAL_TTL_SECONDS + 5) * 1000);
       const reply = await resume('publishDraft', { filename: DRAFT }, first.requestState);
       expect(reply.error).toMatchObject({ code: -32602, message: 'Invalid or expired requestState' });
       expect(publishRequests()).toEqual([]);
+      // Counted for the alert on approvals left to expire (.deploy/README.md, "Alert rules").
+      expect(await rejectedStates('expired')).toBe(expiredBefore + 1);
     });
   });
 });

@@ -31,6 +31,7 @@ const SAMPLES: Record<string, Sample> = {
   updateCustomerPlan: { params: { customerId: FIXTURES.activeCustomer }, body: { plan: 'enterprise', seats: 150 }, status: 200 },
   listCustomerTickets: { params: { customerId: FIXTURES.activeCustomer }, status: 200 },
   addTicketNote: { params: { ticketId: FIXTURES.openTicket }, body: { body: 'Called the customer; fix deployed.' }, status: 201 },
+  validateTicketNote: { params: { ticketId: FIXTURES.openTicket }, body: { body: 'Called the customer; fix deployed.' }, status: 200 },
   runSqlReport: { body: { sql: 'SELECT plan, COUNT(*) FROM customers GROUP BY plan' }, status: 200 },
   impersonateUser: { body: { customerId: FIXTURES.activeCustomer, userEmail: 'jonas.weber@northwind-traders.example', reason: 'Reproduce the scheduled post bug' }, status: 201 },
   rotateApiKeys: { body: { customerId: FIXTURES.activeCustomer }, status: 200 },
@@ -134,6 +135,26 @@ describe('drafts', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.detail).toContain('no-such-draft.md');
     expectConforms(mock.backend.spec, 'getDraft', missing);
+  });
+
+  it('publishDraft with `Prefer: dry-run` checks everything, answers the post it would create and changes nothing', async () => {
+    const token = await mock.token('drafts:publish');
+    const posts = mock.backend.store.posts.size;
+    const headers = { prefer: 'dry-run', 'idempotency-key': 'dry-run-key-0001' };
+    const res = await mock.call('POST', `/drafts/${FIXTURES.draftInReview}/publish`, { token, headers });
+    expect(res.status).toBe(200);
+    expect(res.headers['preference-applied']).toBe('dry-run');
+    expect(res.body).toMatchObject({ status: 'live', slug: 'q3-pricing-update' });
+    expect(mock.backend.store.drafts.get(FIXTURES.draftInReview)!.status).not.toBe('published');
+    expect(mock.backend.store.posts.size).toBe(posts);
+    expect(mock.backend.store.events.publications).toEqual([]);
+    // The rehearsal was not stored under its key: the real request with that key publishes.
+    const real = await mock.call('POST', `/drafts/${FIXTURES.draftInReview}/publish`, { token, headers: { 'idempotency-key': 'dry-run-key-0001' } });
+    expect(real.status).toBe(200);
+    expect(real.headers['preference-applied']).toBeUndefined();
+    expect(mock.backend.store.drafts.get(FIXTURES.draftInReview)!.status).toBe('published');
+    const gone = await mock.call('POST', '/drafts/no-such-draft.md/publish', { token, headers: { prefer: 'dry-run' } });
+    expect(gone.status).toBe(404);
   });
 
   it('publishDraft creates a live post, and a second publish is a 409', async () => {
@@ -302,6 +323,19 @@ describe('tickets', () => {
     expect(closed.status).toBe(409);
     expectConforms(mock.backend.spec, 'addTicketNote', closed);
     expect((await mock.call('POST', '/tickets/tkt_999999/notes', { token, body: { body: 'x' } })).status).toBe(404);
+  });
+
+  it('validateTicketNote runs the checks of addTicketNote and adds nothing', async () => {
+    const token = await mock.token('tickets:write');
+    const before = mock.backend.store.notes.get(FIXTURES.openTicket)?.length ?? 0;
+    const res = await mock.call('POST', `/tickets/${FIXTURES.openTicket}/notes/validate`, { token, body: { body: 'Escalated.', visibility: 'public' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ticketId: FIXTURES.openTicket, ticketStatus: 'open', visibility: 'public', emailsCustomer: true });
+    expect(mock.backend.store.notes.get(FIXTURES.openTicket)?.length ?? 0).toBe(before);
+    const closed = await mock.call('POST', `/tickets/${FIXTURES.closedTicket}/notes/validate`, { token, body: { body: 'Too late.' } });
+    expect(closed.status).toBe(409);
+    expectConforms(mock.backend.spec, 'validateTicketNote', closed);
+    expect((await mock.call('POST', '/tickets/tkt_999999/notes/validate', { token, body: { body: 'x' } })).status).toBe(404);
   });
 });
 

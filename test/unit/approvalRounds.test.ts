@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createRequestStateSeal, randomStateKey } from '../../src/server/requestState.ts';
 import { approvalIdempotencyKey, approvalRounds, argumentsDigest, InMemoryConsumedApprovals, type ApprovalClaim } from '../../src/tools/approvalRounds.ts';
@@ -34,6 +34,31 @@ describe('request-state seal', () => {
     const changed = Buffer.from(Buffer.from(body!, 'base64url').toString().replace('"dev"', '"eve"')).toString('base64url');
     await expect(seal.open([v, changed, mac].join('.'))).rejects.toThrow();
     await expect(seal.open('garbage')).rejects.toThrow();
+  });
+
+  describe('tells its listener why it refused a state', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('expired, once the TTL has passed', async () => {
+      const reasons: string[] = [];
+      const seal = createRequestStateSeal([randomStateKey()], 30_000, (reason) => reasons.push(reason));
+      const state = await seal.seal(claim());
+      expect(await seal.open(state)).toMatchObject({ approvalId: 'a1' });
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 31_000 });
+      await expect(seal.open(state)).rejects.toThrow('expired');
+      expect(reasons).toEqual(['expired']);
+    });
+
+    it('invalid, for another key or garbage, after every key was tried', async () => {
+      const reasons: string[] = [];
+      const state = await createRequestStateSeal([randomStateKey()], 60_000).seal(claim());
+      const seal = createRequestStateSeal([randomStateKey(), randomStateKey()], 60_000, (reason) => reasons.push(reason));
+      await expect(seal.open(state)).rejects.toThrow('mac');
+      await expect(seal.open('garbage')).rejects.toThrow();
+      expect(reasons).toEqual(['invalid', 'invalid']);
+    });
   });
 
   it('needs keys of 256 bits', () => {

@@ -30,6 +30,10 @@ function setup(maxInFlight: number, fairShareLimiters: LimiterFactory = memoryLi
       backendCalls.push(binding.operationId);
       return Promise.resolve({ status: 200, body: { title: 'Q3' }, headers: {}, attempts: 1 });
     },
+    describe: (binding) => {
+      backendCalls.push(`describe ${binding.operationId}`);
+      return { method: binding.method, path: binding.path, query: {}, headers: {}, body: null };
+    },
     close: () => Promise.resolve(),
   };
   const service = createToolService({

@@ -91,7 +91,8 @@ describe('npm run lint:tools', () => {
     expect(report.match(/worst case +if the model is fully prompt-injected: /g)).toHaveLength(7);
     expect(report).toContain('worst case     if the model is fully prompt-injected: runs "Publish a draft" on any filename the caller can name (always notifySubscribers=false), once per human approval');
     expect(report).toContain('limit   query, optional, integer, range 1..50, default 20');
-    expect(report).toContain('Not exposed (deny by default): 8 of 15 operations');
+    expect(report).toContain('Not exposed (deny by default): 9 of 16 operations');
+    expect(report.match(/^ {2}mode {11}live$/gm)).toHaveLength(7);
     expect(report).toMatch(/^ {2}deleteDraft +DELETE \/drafts\/\{filename\} +drafts:delete +\[destructive\]$/m);
     expect(report).toMatch(/^ {2}runSqlReport +POST \/admin\/sql-reports +admin:sql$/m);
   });

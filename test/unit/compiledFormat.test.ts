@@ -13,6 +13,8 @@ const SHAPES: Record<number, string> = {
   1: '7ec14b7752882f06ece4ff09b2a0a943d75465116be89c3132cfabe66336ebb7',
   // approval.approvers, approval.count and approval.link (the approval page).
   2: '6ce804f166a618371d453b351e8c26c36d362a1fbd91755d5e84d40596f468bf',
+  // A write's optional `dryRun` (openapi/README.md, "Dry run").
+  3: '76e30c384842c5bfac963f7a773f1006c335080497ec8374a62a37e6af5cd56a',
 };
 
 describe('the compiled surface format', () => {

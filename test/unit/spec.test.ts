@@ -32,7 +32,7 @@ describe('operations', () => {
   });
 
   it('merges path-level parameters into each operation', () => {
-    expect(spec.getOperation('publishDraft').parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['path:filename', 'header:Idempotency-Key']);
+    expect(spec.getOperation('publishDraft').parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['path:filename', 'header:Idempotency-Key', 'header:Prefer']);
   });
 
   it('routes concrete paths to operations, decoding parameters', () => {
