@@ -111,8 +111,8 @@ describe('the READMEs', () => {
     expect(names).toEqual(expect.arrayContaining(['README.md', '.deploy/README.md', 'bench/README.md', 'mock-backend/README.md', 'openapi/README.md', 'src/README.md', 'test/README.md']));
   });
 
-  it('keep the root README at most 15 KB', () => {
-    expect(statSync(join(root, 'README.md')).size).toBeLessThanOrEqual(15 * 1024);
+  it('keep the root README at most 15 KB (15,000 bytes)', () => {
+    expect(statSync(join(root, 'README.md')).size).toBeLessThanOrEqual(15_000);
   });
 
   it.each(files.map((f) => [relative(root, f), f]))('%s: every relative link resolves', (_name, file) => {
