@@ -164,7 +164,8 @@ function argsFor(tool: ToolName, subject: string, rng: Rng, ids: { customers: st
   }
 }
 
-function faultOf(kind: FaultKind, rng: Rng): Fault {
+/** `first`: the first arming of each kind, whose answer the agents must see at least once. */
+function faultOf(kind: FaultKind, rng: Rng, first = false): Fault {
   const count = rng.int(1, 4);
   switch (kind) {
     case 'delay':
@@ -174,6 +175,9 @@ function faultOf(kind: FaultKind, rng: Rng): Fault {
     case 'reset':
       return { kind, count };
     case 'status':
+      // The first is a 503 outlasting every retry of two calls, so some agent is told the backend
+      // is unavailable however the quotas and the fair share thin out the calls that reach it.
+      if (first) return { kind, status: 503, count: 2 * (RETRIES + 1) };
       return { kind, status: rng.pick([500, 502, 503, 504] as const), count };
     case 'malformed':
       return { kind, count };
@@ -196,7 +200,7 @@ function chaos(rng: Rng): { stop(): Promise<void> } {
       else if (step % 7 === 6) backend.faults.clear(rng.pick(OPERATIONS));
       else {
         const kind = step < FAULT_KINDS.length * 2 ? FAULT_KINDS[step % FAULT_KINDS.length]! : rng.pick(FAULT_KINDS);
-        backend.faults.set(operation, faultOf(kind, rng));
+        backend.faults.set(operation, faultOf(kind, rng, step < FAULT_KINDS.length));
         faultsArmed[kind]++;
       }
       await sleep(CHAOS_STEP_MS);

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -80,24 +80,26 @@ export async function fetchPublicSpec(spec: PublicSpec): Promise<string> {
   if (existsSync(target)) return target;
 
   await mkdir(dir, { recursive: true });
-  const tarball = join(dir, 'package.tgz');
-  if (!existsSync(tarball)) {
-    const { stdout } = await run(
-      'npm',
-      ['pack', `${spec.pkg}@${spec.version}`, '--pack-destination', dir, '--silent'],
-      { maxBuffer: 1024 * 1024 },
-    );
-    const packed = stdout.trim().split('\n').pop();
-    if (!packed) throw new Error(`npm pack ${spec.pkg}@${spec.version} printed no file name`);
-    await rename(join(dir, packed), tarball);
+  // Test files run in parallel and may fetch the same spec at once: each works in a directory of
+  // its own and publishes with rename, which replaces atomically, so none sees half a file.
+  const work = await mkdtemp(join(dir, 'work-'));
+  try {
+    const tarball = join(dir, 'package.tgz');
+    if (!existsSync(tarball)) {
+      const { stdout } = await run(
+        'npm',
+        ['pack', `${spec.pkg}@${spec.version}`, '--pack-destination', work, '--silent'],
+        { maxBuffer: 1024 * 1024 },
+      );
+      const packed = stdout.trim().split('\n').pop();
+      if (!packed) throw new Error(`npm pack ${spec.pkg}@${spec.version} printed no file name`);
+      await rename(join(work, packed), tarball);
+    }
+    await run('tar', ['-xzf', tarball, '-C', work, spec.file]);
+    await mkdir(join(target, '..'), { recursive: true });
+    await rename(join(work, spec.file), target);
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
-  // Extract to a temporary name first so an interrupted run never leaves half a file behind.
-  const staging = join(dir, 'staging');
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging);
-  await run('tar', ['-xzf', tarball, '-C', staging, spec.file]);
-  await mkdir(join(target, '..'), { recursive: true });
-  await rename(join(staging, spec.file), target);
-  await rm(staging, { recursive: true, force: true });
   return target;
 }
