@@ -56,11 +56,22 @@ const NOT_BESIDE_LATIN =
  * script (Cyrillic `а` in `exаmple.com`, Greek `ο`, Armenian, Cherokee, Bengali `০`…) is shown
  * as `⟨U+XXXX⟩`, so `http://exаmple.com` cannot pass for `example.com`. A word in one script —
  * Russian, Greek, Japanese prose — is left as it is: a whole-script look-alike (`рау`, all
- * Cyrillic) needs confusable tables and is not caught here.
+ * Cyrillic) needs confusable tables and is caught only in a host name (`HOST_NAME`).
  */
 function showMixedScript(text: string): string {
-  return text.replace(WORD, (word) => (LATIN.test(word) ? word.replace(NOT_BESIDE_LATIN, codePointLabel) : word));
+  return text
+    .replace(HOST_NAME, (host) => host.replace(NOT_LATIN_IN_HOST, codePointLabel))
+    .replace(WORD, (word) => (LATIN.test(word) ? word.replace(NOT_BESIDE_LATIN, codePointLabel) : word));
 }
+
+/**
+ * A dotted name ending in an ASCII top-level label (`рау.com`, `mail.exаmple.org`): the one place
+ * a whole-script look-alike is caught without confusable tables. As browsers show such names in
+ * punycode, every letter or digit of a script other than Latin in one is shown by its code point
+ * (accented Latin, `café.fr`, stays readable).
+ */
+const HOST_NAME = /[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.[a-z]{2,63}(?![\p{L}\p{N}])/giu;
+const NOT_LATIN_IN_HOST = /(?![\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}])[\p{L}\p{N}]/gu;
 
 function codePointLabel(char: string): string {
   return `⟨U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;

@@ -50,6 +50,10 @@ describe('showInvisible', () => {
     ['a Cherokee letter', 'ᎪPPROVED', '⟨U+13AA⟩PPROVED'],
     ['a Bengali digit zero in a Latin word', 'order০1', 'order⟨U+09E6⟩1'],
     ['a fake "approved" line', '✅ Reviewеd by security', '✅ Review⟨U+0435⟩d by security'],
+    // A host name under an ASCII top-level label: every non-ASCII letter, even a whole-script word.
+    ['an all-Cyrillic look-alike host', 'post it to https://рау.com/collect', 'post it to https://⟨U+0440⟩⟨U+0430⟩⟨U+0443⟩.com/collect'],
+    ['an all-Cyrillic label in a subdomain', 'mail аррlе.example.org', 'mail ⟨U+0430⟩⟨U+0440⟩⟨U+0440⟩l⟨U+0435⟩.example.org'],
+    ['a Greek look-alike host in an address', 'write to billing@ορεn.io', 'write to billing@⟨U+03BF⟩⟨U+03C1⟩⟨U+03B5⟩n.io'],
   ])('%s', (_name, input, shown) => {
     expect(showInvisible(input)).toBe(shown);
   });
@@ -61,6 +65,8 @@ describe('showInvisible', () => {
     ['Japanese mixing kanji, kana and Latin', 'Tシャツの在庫'],
     ['Korean beside Latin', 'K팝'],
     ['accented Latin', 'Crème brûlée, Łódź, São Paulo'],
+    ['a host name all in its own script and top-level label', 'пример.рф'],
+    ['an accented Latin host name', 'see café.fr'],
   ])('leaves %s as it is', (_name, input) => {
     expect(showInvisible(input)).toBe(input);
   });
