@@ -68,9 +68,10 @@ function showMixedScript(text: string): string {
  * A dotted name ending in an ASCII top-level label (`рау.com`, `mail.exаmple.org`): the one place
  * a whole-script look-alike is caught without confusable tables. As browsers show such names in
  * punycode, every letter or digit of a script other than Latin in one is shown by its code point
- * (accented Latin, `café.fr`, stays readable).
+ * (accented Latin, `café.fr`, stays readable). A match starts only where a dotted run starts: from
+ * every position inside one, a failing match made hostile text cost time quadratic in its length.
  */
-const HOST_NAME = /[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.[a-z]{2,63}(?![\p{L}\p{N}])/giu;
+const HOST_NAME = /(?<![\p{L}\p{N}.-])[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.[a-z]{2,63}(?![\p{L}\p{N}])/giu;
 const NOT_LATIN_IN_HOST = /(?![\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}])[\p{L}\p{N}]/gu;
 
 function codePointLabel(char: string): string {
