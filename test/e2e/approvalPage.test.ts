@@ -2,9 +2,12 @@
  * Approval out of band, in a real browser (headless Chromium): people sign in on the dev
  * authorization server's login page, read the whole action on Deputy's approval page, and
  * approve or reject it, while real MCP clients wait (2025 URL mode), retry (a link in an error)
- * or resume (2026-07-28). Each page state is kept as a screenshot in test/__screenshots__/ for
- * people to review; nothing compares pixels.
+ * or resume (2026-07-28). Each page state is saved as a screenshot for people to review; nothing
+ * compares pixels. The reviewed set in test/__screenshots__/ is rewritten only with
+ * UPDATE_SCREENSHOTS=1, so a test run never dirties the working tree.
  */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -16,7 +19,8 @@ import { tools as generatedTools, type ToolDefinition } from '../../src/generate
 import { launchChromium } from '../helpers/chromium.ts';
 import { findLeaks, jsonRpcMessages, setup, textOf, type Harness } from '../helpers/deputy.ts';
 
-const SCREENSHOTS = fileURLToPath(new URL('../__screenshots__/', import.meta.url));
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../__screenshots__/', import.meta.url)) : join(tmpdir(), 'deputy-approval-screenshots');
+mkdirSync(SCREENSHOTS, { recursive: true });
 const DRAFT = 'q3-pricing-update.md';
 const OPEN_TICKET = 'tkt_100001';
 const PASSWORDS: Record<string, string> = { alice: 'dev-password-alice', sam: 'dev-password-sam', olivia: 'dev-password-olivia', dev: 'dev-password-dev' };
