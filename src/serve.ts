@@ -34,7 +34,7 @@ import { createMcpServer, type ApprovalRoundsConfig, type CallerSource, type Pro
 import { createRequestStateSeal, createSealer, randomStateKey } from './server/requestState.ts';
 import { approvalPageRoutes, type PageSession } from './http/approvalPage.ts';
 import { createSignIn, type LoginTransaction } from './http/approvalSignIn.ts';
-import { memoryState, redisState, type SharedState } from './state/sharedState.ts';
+import { memoryState, type SharedState } from './state/sharedState.ts';
 import { createOutOfBandApprovals, type OutOfBandApprovals } from './tools/outOfBand.ts';
 import { createAuditLog, type AuditLog } from './tools/audit.ts';
 import type { Caller } from './tools/caller.ts';
@@ -351,9 +351,11 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   // Sessions and the shared state are created below; the gauges read them only when scraped.
   const metrics = createMetrics({ openSessions: () => sessions.size, sharedStateUp: () => state.up(), ...(limits ? { backendRemaining: () => limits.lastRemaining() } : {}) });
   const now = deps.now ?? Date.now;
-  const state = config.redisUrl ? redisState(config.redisUrl, { log, onError: () => metrics.sharedStateError(), now }) : memoryState(now);
-  // Observed once, so the tool calls and the approval page count into the same metrics.
-  const audit = metrics.observe(deps.audit ?? auditFor(config, log));
+  // ioredis and the Redis limiters are loaded only when asked for (src/state/sharedState.ts).
+  const state = config.redisUrl ? (await import('./state/redisState.ts')).redisState(config.redisUrl, { log, onError: () => metrics.sharedStateError(), now }) : memoryState(now);
+  // Observed once, so the tool calls and the approval page count into the same metrics; not at
+  // all when /metrics is not served (nothing would read the counts, and prom-client stays unloaded).
+  const audit = config.metrics ? metrics.observe(deps.audit ?? auditFor(config, log)) : (deps.audit ?? auditFor(config, log));
   // Counted where the quotas are, so replicas sharing a store share each caller's count.
   const fairShare = limits && new FairShareGate({ limits, limiters: state.limiters, share: config.backend.fairShare });
   const tools = toolServiceFor(config, deps, backend, log, audit, state, fairShare);

@@ -80,8 +80,11 @@ async function run(argv: string[], transport: 'http' | 'stdio'): Promise<number>
       return 0;
     }
     const deputy = await serveHttp(config, surface);
+    // Listen for the signals before saying so: a SIGTERM sent the moment the line appears would
+    // otherwise meet Node's default action and end the process without flushing the audit trail.
+    const stopped = untilSignal();
     process.stdout.write(`deputy listening on ${deputy.url}\n`);
-    await untilSignal();
+    await stopped;
     await deputy.close();
     return 0;
   } catch (error) {

@@ -12,10 +12,9 @@ import express, { type ErrorRequestHandler, type Express, type Router } from 'ex
 import type { Server } from '@modelcontextprotocol/server';
 import { bearerAuth } from './bearerAuth.ts';
 import type { CallerVerifier } from './callerAuth.ts';
-import type { Registry } from 'prom-client';
 import type { ProtocolEra } from '@modelcontextprotocol/server';
 import { mcpEndpoint } from './mcpEndpoint.ts';
-import { metricsHandler } from './metrics.ts';
+import { metricsHandler, type MetricsRegistry } from './metrics.ts';
 import { originGuard, type OriginPolicy } from './originGuard.ts';
 import { protectedResourceMetadataUrl, protectedResourceRoutes } from './protectedResource.ts';
 import type { Readiness } from './readiness.ts';
@@ -43,7 +42,7 @@ export interface AppOptions {
   /** The approval page's routes under /approvals (approvalPage.ts); null = not served. */
   approvalPage: Router | null;
   /** Prometheus exposition at /metrics; null = not served (404). */
-  metrics: { registry: Registry; token: string | null } | null;
+  metrics: { registry: MetricsRegistry; token: string | null } | null;
 }
 
 export function createApp(options: AppOptions): Express {

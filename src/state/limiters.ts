@@ -4,8 +4,18 @@
  * `DEPUTY_REDIS_URL` is set. Callers ask for a limiter by what it counts and never see which
  * store holds it, so one replica or many enforce the same rules.
  */
-import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { createRequire } from 'node:module';
+import type * as Flexible from 'rate-limiter-flexible';
+
+// The package's index loads every store it supports (Redis, Mongo, MySQL, Drizzle, …: ~40
+// modules, ~10 MiB resident); counting in memory needs two of its files. The Redis store is
+// loaded only with DEPUTY_REDIS_URL (redisLimiters.ts; bench/README.md, "Cold start").
+const require = createRequire(import.meta.url);
+export const RateLimiterMemory = require('rate-limiter-flexible/lib/RateLimiterMemory.js') as typeof Flexible.RateLimiterMemory;
+/** The refusal a limiter rejects with; the same class the package's index exports (one module file). */
+export const RateLimiterRes = require('rate-limiter-flexible/lib/RateLimiterRes.js') as typeof Flexible.RateLimiterRes;
+export type RateLimiterRes = Flexible.RateLimiterRes;
+export type RateLimiterAbstract = Flexible.RateLimiterAbstract;
 
 export interface LimiterOptions {
   /** Names what is counted; also the key prefix in a shared store (`deputy:<keyPrefix>:<key>`). */
@@ -25,38 +35,3 @@ export type LimiterFactory = (options: LimiterOptions) => RateLimiterAbstract;
 
 /** Counters in this process's memory: the embedded default, one replica only. */
 export const memoryLimiters: LimiterFactory = ({ keyPrefix, points, duration }) => new RateLimiterMemory({ keyPrefix, points, duration });
-
-/**
- * Counters on Redis (or Valkey), shared by every replica. rate-limiter-flexible does each update
- * in one atomic step; its `insuranceLimiter` takes over in memory while Redis cannot answer, and
- * `onFallback` hears of every such call (for the error metric). `rejectIfRedisNotReady` keeps a
- * call from waiting on a connection that is down.
- */
-export function redisLimiters(client: Redis, onFallback: () => void = () => {}): LimiterFactory {
-  return ({ keyPrefix, points, duration, failClosed }) => {
-    const common = { keyPrefix: `deputy:${keyPrefix}`, points, duration };
-    if (failClosed) return new RateLimiterRedis({ ...common, storeClient: client, rejectIfRedisNotReady: true });
-    return new RateLimiterRedis({ ...common, storeClient: client, rejectIfRedisNotReady: true, insuranceLimiter: new CountedInsurance(common, onFallback) });
-  };
-}
-
-/** The in-memory stand-in for Redis; rate-limiter-flexible calls it only when Redis failed. */
-class CountedInsurance extends RateLimiterMemory {
-  constructor(
-    options: { keyPrefix: string; points: number; duration: number },
-    private readonly onFallback: () => void,
-  ) {
-    super(options);
-  }
-
-  override consume(...args: Parameters<RateLimiterMemory['consume']>): ReturnType<RateLimiterMemory['consume']> {
-    this.onFallback();
-    return super.consume(...args);
-  }
-
-  // The fair share counts with penalty() (tools/fairShare.ts), which falls back here just the same.
-  override penalty(...args: Parameters<RateLimiterMemory['penalty']>): ReturnType<RateLimiterMemory['penalty']> {
-    this.onFallback();
-    return super.penalty(...args);
-  }
-}

@@ -10,9 +10,10 @@
  * anchor — literals its pattern cannot match without (a key prefix, `private key`, `://…@`) —
  * and only text that holds one is scanned; the rest costs a few substring look-ups. A test
  * holds the anchors to the preset: a rule added by an upgrade fails it until it has an anchor.
+ *
+ * Since nearly no text holds an anchor, secretlint itself (~60 ms and ~10 MiB to load) is imported
+ * on the first text that does, not when Deputy starts (bench/README.md, "Cold start").
  */
-import { lintSource } from '@secretlint/core';
-import { creator as preset, rules as presetRules } from '@secretlint/secretlint-rule-preset-recommend';
 import type { Range } from './secretRules.ts';
 
 /**
@@ -76,19 +77,23 @@ export function anchorHolds(anchor: Anchor, text: string, lower: string): boolea
   return anchor.any.some((literal) => lower.includes(literal)) && (anchor.then?.test(text) ?? true);
 }
 
-export const RULE_IDS: readonly string[] = presetRules.map((rule) => rule.meta.id);
+async function loadSecretlint() {
+  const [{ lintSource }, preset] = await Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]);
+  const config = { rules: preset.rules.filter((rule) => !NOT_RUN.has(rule.meta.id)).map((rule) => ({ id: rule.meta.id, rule })) };
+  return { lintSource, config, preset };
+}
+let secretlint: ReturnType<typeof loadSecretlint> | undefined;
 
-const config = {
-  rules: presetRules.filter((rule) => !NOT_RUN.has(rule.meta.id)).map((rule) => ({ id: rule.meta.id, rule })),
-};
+/** The preset's rule ids, for the test that holds ANCHORS to them. */
+export async function presetRuleIds(): Promise<readonly string[]> {
+  const { preset } = await (secretlint ??= loadSecretlint());
+  return preset.rules.map((rule) => rule.meta.id);
+}
 
 /** Whether `text` could hold anything the preset finds; false for nearly every string a tool returns. */
 export function mayHoldPresetFinding(text: string, lower: string = text.toLowerCase()): boolean {
   return ANY_LITERAL.test(lower) && anchors.some((anchor) => anchorHolds(anchor, text, lower));
 }
-
-/** The version of the preset that runs, for the docs and the bench. */
-export const PRESET_ID = preset.meta.id;
 
 /**
  * The ranges of `text` the preset reports, each widened to the whitespace-delimited run(s) it
@@ -96,6 +101,7 @@ export const PRESET_ID = preset.meta.id;
  * and is as long as the key), and a widened range never leaves a piece of the secret behind.
  */
 export async function presetFindings(text: string): Promise<Range[]> {
+  const { lintSource, config } = await (secretlint ??= loadSecretlint());
   const result = await lintSource({
     // A plain text with a name no rule treats as a file it knows (`.npmrc`, `package.json`, `.p12`).
     source: { content: text, filePath: 'tool-output.txt', ext: '.txt', contentType: 'text' },

@@ -9,9 +9,8 @@
  * answer, a write is refused rather than counted per replica.
  */
 import { createHash } from 'node:crypto';
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { ToolDefinition } from '../generated/tools.ts';
-import type { LimiterFactory } from '../state/limiters.ts';
+import { RateLimiterRes, type LimiterFactory, type RateLimiterAbstract } from '../state/limiters.ts';
 import type { Caller } from './caller.ts';
 
 export interface QuotaLimits {

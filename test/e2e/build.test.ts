@@ -129,6 +129,12 @@ describe('the production build', () => {
       expect(loaded.some((m) => /node_modules\/express\//.test(m)), name).toBe(true);
       const generator = loaded.filter((m) => /dist\/src\/codegen\/|node_modules\/(@redocly|openapi-typescript|typescript|yaml)\//.test(m));
       expect(generator, name).toEqual([]);
+      // Loaded only when needed (bench/README.md, "Cold start"): prom-client on the first event
+      // or scrape, secretlint on the first text with an anchor, ioredis and the Redis limiters
+      // with DEPUTY_REDIS_URL; of rate-limiter-flexible only its in-memory limiter's files.
+      const lazy = loaded.filter((m) => /node_modules\/(prom-client|@opentelemetry|@secretlint|ioredis)\/|rate-limiter-flexible\/lib\/(index|RateLimiterRedis)\.js/.test(m));
+      expect(lazy, name).toEqual([]);
+      expect(loaded.some((m) => m.endsWith('rate-limiter-flexible/lib/RateLimiterMemory.js')), `${name}: ${loaded.length} ${loaded.filter((m) => m.includes('undici')).length}`).toBe(true);
     }
   }, 60_000);
 

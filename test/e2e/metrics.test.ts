@@ -15,6 +15,33 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
+describe('/metrics, scraped before any call', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await setup();
+  });
+  afterAll(async () => {
+    await h?.teardown();
+  });
+
+  it('is served on the first scrape, when prom-client loads (src/http/metrics.ts), and counts from then on', async () => {
+    const metricsUrl = h.deputy.url.replace(/\/mcp$/, '/metrics');
+    const first = await fetch(metricsUrl);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const before = await first.text();
+    expect(sample(before, 'deputy_open_sessions')).toBe(0);
+    expect(sample(before, 'deputy_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(sample(before, 'deputy_tool_calls_total')).toBeUndefined();
+
+    const client = await h.connect();
+    await h.callTool(client, 'listDrafts', { limit: 1 });
+    const after = await (await fetch(metricsUrl)).text();
+    expect(sample(after, 'deputy_tool_calls_total', { tool: 'listDrafts', outcome: 'ok' })).toBe(1);
+    expect(sample(after, 'deputy_open_sessions')).toBe(1);
+  });
+});
+
 describe('/metrics', () => {
   let h: Harness;
   const metricsUrl = () => h.deputy.url.replace(/\/mcp$/, '/metrics');

@@ -27,7 +27,7 @@ import { tools as generatedTools } from '../../src/generated/tools.ts';
 import { serveHttp, type Deputy } from '../../src/serve.ts';
 import { redisPendingApprovals } from '../../src/state/pendingApprovals.ts';
 import { SharedStateUnavailable } from '../../src/state/singleUse.ts';
-import { redisState } from '../../src/state/sharedState.ts';
+import { redisState } from '../../src/state/redisState.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 import { createOutOfBandApprovals } from '../../src/tools/outOfBand.ts';
 import { ALL_TOOL_SCOPES, jsonRpcMessages, postModernTo } from '../helpers/deputy.ts';

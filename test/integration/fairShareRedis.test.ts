@@ -8,7 +8,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendLimits } from '../../src/backend/index.ts';
-import { memoryLimiters, redisLimiters, type LimiterFactory } from '../../src/state/limiters.ts';
+import { memoryLimiters, type LimiterFactory } from '../../src/state/limiters.ts';
+import { redisLimiters } from '../../src/state/redisLimiters.ts';
 import { FairShareGate } from '../../src/tools/fairShare.ts';
 import { freePort } from '../helpers/debianPackages.ts';
 import { ensureRedis, startRedis, type RedisServer } from '../helpers/redis.ts';

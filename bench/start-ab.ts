@@ -1,0 +1,91 @@
+/**
+ * A/B of two or more production builds (or node flags on one): from spawn to the first answered
+ * `tools/list`, Deputy's CPU time up to then, and its RSS 1 s later (idle: no call yet). The
+ * variants start one after the other in a random order every round, so a busy machine's drift
+ * hits all alike; one unmeasured round first; medians. Unpinned, against one mock backend.
+ *
+ *   npm run build && cp -r dist .cache/ab/before     # the build to compare against
+ *   …change, npm run build…
+ *   npx tsx bench/start-ab.ts --rounds 9 before=.cache/ab/before after=dist
+ *   npx tsx bench/start-ab.ts plain=dist 'semi1=dist:--max-semi-space-size=1'
+ *
+ * A variant is NAME=DIR[:NODE_FLAG,NODE_FLAG…][:VAR#VALUE;VAR#VALUE…] (DIR holds src/main.js;
+ * it must sit inside the repository so node_modules resolve). `--enable-source-maps` is always
+ * passed, as `npm run serve` and the container run the build.
+ */
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { mintAgentToken } from './lib/agents.ts';
+import { cpuMs, DEPUTY_CLIENT_SECRET, freePort, MIB, REPO_ROOT, rssBytes, startBackend } from './lib/processes.ts';
+import { median } from './lib/stats.ts';
+
+const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '7' } }, allowPositionals: true });
+const variants = positionals.map((spec) => {
+  const [name, rest = ''] = spec.split('=');
+  const [dir, flags, env] = rest.split(':');
+  if (!name || !dir) throw new Error(`not NAME=DIR[:FLAGS][:ENV]: ${spec}`);
+  return { name, dir, flags: flags ? flags.split(',') : [], env: Object.fromEntries((env ? env.split(';') : []).map((pair) => pair.split('#'))) as Record<string, string> };
+});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** initialize → initialized → tools/list, raw; throws until Deputy answers all three. */
+async function firstToolsList(url: string, token: string): Promise<void> {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` };
+  const post = (body: unknown, extra: Record<string, string> = {}) => fetch(url, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+  const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'start-ab', version: '1' } } });
+  const session = init.headers.get('mcp-session-id');
+  await init.text();
+  if (!session) throw new Error(`initialize: ${init.status}`);
+  const more = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+  await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, more)).text();
+  const list = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, more);
+  if (list.status !== 200 || !(await list.text()).includes('"tools"')) throw new Error(`tools/list: ${list.status}`);
+}
+
+const backend = await startBackend('all');
+const results = new Map(variants.map((v) => [v.name, { ms: [] as number[], cpu: [] as number[], rss: [] as number[] }]));
+try {
+  for (let round = 0; round <= Number(values.rounds); round++) {
+    for (const v of [...variants].sort(() => Math.random() - 0.5)) {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}/mcp`;
+      const token = await mintAgentToken(backend.url, url);
+      const t0 = performance.now();
+      const env = { PORT: String(port), DEPUTY_AUTH_ISSUER: backend.url, DEPUTY_BACKEND_URL: backend.url, DEPUTY_TOKEN_PROVIDER: 'client_credentials', DEPUTY_OAUTH_CLIENT_ID: 'deputy', DEPUTY_OAUTH_CLIENT_SECRET: DEPUTY_CLIENT_SECRET, DEPUTY_AUDIT_LOG: '/dev/null' };
+      const child = spawn(process.execPath, ['--enable-source-maps', ...v.flags, `${v.dir}/src/main.js`, 'serve'], { cwd: REPO_ROOT, env: { ...process.env, ...env, ...v.env }, stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        for (;;) {
+          if (child.exitCode !== null) throw new Error(`${v.name} exited during start`);
+          try {
+            await firstToolsList(url, token);
+            break;
+          } catch {
+            await sleep(5);
+          }
+          if (performance.now() - t0 > 30_000) throw new Error(`${v.name} did not answer tools/list within 30 s`);
+        }
+        const ms = performance.now() - t0;
+        const cpu = cpuMs(child.pid!);
+        await sleep(1_000);
+        const rss = rssBytes(child.pid!) / MIB;
+        if (round > 0) {
+          const r = results.get(v.name)!;
+          r.ms.push(ms);
+          r.cpu.push(cpu);
+          r.rss.push(rss);
+        }
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
+  }
+} finally {
+  await backend.stop();
+}
+for (const [name, r] of results) {
+  process.stdout.write(
+    `${name.padEnd(16)} to tools/list ${median(r.ms).toFixed(0)} ms (min ${Math.min(...r.ms).toFixed(0)})   CPU ${median(r.cpu).toFixed(0)} ms   idle RSS ${median(r.rss).toFixed(1)} MiB (min ${Math.min(...r.rss).toFixed(1)})\n`,
+  );
+}
