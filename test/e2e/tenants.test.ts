@@ -1,5 +1,5 @@
 /**
- * Tenants cannot cross (issue 14 point 2; src/README.md D41). Deputy with DEPUTY_TENANT_CLAIM=tenant
+ * Tenants cannot cross (src/README.md D41, "Tenants"). Deputy with DEPUTY_TENANT_CLAIM=tenant
  * and a static token file holding a key per scope set for each of two tenants, north and south
  * (mock-backend/fixtures/deputy-tenant-tokens.yaml). The mock backend records the tenant of the
  * key every request carried, so each test can read, from the backend's side, whose credential
