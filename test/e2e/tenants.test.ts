@@ -11,6 +11,7 @@ import type { ElicitResult } from '@modelcontextprotocol/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findLeaks, jsonRpcMessages, setup, textOf, type Harness } from '../helpers/deputy.ts';
+import { startStdioDeputy } from '../helpers/stdioDeputy.ts';
 
 const TOKEN_FILE = fileURLToPath(new URL('../../mock-backend/fixtures/deputy-tenant-tokens.yaml', import.meta.url));
 const NORTHWIND = 'cus_Northwind001';
@@ -165,6 +166,56 @@ describe('callers without a usable tenant', () => {
     expect(apiRequests()).toEqual([]);
     expect(h.auditLines().at(-1)).toMatchObject({ tool: 'listDrafts', tenant: 'east', outcome: 'tool_error' });
     await client.close();
+  });
+});
+
+describe('token exchange with tenants', () => {
+  let hx: Harness;
+  beforeAll(async () => {
+    hx = await setup({ env: { DEPUTY_TENANT_CLAIM: 'tenant', DEPUTY_TOKEN_PROVIDER: 'token_exchange' } });
+  });
+  afterAll(async () => {
+    await hx?.teardown();
+  });
+
+  it('each caller’s backend token is exchanged from its own token and stays in its tenant', async () => {
+    for (const tenant of ['north', 'south', 'north']) {
+      const client = await hx.connect({ tenant, onElicit: accept });
+      expect((await hx.callTool(client, 'listDrafts', { limit: 1 })).isError).toBeFalsy();
+      expect((await hx.callTool(client, 'getCustomerSummary', { customerId: NORTHWIND })).isError).toBeFalsy();
+      await client.close();
+    }
+    const seen = hx.backend.requestLog.entries().filter((e) => e.operationId !== null).map((e) => [e.operationId, e.tenant, e.subject, e.actor]);
+    expect(seen).toEqual(
+      ['north', 'south', 'north'].flatMap((tenant) => [
+        ['listDrafts', tenant, 'dev', 'deputy'],
+        ['getCustomer', tenant, 'dev', 'deputy'],
+      ]),
+    );
+    expect(findLeaks(hx)).toEqual([]);
+  });
+});
+
+describe('stdio with tenants', () => {
+  it('the local operator’s tenant (DEPUTY_STDIO_TENANT) picks its keys', async () => {
+    const local = await startStdioDeputy({
+      spec: 'openapi/admin-api.yaml',
+      tools: 'openapi/tools.yaml',
+      backendUrl: h.backend.url,
+      tokenFile: TOKEN_FILE,
+      env: { DEPUTY_TENANT_CLAIM: 'tenant', DEPUTY_STDIO_TENANT: 'south' },
+    });
+    try {
+      expect((await local.callTool('listDrafts', { limit: 1 })).isError).toBeFalsy();
+      expect((await local.callTool('addTicketNote', { ticketId: OPEN_TICKET, body: 'from stdio' })).isError).toBeFalsy();
+    } finally {
+      await local.close();
+    }
+    expect(apiRequests().map((e) => [e.operationId, e.tenant])).toEqual([
+      ['listDrafts', 'south'],
+      ['addTicketNote', 'south'],
+    ]);
+    expect(local.stderr.filter((line) => line.includes('"tool_call"')).map((line) => (JSON.parse(line) as { tenant: string }).tenant)).toEqual(['south', 'south']);
   });
 });
 
