@@ -73,6 +73,19 @@ describe('each tenant’s caller reaches the backend only with its tenant’s ke
     await client.close();
   });
 
+  it('the backend’s rate-limit windows are kept per tenant’s credential', async () => {
+    for (const tenant of ['north', 'south']) {
+      const client = await h.connect({ tenant });
+      expect((await h.callTool(client, 'listDrafts', { limit: 1 })).isError).toBeFalsy();
+      await client.close();
+    }
+    const metrics = await (await fetch(h.deputy.url.replace(/\/mcp$/, '/metrics'))).text();
+    const credentials = [...metrics.matchAll(/^deputy_backend_rate_limit_remaining\{credential="([^"]+)"\}/gm)].map((m) => m[1]!);
+    expect(credentials).toContain('north:adminAuth(drafts:read)');
+    expect(credentials).toContain('south:adminAuth(drafts:read)');
+    for (const credential of credentials) expect(credential).toMatch(/^(north|south):/);
+  });
+
   it('forged tenants in arguments, headers and _meta change nothing: the token’s tenant decides', async () => {
     const north = await h.agentToken(undefined, 'dev', 'north');
     const session = await h.openSession(north);
