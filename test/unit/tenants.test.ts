@@ -4,12 +4,18 @@
  * call is served only by an entry of its caller's tenant, never by an untagged one or another
  * tenant's, and start-up coverage is checked tenant by tenant.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
+import pino from 'pino';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StaticTokenFileError, StaticTokenProvider, isBackendError, type TokenRequest } from '../../src/backend/index.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { tools as generatedTools } from '../../src/generated/tools.ts';
 import { createCallerVerifier } from '../../src/http/callerAuth.ts';
+import { checkCredentials, createTokenProvider } from '../../src/serve.ts';
 
 const TWO_TENANTS = `
 tokens:
@@ -198,5 +204,42 @@ describe('tenant configuration', () => {
     expect(problems({ ...stdio, DEPUTY_STDIO_TENANT: 'acme' }, 'stdio')).toMatch(/DEPUTY_STDIO_TENANT is set without DEPUTY_TENANT_CLAIM/);
     expect(problems({ ...stdio, DEPUTY_TENANT_CLAIM: 'tenant', DEPUTY_STDIO_TENANT: 'a b' }, 'stdio')).toMatch(/DEPUTY_STDIO_TENANT: must be a tenant name/);
     expect(loadConfig({ ...stdio, DEPUTY_TENANT_CLAIM: 'tenant', DEPUTY_STDIO_TENANT: 'acme' }, 'stdio').stdio.tenant).toBe('acme');
+  });
+});
+
+describe('start-up with tenants', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'deputy-tenants-'));
+  const start = async (file: string, claim: string | null = 'tenant') => {
+    const path = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(path, file);
+    const config = loadConfig({
+      DEPUTY_AUTH_ISSUER: 'https://auth.example.com',
+      DEPUTY_BACKEND_URL: 'https://admin.example.com',
+      DEPUTY_TOKEN_PROVIDER: 'static',
+      DEPUTY_TOKEN_FILE: path,
+      ...(claim ? { DEPUTY_TENANT_CLAIM: claim } : {}),
+    });
+    const provider = createTokenProvider(config);
+    await checkCredentials(config, provider, generatedTools, pino({ level: 'silent' }));
+  };
+  const scopeSets = ['drafts:read', 'drafts:publish', 'customers:read', 'tickets:read', 'tickets:write'];
+  const entries = (tenant: string, skip: string[] = []) =>
+    scopeSets
+      .filter((scope) => !skip.includes(scope))
+      .map((scope) => `  - { id: ${tenant}-${scope.replace(':', '-')}, tenant: ${tenant}, scopes: [${scope}], token: ${tenant}_${scope.replace(':', '_')}_token_0001 }`)
+      .join('\n');
+
+  it('starts when every tenant of the file covers every exposed operation', async () => {
+    await expect(start(`tokens:\n${entries('north')}\n${entries('south')}\n`)).resolves.toBeUndefined();
+  });
+
+  it('refuses to start naming the tenant and the operation one tenant cannot serve', async () => {
+    await expect(start(`tokens:\n${entries('north')}\n${entries('south', ['drafts:publish'])}\n`)).rejects.toThrow(
+      /no backend credential for: tenant 'south': publishDraft \(scheme adminAuth: bearer token with drafts:publish\) — the static token file has no entry of tenant 'south'/,
+    );
+  });
+
+  it('refuses an untagged entry, which would serve every tenant', async () => {
+    await expect(start(`tokens:\n${entries('north')}\n  - { id: shared, scopes: [posts:read], token: shared_posts_read_0001 }\n`)).rejects.toThrow(/'shared' names no `tenant:`/);
   });
 });
