@@ -39,7 +39,7 @@ const SAME_WINDOW_MS = 1_500;
 /**
  * Names the credential an operation is called with, by its schemes and scopes: the same for
  * every operation sharing a token, never the token itself, so it can label a metric. With
- * tenants each tenant has credentials of its own, so the tenant is part of the name (`acme:…`;
+ * tenants each tenant has credentials of its own, so the tenant is part of the name (`north:…`;
  * src/README.md D41) — bounded by the tenants of the token file.
  */
 export function credentialKey(binding: Pick<OperationBinding, 'credentials'>, tenant?: string): string {
