@@ -292,8 +292,11 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
  * which arguments): a retried call — by the SDK, the agent or a proxy — reaches the backend
  * with the same key and can never act twice (src/README.md D20).
  */
-export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, args: unknown): string {
-  const digest = createHash('sha256').update(`${caller.subject}\n${tool}\n${canonicalJson(args)}`).digest('base64url');
+export function idempotencyKey(caller: Pick<Caller, 'subject' | 'tenant'>, tool: string, args: unknown): string {
+  // The same subject name in two tenants is two people (D41): their actions get different keys.
+  // Without tenants the key is as it always was.
+  const who = caller.tenant === null ? caller.subject : `${caller.tenant}\u0000${caller.subject}`;
+  const digest = createHash('sha256').update(`${who}\n${tool}\n${canonicalJson(args)}`).digest('base64url');
   return `deputy-${digest.slice(0, 43)}`;
 }
 

@@ -4,6 +4,7 @@
  * call is served only by an entry of its caller's tenant, never by an untagged one or another
  * tenant's, and start-up coverage is checked tenant by tenant.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { tools as generatedTools } from '../../src/generated/tools.ts';
 import { createCallerVerifier } from '../../src/http/callerAuth.ts';
 import { checkCredentials, createTokenProvider } from '../../src/serve.ts';
+import { idempotencyKey } from '../../src/tools/callSteps.ts';
 
 const TWO_TENANTS = `
 tokens:
@@ -241,5 +243,18 @@ describe('start-up with tenants', () => {
 
   it('refuses an untagged entry, which would serve every tenant', async () => {
     await expect(start(`tokens:\n${entries('north')}\n  - { id: shared, scopes: [posts:read], token: shared_posts_read_0001 }\n`)).rejects.toThrow(/'shared' names no `tenant:`/);
+  });
+});
+
+describe('idempotency keys with tenants', () => {
+  it('give the same action of the same subject name in two tenants two keys, and keep the key without tenants', () => {
+    const args = { filename: 'q3.md' };
+    const north = idempotencyKey({ subject: 'dev', tenant: 'north' }, 'publishDraft', args);
+    const south = idempotencyKey({ subject: 'dev', tenant: 'south' }, 'publishDraft', args);
+    const none = idempotencyKey({ subject: 'dev', tenant: null }, 'publishDraft', args);
+    expect(new Set([north, south, none]).size).toBe(3);
+    expect(idempotencyKey({ subject: 'dev', tenant: 'north' }, 'publishDraft', { ...args })).toBe(north); // a retry keeps its key
+    // Unchanged for deployments without tenants (keys already at the backend stay valid).
+    expect(none).toBe(`deputy-${createHash('sha256').update(`dev\npublishDraft\n{"filename":"q3.md"}`).digest('base64url').slice(0, 43)}`);
   });
 });
