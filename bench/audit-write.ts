@@ -20,6 +20,7 @@ const lines = Number(values.lines);
 const event: AuditEvent = {
   correlationId: '4bf92f3577b34da6a3ce929d0e0e4736',
   caller: { subject: 'alice@example.com', clientId: 'agent' },
+  tenant: null,
   sessionId: '3f2a9c1e-replica-a',
   tool: 'getCustomerSummary',
   risk: 'read',

@@ -44,7 +44,10 @@ function start(name: string, script: string, scriptArgs: string[], env: NodeJS.P
 }
 
 function mintAgentToken(mockUrl: string, resource: string): Promise<string> {
-  const [command, args] = tsx('mock-backend/token.ts', ['--for', 'mcp', '--resource', resource]);
+  // With Deputy's tenants on (the dev server's `tenant` claim), the printed token is of tenant north,
+  // the first of mock-backend/fixtures/deputy-tenant-tokens.yaml (src/README.md, "Tenants").
+  const tenant = process.env.DEPUTY_TENANT_CLAIM === 'tenant' ? ['--tenant', 'north'] : [];
+  const [command, args] = tsx('mock-backend/token.ts', ['--for', 'mcp', '--resource', resource, ...tenant]);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: { ...process.env, MOCK_BACKEND_URL: mockUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

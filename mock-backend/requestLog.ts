@@ -29,6 +29,8 @@ export interface RequestLogEntry {
   tokenKind: Principal['kind'] | null;
   /** Set for token-exchange tokens: who acted on behalf of `subject`. */
   actor?: string;
+  /** Set when the token belongs to a tenant: a static key's `tenant`, or a JWT's `tenant` claim. */
+  tenant?: string;
   idempotencyKey?: string;
   /** Set when the response replayed a stored idempotent response. */
   idempotentReplay?: true;
@@ -106,6 +108,7 @@ export class RequestLog {
           scopes: p ? [...p.scopes] : null,
           tokenKind: p?.kind ?? null,
           ...(p?.actor ? { actor: p.actor.sub } : {}),
+          ...(p?.tenant ? { tenant: p.tenant } : {}),
           ...(ctx.idempotencyKey !== undefined ? { idempotencyKey: ctx.idempotencyKey } : {}),
           ...(ctx.idempotentReplay ? { idempotentReplay: true as const } : {}),
           ...(ctx.fault !== undefined ? { fault: ctx.fault } : {}),

@@ -19,6 +19,7 @@ const USAGE = `usage: npm run -s token -- --for backend|mcp [options]
                     default client: deputy-dev-agent, default user: dev)
   --scope "a b"     exactly these scopes (mcp default: every scope a Deputy tool needs)
   --user NAME       mcp: the dev user the token is for (password from users.yaml)
+  --tenant NAME     mcp: put NAME in the token's \`tenant\` claim (for DEPUTY_TENANT_CLAIM=tenant)
   --password PW     mcp: the user's password, if not the fixture's
   --resource URL    mcp: the MCP endpoint (default http://127.0.0.1:\${PORT:-3000}/mcp);
                     backend: an RFC 8707 resource the client may target
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<string> {
         for: { type: 'string' },
         scope: { type: 'string' },
         user: { type: 'string' },
+        tenant: { type: 'string' },
         password: { type: 'string' },
         resource: { type: 'string' },
         client: { type: 'string' },
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<string> {
     process.exit(0);
   }
   if (args.for !== 'backend' && args.for !== 'mcp') throw new CliError(`--for must be backend or mcp\n\n${USAGE}`, 2);
+  if (args.tenant !== undefined && args.for !== 'mcp') throw new CliError(`--tenant names an agent's tenant: use it with --for mcp\n\n${USAGE}`, 2);
 
   const fixtures = await loadAuthFixtures();
   const clientId = args.client ?? (args.for === 'backend' ? 'deputy' : 'deputy-dev-agent');
@@ -85,6 +88,7 @@ async function main(argv: string[]): Promise<string> {
     form.set('password', password);
     form.set('resource', args.resource ?? `http://127.0.0.1:${process.env.PORT ?? 3000}/mcp`);
     form.set('scope', args.scope ?? (await deputyToolScopes(user?.scopes)));
+    if (args.tenant !== undefined) form.set('tenant', args.tenant);
   }
 
   const baseUrl = process.env.MOCK_BACKEND_URL ?? `http://127.0.0.1:${process.env.MOCK_BACKEND_PORT ?? 4010}`;

@@ -4,6 +4,7 @@
  * Every variable, its default and its meaning is listed in src/README.md, "Configuration".
  */
 import { z } from 'zod';
+import { TENANT_NAME } from './tools/caller.ts';
 
 const list = z
   .string()
@@ -52,6 +53,9 @@ const EnvSchema = z.object({
   DEPUTY_AUTH_ISSUER: z.url().optional(),
   DEPUTY_AUTH_JWKS_URL: z.url().optional(),
   DEPUTY_AUTH_ALGORITHMS: list.default(['ES256', 'RS256']),
+  /** The caller-token claim naming the tenant (src/README.md D41); unset: no tenants. */
+  DEPUTY_TENANT_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:/-]{0,99}$/, 'must be a claim name').optional(),
+  DEPUTY_STDIO_TENANT: z.string().regex(TENANT_NAME, 'must be a tenant name: letters, digits and _.- (first a letter or digit), at most 64').optional(),
   DEPUTY_STDIO_SUBJECT: z.string().min(1).default('local-operator'),
   DEPUTY_STDIO_SCOPES: list.optional(),
 
@@ -109,8 +113,13 @@ export interface Config {
   approvals: { stateKeys: string[] | null; ttlMs: number; clientId: string | null; clientSecret: string | null };
   /** Caller authentication; null over stdio, where there is no bearer token. */
   auth: { issuer: string; jwksUrl: string; algorithms: string[] } | null;
-  /** Over stdio: who the local caller is and which scopes it has (default: every tool's). */
-  stdio: { subject: string; scopes: string[] | null };
+  /**
+   * Tenants (src/README.md D41): the caller-token claim naming the tenant; null = tenants off
+   * (every caller's tenant is null).
+   */
+  tenants: { claim: string } | null;
+  /** Over stdio: who the local caller is, which scopes it has (default: every tool's), and its tenant (null = tenants off). */
+  stdio: { subject: string; scopes: string[] | null; tenant: string | null };
   backend: {
     url: string;
     timeoutMs: number;
@@ -158,6 +167,8 @@ const FIXES: Record<string, string> = {
   DEPUTY_METRICS_TOKEN: 'a random token of 16+ characters',
   DEPUTY_BACKEND_FAIR_SHARE: 'a number above 0 and at most 1, e.g. 0.5 (1 turns the fair-share gate off)',
   DEPUTY_QUOTA_KEY: 'subject or subject,client',
+  DEPUTY_TENANT_CLAIM: 'the claim of callers\' tokens that names their tenant, e.g. tenant or org_id',
+  DEPUTY_STDIO_TENANT: 'the local operator\'s tenant, a name from the token file\'s `tenant:` entries',
   DEPUTY_QUOTA_SESSIONS: 'a number below DEPUTY_MAX_SESSIONS (default: a tenth of it, at most 10)',
   DEPUTY_REDIS_URL: 'redis://[user:password@]host:6379[/db], or rediss:// for TLS',
 };
@@ -205,6 +216,15 @@ export function loadConfig(env: Record<string, string | undefined>, transport: '
     if (!raw('DEPUTY_OAUTH_CLIENT_SECRET')) missing('DEPUTY_OAUTH_CLIENT_SECRET', `Deputy's OAuth client secret (DEPUTY_TOKEN_PROVIDER=${provider})`);
     // Over HTTP a missing issuer is already reported, and setting it supplies the token URL too.
     if (!raw('DEPUTY_OAUTH_TOKEN_URL') && !raw('DEPUTY_AUTH_ISSUER') && transport === 'stdio') missing('DEPUTY_OAUTH_TOKEN_URL', 'the token endpoint Deputy obtains backend tokens from (or set DEPUTY_AUTH_ISSUER to use its /oauth/token)');
+  }
+  if (raw('DEPUTY_TENANT_CLAIM') && provider === 'client_credentials') {
+    // One service identity for every tenant: a token it mints would serve any tenant's caller (D41).
+    problems.push('  DEPUTY_TENANT_CLAIM is set, but DEPUTY_TOKEN_PROVIDER=client_credentials holds one identity for every tenant — use static (a token file with `tenant:` on each entry) or token_exchange');
+  }
+  if (transport === 'stdio' && Boolean(raw('DEPUTY_TENANT_CLAIM')) !== Boolean(raw('DEPUTY_STDIO_TENANT'))) {
+    problems.push(raw('DEPUTY_TENANT_CLAIM')
+      ? '  DEPUTY_STDIO_TENANT is not set — with tenants on (DEPUTY_TENANT_CLAIM), name the local operator\'s tenant'
+      : '  DEPUTY_STDIO_TENANT is set without DEPUTY_TENANT_CLAIM — set both (tenants on) or neither');
   }
   if (problems.length > 0 || !parsed.success) {
     throw new ConfigError(`${problems.length} configuration problem${problems.length === 1 ? '' : 's'} (every variable is listed under "Configuration" in src/README.md):\n${problems.join('\n')}`);
@@ -271,7 +291,8 @@ function build(e: z.infer<typeof EnvSchema>): Config {
     auth: issuer
       ? { issuer, jwksUrl: e.DEPUTY_AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`, algorithms: e.DEPUTY_AUTH_ALGORITHMS }
       : null,
-    stdio: { subject: e.DEPUTY_STDIO_SUBJECT, scopes: e.DEPUTY_STDIO_SCOPES ?? null },
+    tenants: e.DEPUTY_TENANT_CLAIM ? { claim: e.DEPUTY_TENANT_CLAIM } : null,
+    stdio: { subject: e.DEPUTY_STDIO_SUBJECT, scopes: e.DEPUTY_STDIO_SCOPES ?? null, tenant: e.DEPUTY_TENANT_CLAIM ? (e.DEPUTY_STDIO_TENANT ?? null) : null },
     backend: {
       url: need(e.DEPUTY_BACKEND_URL).replace(/\/$/, ''),
       timeoutMs: e.DEPUTY_BACKEND_TIMEOUT_MS,

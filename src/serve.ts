@@ -83,7 +83,7 @@ function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: 
     publicUrl: live.publicUrl,
     clientId: live.approvals.clientId,
     clientSecret: live.approvals.clientSecret,
-    verify: createCallerVerifier({ issuer: auth.issuer, audience: `${live.publicUrl}/approvals`, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
+    verify: createCallerVerifier({ issuer: auth.issuer, audience: `${live.publicUrl}/approvals`, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms, tenantClaim: live.tenants?.claim ?? null }),
   });
   const routes = approvalPageRoutes({
     outOfBand,
@@ -164,10 +164,12 @@ export function credentialNeeds(tools: readonly ToolDefinition[]): CredentialNee
 
 export function createTokenProvider(config: Config): TokenProvider {
   const tokens = config.tokens;
-  if (tokens.provider === 'static') return StaticTokenProvider.fromFile(tokens.file);
+  // With tenants on, every token file entry must name its tenant (src/README.md D41).
+  const fileOptions = { tenants: config.tenants !== null };
+  if (tokens.provider === 'static') return StaticTokenProvider.fromFile(tokens.file, fileOptions);
   const common = { tokenUrl: tokens.tokenUrl, clientId: tokens.clientId, clientSecret: tokens.clientSecret, resource: config.backend.url };
   const oauth = tokens.provider === 'client_credentials' ? new ClientCredentialsProvider(common) : new TokenExchangeProvider(common);
-  return tokens.file === null ? oauth : new CredentialRouter(oauth, StaticTokenProvider.fromFile(tokens.file));
+  return tokens.file === null ? oauth : new CredentialRouter(oauth, StaticTokenProvider.fromFile(tokens.file, fileOptions));
 }
 
 const needName = (n: CredentialNeed) => `${n.operationId} (scheme ${n.scheme}: ${describeKind(n.kind)}${n.scopes.length > 0 ? ` with ${n.scopes.join(' ')}` : ''})`;
@@ -183,10 +185,15 @@ export async function checkCredentials(config: Config, provider: TokenProvider, 
   const fromFile = provider instanceof CredentialRouter ? needs.filter((n) => provider.servedByFile(n)) : file ? needs : [];
   const fromOAuth = needs.filter((n) => !fromFile.includes(n));
   const tokenFile = config.tokens.provider === 'static' ? config.tokens.file : (config.tokens.file ?? 'DEPUTY_TOKEN_FILE');
+  // With tenants on, each tenant the file names must cover every exposed operation on its own (D41).
+  const tenants = file?.tenants() ?? null;
+  const perTenant = <T extends object>(list: readonly T[]): (T & { tenant?: string })[] =>
+    tenants === null ? [...list] : tenants.flatMap((tenant) => list.map((n) => ({ ...n, tenant })));
   if (file) {
-    const coverage = file.coverage(fromFile);
+    const coverage = file.coverage(perTenant(fromFile));
     if (coverage.missing.length > 0) {
-      throw new StartupError(`no backend credential for: ${coverage.missing.map((m) => `${needName(m)} — ${m.reason}`).join('; ')}. Add entries to ${tokenFile}.`);
+      const named = (m: (typeof coverage.missing)[number]) => `${m.tenant !== undefined ? `tenant '${m.tenant}': ` : ''}${needName(m)} — ${m.reason}`;
+      throw new StartupError(`no backend credential for: ${coverage.missing.map(named).join('; ')}. Add entries to ${tokenFile}.`);
     }
     for (const m of coverage.scopeMismatch) {
       log.warn({ operationId: m.operationId, tokenId: m.tokenId, declared: m.declared, needed: m.needed }, 'static token scopes differ from what its operation needs');
@@ -204,10 +211,10 @@ export async function checkCredentials(config: Config, provider: TokenProvider, 
   }
   // Token exchange needs a caller's token, so its tokens cannot be checked before a call.
   const checkable = config.tokens.provider === 'token_exchange' ? fromFile : needs;
-  const findings = await findOverPrivilegedTokens(provider, checkable, config.introspection ? { introspection: config.introspection } : {});
+  const findings = await findOverPrivilegedTokens(provider, perTenant(checkable), config.introspection ? { introspection: config.introspection } : {});
   for (const finding of findings) {
     log.warn(
-      { operationId: finding.operationId, needed: finding.scopes, extra: finding.extraScopes, missing: finding.missingScopes },
+      { operationId: finding.operationId, ...(finding.tenant !== undefined ? { tenant: finding.tenant } : {}), needed: finding.scopes, extra: finding.extraScopes, missing: finding.missingScopes },
       'OVER-PRIVILEGED BACKEND TOKEN: it holds scopes its operation does not need; issue a narrower one',
     );
   }
@@ -414,7 +421,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     origin: { allowedOrigins: live.allowedOrigins, allowedHosts: live.allowedHosts },
     verifyCaller: testCaller
       ? async () => ({ ok: true, caller: testCaller })
-      : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms }),
+      : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms, tenantClaim: live.tenants?.claim ?? null }),
     mode: live.mode,
     sessions,
     newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, stateKeys, state, metrics), page.outOfBand, log, live.mode === 'stateful'),
@@ -504,6 +511,7 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     subject: config.stdio.subject,
     clientId: 'stdio',
     scopes: config.stdio.scopes ?? [...new Set(deps.tools.flatMap((tool) => tool.callerScopes))],
+    tenant: config.stdio.tenant,
     expiresAt: Number.MAX_SAFE_INTEGER,
   };
   // One connection, so one process serves every round of an approval: a random key is enough.

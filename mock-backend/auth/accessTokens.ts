@@ -40,6 +40,8 @@ const claimsSchema = z.object({
   client_id: z.string().min(1),
   scope: z.string(),
   act: actorSchema.optional(),
+  /** The caller's tenant, for trying Deputy's tenants (src/README.md D41). */
+  tenant: z.string().optional(),
 });
 export type AccessTokenClaims = z.infer<typeof claimsSchema>;
 
@@ -49,6 +51,8 @@ export interface MintAccessTokenInput {
   audience: string;
   scopes: readonly string[];
   actor?: ActorClaim;
+  /** Put in the `tenant` claim: the tenant Deputy reads with DEPUTY_TENANT_CLAIM=tenant. */
+  tenant?: string;
   /** Overrides the server's TTL, e.g. to mint a short-lived token in a test. */
   ttlSeconds?: number;
 }
@@ -91,6 +95,7 @@ export async function createAccessTokenIssuer(opts: {
         client_id: input.clientId,
         scope,
         ...(input.actor ? { act: input.actor } : {}),
+        ...(input.tenant !== undefined ? { tenant: input.tenant } : {}),
       })
         .setProtectedHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYP, kid })
         .setIssuer(opts.issuer)

@@ -176,7 +176,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
       if (known.expiresAt && Date.parse(known.expiresAt) <= now()) return invalid('token expired');
       return {
         ok: true,
-        principal: { subject: known.subject, clientId: known.id, scopes: [...known.scopes], kind: 'static', tokenId: known.id },
+        principal: { subject: known.subject, clientId: known.id, scopes: [...known.scopes], kind: 'static', tokenId: known.id, ...(known.tenant ? { tenant: known.tenant } : {}) },
       };
     }
     if (token.split('.').length !== 3) return invalid('unknown token');
@@ -192,6 +192,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
         scopes: claims.scope.split(' ').filter(Boolean),
         kind: 'jwt',
         ...(claims.act ? { actor: { sub: claims.act.sub } } : {}),
+        ...(claims.tenant ? { tenant: claims.tenant } : {}),
         tokenId: claims.jti,
       },
     };

@@ -43,6 +43,8 @@ const staticTokenSchema = z.strictObject({
   token: z.string().min(16),
   subject: z.string().min(1),
   scopes: z.array(scopeName).min(1),
+  /** The tenant whose key this is (Deputy's tenants, src/README.md D41); shown in the request log. */
+  tenant: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/).optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
   revoked: z.boolean().default(false),
 });

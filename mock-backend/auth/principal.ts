@@ -14,6 +14,8 @@ export interface Principal {
   kind: 'jwt' | 'static';
   /** RFC 8693 `act` claim: who is acting on behalf of `subject` (token exchange). */
   actor?: { sub: string };
+  /** The tenant the token belongs to: a static key's `tenant`, or a JWT's `tenant` claim. */
+  tenant?: string;
   /** A stable, non-secret key for per-token bookkeeping (rate limits): the JWT `jti` or the static token id. */
   tokenId: string;
 }

@@ -150,7 +150,9 @@ async function tokenExchange(ctx: TokenEndpointContext, client: ClientFixture, f
     throw new OAuthError('invalid_scope', `user '${user.username}' holds none of the requested scopes`);
   }
   const actor: ActorClaim = { sub: client.id, ...(subject.claims.act ? { act: subject.claims.act } : {}) };
-  const response = await mint(ctx, { subject: user.username, clientId: client.id, audience: ctx.backendAudience, scopes, actor });
+  // The exchanged token stays in the subject token's tenant.
+  const tenant = subject.claims.tenant;
+  const response = await mint(ctx, { subject: user.username, clientId: client.id, audience: ctx.backendAudience, scopes, actor, ...(tenant !== undefined ? { tenant } : {}) });
   return { ...response, issued_token_type: TOKEN_TYPE_ACCESS_TOKEN };
 }
 
@@ -177,7 +179,11 @@ async function password(ctx: TokenEndpointContext, client: ClientFixture, form: 
   if (!user) throw new OAuthError('invalid_grant', 'username or password is wrong');
   const requested = parseScope(ctx, form) ?? user.scopes;
   const scopes = requireAllowed(requireAllowed(requested, user.scopes, `user '${user.username}'`), client.scopes, `client '${client.id}'`);
-  return mint(ctx, { subject: user.username, clientId: client.id, audience, scopes });
+  // Development only: the agent picks the tenant to act in (`tenant`), as a sign-in that asks for
+  // an organisation would; a real authorization server decides it from the user's memberships.
+  const tenant = form.get('tenant');
+  if (tenant !== null && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(tenant)) throw new OAuthError('invalid_request', 'tenant must be letters, digits and _.- (at most 64)');
+  return mint(ctx, { subject: user.username, clientId: client.id, audience, scopes, ...(tenant !== null ? { tenant } : {}) });
 }
 
 async function mint(ctx: TokenEndpointContext, input: MintAccessTokenInput): Promise<TokenResponse> {

@@ -69,6 +69,8 @@ export interface BackendCallOptions {
   traceparent?: string;
   /** The calling user, for the token exchange provider. Never sent to the backend. */
   caller?: CallerIdentity;
+  /** The calling user's tenant (src/README.md D41): only its credentials are used. Absent with tenants off. */
+  tenant?: string;
   /** A preview header the spec declares (`Prefer: dry-run`), asking the backend not to act. */
   previewHeader?: { name: string; value: string };
   signal?: AbortSignal;
@@ -238,12 +240,13 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     if (closed) throw backendError('BACKEND_CONNECTION', operationId, { reason: 'the backend client is closed' });
     const built = buildChecked(binding, args, callOptions);
     const deadline = new Deadline(callOptions.timeoutMs ?? defaultTimeoutMs, callOptions.signal);
-    const credential = credentialKey(binding);
+    const credential = credentialKey(binding, callOptions.tenant);
     const ended = opts.limits?.started(credential);
     try {
       const requests = binding.credentials.map((c): TokenRequest => {
         const req: TokenRequest = { scopes: c.scopes, operationId, scheme: c.scheme, kind: c.kind };
         if (callOptions.caller) req.caller = callOptions.caller;
+        if (callOptions.tenant !== undefined) req.tenant = callOptions.tenant;
         return req;
       });
       const fetchAll = () => Promise.all(requests.map((req) => getToken(req, deadline)));

@@ -38,11 +38,14 @@ const SAME_WINDOW_MS = 1_500;
 
 /**
  * Names the credential an operation is called with, by its schemes and scopes: the same for
- * every operation sharing a token, never the token itself, so it can label a metric.
+ * every operation sharing a token, never the token itself, so it can label a metric. With
+ * tenants each tenant has credentials of its own, so the tenant is part of the name (`north:…`;
+ * src/README.md D41) — bounded by the tenants of the token file.
  */
-export function credentialKey(binding: Pick<OperationBinding, 'credentials'>): string {
+export function credentialKey(binding: Pick<OperationBinding, 'credentials'>, tenant?: string): string {
   if (binding.credentials.length === 0) return '(none)';
-  return binding.credentials.map((c) => `${c.scheme}(${scopeKey(c.scopes)})`).join(' + ');
+  const name = binding.credentials.map((c) => `${c.scheme}(${scopeKey(c.scopes)})`).join(' + ');
+  return tenant === undefined ? name : `${tenant}:${name}`;
 }
 
 export class BackendLimits {

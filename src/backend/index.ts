@@ -17,7 +17,7 @@ export { placeCredentials } from './placeCredentials.ts';
 export { CredentialRouter } from './credentialRouter.ts';
 export { parseRateLimit, parseRetryAfter, retryAfterSeconds } from './responseHeaders.ts';
 export type { RateLimitInfo } from './responseHeaders.ts';
-export { describeKind, kindOf, scopeKey, sameScopes } from './tokenProvider.ts';
+export { describeKind, kindOf, scopeKey, sameScopes, TENANT_NAME } from './tokenProvider.ts';
 export type { CallerIdentity, CredentialNeed, OperationScopes, TokenProvider, TokenRequest } from './tokenProvider.ts';
 export { StaticTokenProvider, StaticTokenFileError } from './staticTokens.ts';
 export type { StaticTokenCoverage } from './staticTokens.ts';

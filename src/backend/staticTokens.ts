@@ -18,6 +18,9 @@
  *       username: deputy           # or usernameEnv
  *       passwordEnv: BACKEND_PASSWORD # or password
  *
+ * With tenants on (DEPUTY_TENANT_CLAIM, src/README.md D41) every entry names its `tenant:`, and a
+ * call is served only by entries of its caller's tenant, by the same rules as below.
+ *
  * An entry without `scheme:` serves bearer-kind schemes only (http bearer, oauth2,
  * openIdConnect): that is what every entry served before schemes were read, and it keeps a
  * token from being sent as an API key or basic pair by accident.
@@ -35,6 +38,7 @@ import {
   type CredentialNeed,
   type TokenProvider,
   type TokenRequest,
+  TENANT_NAME,
 } from './tokenProvider.ts';
 
 // Required on first use: only a static token file needs YAML, and loading the parser (73
@@ -59,6 +63,7 @@ const ENV = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment
 const Entry = z
   .strictObject({
     id: z.string().regex(NAME, 'must be a short name of letters, digits and _.:-'),
+    tenant: z.string().regex(TENANT_NAME, 'must be a tenant name: letters, digits and _.- (first a letter or digit), at most 64').optional(),
     scheme: z.string().regex(SCHEME, 'must be a security scheme name (letters, digits and ._-)').optional(),
     scopes: z.array(z.string().regex(SCOPE, 'must be an OAuth scope token')).min(1).optional(),
     operations: z.array(z.string().regex(OPERATION_ID, 'must be an operationId (printable, at most 200 characters)')).min(1).optional(),
@@ -87,6 +92,8 @@ export interface StaticTokenEntry {
   scheme?: string;
   scopes?: readonly string[];
   operations?: readonly string[];
+  /** The tenant whose callers alone it serves (tenants on); absent with tenants off. */
+  tenant?: string;
 }
 
 /** What an entry holds: one value (bearer token or API key) or a basic pair, already encoded. */
@@ -100,7 +107,7 @@ export interface StaticTokenCoverage {
   /** Each credential need with the id of the entry that serves it. */
   covered: { operationId: string; scheme?: string; tokenId: string }[];
   /** Needs with no usable entry: Deputy refuses to start while any is exposed. `reason` says why. */
-  missing: (CredentialNeed & { reason: string })[];
+  missing: (CredentialNeed & { reason: string; tenant?: string })[];
   /**
    * Operations served by an `operations:` entry whose declared `scopes` differ from what the
    * operation needs (more or fewer) — worth a loud warning.
@@ -112,8 +119,12 @@ export class StaticTokenFileError extends Error {
   override readonly name = 'StaticTokenFileError';
 }
 
-/** The lookup keys of an entry; '' stands for "no scheme" (a bearer-only entry). */
-const key = (scheme: string | undefined, rest: string) => `${scheme ?? ''}\u0000${rest}`;
+/**
+ * The lookup keys of an entry: its tenant, scheme and what it serves; '' stands for "no tenant"
+ * (tenants off) and "no scheme" (a bearer-only entry). A tenant name cannot be empty, so with
+ * tenants on a request without one matches nothing.
+ */
+const key = (tenant: string | undefined, scheme: string | undefined, rest: string) => `${tenant ?? ''}\u0000${scheme ?? ''}\u0000${rest}`;
 
 function fits(secret: Secret, kind: CredentialKind): boolean {
   return kind === 'basic' ? secret.type === 'basic' : secret.type === 'token';
@@ -127,21 +138,30 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
   /** Every scheme an entry names. */
   readonly #schemes = new Set<string>();
   readonly #count: number;
+  /** Tenants on: every entry names one and a request is served only within its own. */
+  readonly #tenants: ReadonlySet<string> | null;
 
-  private constructor(source: string, entries: LoadedEntry[]) {
+  private constructor(source: string, entries: LoadedEntry[], tenants: boolean) {
     super();
     this.#source = source;
     this.#count = entries.length;
+    this.#tenants = tenants ? new Set(entries.map((e) => e.tenant!)) : null;
     for (const entry of entries) {
-      for (const op of entry.operations ?? []) this.#byOperation.set(key(entry.scheme, op), entry);
-      if (entry.scopes && !entry.operations) this.#byScopes.set(key(entry.scheme, scopeKey(entry.scopes)), entry);
-      if (entry.scheme !== undefined && !entry.scopes && !entry.operations) this.#byScheme.set(entry.scheme, entry);
+      for (const op of entry.operations ?? []) this.#byOperation.set(key(entry.tenant, entry.scheme, op), entry);
+      if (entry.scopes && !entry.operations) this.#byScopes.set(key(entry.tenant, entry.scheme, scopeKey(entry.scopes)), entry);
+      if (entry.scheme !== undefined && !entry.scopes && !entry.operations) this.#byScheme.set(key(entry.tenant, entry.scheme, ''), entry);
       if (entry.scheme !== undefined) this.#schemes.add(entry.scheme);
     }
   }
 
+  /** The tenants the file holds credentials for, sorted; null with tenants off. */
+  tenants(): string[] | null {
+    return this.#tenants ? [...this.#tenants].sort() : null;
+  }
+
   /** Parse a token file's YAML text. `source` names it in errors and `describe()`. */
-  static fromYaml(text: string, opts: { source?: string; env?: NodeJS.ProcessEnv } = {}): StaticTokenProvider {
+  static fromYaml(text: string, opts: { source?: string; env?: NodeJS.ProcessEnv; tenants?: boolean } = {}): StaticTokenProvider {
+    const tenants = opts.tenants ?? false;
     const source = opts.source ?? 'static token file';
     const env = opts.env ?? process.env;
     let raw: unknown;
@@ -169,10 +189,18 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
     for (const e of parsed.data.tokens) {
       if (ids.has(e.id)) throw new StaticTokenFileError(`${source}: token id '${e.id}' appears twice`);
       ids.add(e.id);
-      const forScheme = e.scheme !== undefined ? ` for scheme '${e.scheme}'` : '';
-      for (const op of e.operations ?? []) claim(`op ${key(e.scheme, op)}`, e.id, (other) => `operation '${op}'${forScheme} is claimed by both '${other}' and '${e.id}'`);
-      if (e.scopes && !e.operations) claim(`scopes ${key(e.scheme, scopeKey(e.scopes))}`, e.id, (other) => `'${other}' and '${e.id}' both serve scopes [${scopeKey(e.scopes!)}]${forScheme}`);
-      if (e.scheme !== undefined && !e.scopes && !e.operations) claim(`scheme ${e.scheme}`, e.id, (other) => `'${other}' and '${e.id}' both serve scheme '${e.scheme}'`);
+      // An untagged entry with tenants on would serve every tenant's callers; a tagged one with
+      // tenants off would serve everyone's. Either crosses tenants, so neither loads (D41).
+      if (tenants && e.tenant === undefined) {
+        throw new StaticTokenFileError(`${source}: '${e.id}' names no \`tenant:\`; with DEPUTY_TENANT_CLAIM set every entry must name the tenant whose callers it serves`);
+      }
+      if (!tenants && e.tenant !== undefined) {
+        throw new StaticTokenFileError(`${source}: '${e.id}' names tenant '${e.tenant}', but DEPUTY_TENANT_CLAIM is not set; set it so each caller gets only its tenant's credentials, or remove \`tenant:\``);
+      }
+      const forScheme = `${e.scheme !== undefined ? ` for scheme '${e.scheme}'` : ''}${e.tenant !== undefined ? ` of tenant '${e.tenant}'` : ''}`;
+      for (const op of e.operations ?? []) claim(`op ${key(e.tenant, e.scheme, op)}`, e.id, (other) => `operation '${op}'${forScheme} is claimed by both '${other}' and '${e.id}'`);
+      if (e.scopes && !e.operations) claim(`scopes ${key(e.tenant, e.scheme, scopeKey(e.scopes))}`, e.id, (other) => `'${other}' and '${e.id}' both serve scopes [${scopeKey(e.scopes!)}]${forScheme}`);
+      if (e.scheme !== undefined && !e.scopes && !e.operations) claim(`scheme ${key(e.tenant, e.scheme, '')}`, e.id, (other) => `'${other}' and '${e.id}' both serve scheme '${e.scheme}'${e.tenant !== undefined ? ` of tenant '${e.tenant}'` : ''}`);
 
       const fromEnv = (name: string, what: string, rule: RegExp): string => {
         const value = env[name];
@@ -190,40 +218,49 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
       }
       const entry: LoadedEntry = { id: e.id, secret };
       if (e.scheme !== undefined) entry.scheme = e.scheme;
+      if (e.tenant !== undefined) entry.tenant = e.tenant;
       if (e.scopes) entry.scopes = e.scopes;
       if (e.operations) entry.operations = e.operations;
       entries.push(entry);
     }
-    return new StaticTokenProvider(source, entries);
+    return new StaticTokenProvider(source, entries, tenants);
   }
 
-  static fromFile(path: string, opts: { env?: NodeJS.ProcessEnv } = {}): StaticTokenProvider {
+  static fromFile(path: string, opts: { env?: NodeJS.ProcessEnv; tenants?: boolean } = {}): StaticTokenProvider {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
       throw new StaticTokenFileError(`static token file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-    return StaticTokenProvider.fromYaml(text, { source: `static token file ${path}`, env: opts.env ?? process.env });
+    return StaticTokenProvider.fromYaml(text, { source: `static token file ${path}`, env: opts.env ?? process.env, ...(opts.tenants ? { tenants: true } : {}) });
   }
 
   /**
    * The entry for one credential, most specific first: the scheme's entry for this operation,
    * then for these scopes, then for the whole scheme. Entries without `scheme:` serve bearer
-   * kinds only, after the scheme's own entry of the same rank.
+   * kinds only, after the scheme's own entry of the same rank. With tenants on, only entries of
+   * the request's tenant are looked at, and a request without one gets none (D41).
    */
-  #lookup(req: { operationId: string; scopes: readonly string[]; scheme?: string; kind?: CredentialKind }): LoadedEntry | undefined {
+  #lookup(req: { operationId: string; scopes: readonly string[]; scheme?: string; kind?: CredentialKind; tenant?: string }): LoadedEntry | undefined {
+    if (this.#tenants && (req.tenant === undefined || !this.#tenants.has(req.tenant))) return undefined;
+    const tenant = this.#tenants ? req.tenant : undefined;
     const schemes = kindOf(req) === 'bearer' ? [req.scheme, undefined] : [req.scheme];
     const scopes = scopeKey(req.scopes);
-    for (const s of schemes) {
-      const hit = this.#byOperation.get(key(s, req.operationId));
-      if (hit) return hit;
-    }
-    for (const s of schemes) {
-      const hit = this.#byScopes.get(key(s, scopes));
-      if (hit) return hit;
-    }
-    return req.scheme !== undefined ? this.#byScheme.get(req.scheme) : undefined;
+    const found = (): LoadedEntry | undefined => {
+      for (const s of schemes) {
+        const hit = this.#byOperation.get(key(tenant, s, req.operationId));
+        if (hit) return hit;
+      }
+      for (const s of schemes) {
+        const hit = this.#byScopes.get(key(tenant, s, scopes));
+        if (hit) return hit;
+      }
+      return req.scheme !== undefined ? this.#byScheme.get(key(tenant, req.scheme, '')) : undefined;
+    };
+    const entry = found();
+    // Belt and braces: whatever the keys say, an entry of another tenant is never handed out.
+    return entry && entry.tenant === tenant ? entry : undefined;
   }
 
   /** Whether an entry names this scheme: such schemes are served by the file even next to an OAuth provider. */
@@ -235,10 +272,15 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
   #problem(req: TokenRequest, entry: LoadedEntry | undefined): string | null {
     const kind = kindOf(req);
     const scheme = req.scheme !== undefined ? `scheme '${req.scheme}'` : 'this operation';
+    if (!entry && this.#tenants) {
+      if (req.tenant === undefined) return 'this call names no tenant, and with tenants on every credential belongs to one';
+      if (!this.#tenants.has(req.tenant)) return `the static token file holds no credential of tenant '${req.tenant}'`;
+    }
+    const ofTenant = this.#tenants && req.tenant !== undefined ? ` of tenant '${req.tenant}'` : '';
     if (!entry) {
       return kind === 'bearer'
-        ? `the static token file has no entry for ${scheme}, this operation or scopes [${scopeKey(req.scopes)}]`
-        : `the static token file has no entry with \`scheme: ${req.scheme ?? '?'}\` (a ${describeKind(kind)})`;
+        ? `the static token file has no entry${ofTenant} for ${scheme}, this operation or scopes [${scopeKey(req.scopes)}]`
+        : `the static token file has no entry${ofTenant} with \`scheme: ${req.scheme ?? '?'}\` (a ${describeKind(kind)})`;
     }
     if (!fits(entry.secret, kind)) {
       return `entry '${entry.id}' holds a ${entry.secret.type === 'basic' ? 'basic pair' : 'token'}, but ${scheme} needs a ${describeKind(kind)}`;
@@ -263,7 +305,14 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
       const entry = this.#lookup(need);
       const problem = this.#problem(need, entry);
       if (problem !== null || !entry) {
-        result.missing.push({ operationId: need.operationId, scopes: need.scopes, scheme: need.scheme ?? 'bearer', kind: kindOf(need), reason: problem ?? 'no entry' });
+        result.missing.push({
+          operationId: need.operationId,
+          scopes: need.scopes,
+          scheme: need.scheme ?? 'bearer',
+          kind: kindOf(need),
+          reason: problem ?? 'no entry',
+          ...(need.tenant !== undefined ? { tenant: need.tenant } : {}),
+        });
         continue;
       }
       result.covered.push({ operationId: need.operationId, ...(need.scheme !== undefined ? { scheme: need.scheme } : {}), tokenId: entry.id });

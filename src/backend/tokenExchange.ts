@@ -35,7 +35,8 @@ export class TokenExchangeProvider extends RedactedSecretHolder implements Token
   }
 
   #key(req: TokenRequest & { caller: { token: string } }): string {
-    return `${secretHash(req.caller.token)} ${scopeKey(req.scopes)}`;
+    // The tenant travels in the caller's token; keyed by it too, so no entry can ever serve another tenant (D41).
+    return `${req.tenant ?? ''} ${secretHash(req.caller.token)} ${scopeKey(req.scopes)}`;
   }
 
   getToken(req: TokenRequest): Promise<string> {

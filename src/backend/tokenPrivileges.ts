@@ -84,6 +84,8 @@ export async function checkTokenPrivileges(
 export interface OverPrivilegeFinding extends PrivilegeReport {
   operationId: string;
   scopes: readonly string[];
+  /** The tenant whose credential it is (tenants on, src/README.md D41). */
+  tenant?: string;
 }
 
 /**
@@ -95,7 +97,7 @@ export interface OverPrivilegeFinding extends PrivilegeReport {
  */
 export async function findOverPrivilegedTokens(
   provider: TokenProvider,
-  operations: readonly (OperationScopes & Pick<TokenRequest, 'scheme' | 'kind'>)[],
+  operations: readonly (OperationScopes & Pick<TokenRequest, 'scheme' | 'kind' | 'tenant'>)[],
   opts: { introspection?: IntrospectionConfig } = {},
 ): Promise<OverPrivilegeFinding[]> {
   const findings: OverPrivilegeFinding[] = [];
@@ -106,6 +108,7 @@ export async function findOverPrivilegedTokens(
     try {
       const req: TokenRequest = { operationId: op.operationId, scopes: op.scopes };
       if (op.scheme !== undefined) req.scheme = op.scheme;
+      if (op.tenant !== undefined) req.tenant = op.tenant;
       token = await provider.getToken(req);
     } catch {
       continue;
@@ -117,7 +120,7 @@ export async function findOverPrivilegedTokens(
       checked.set(key, result);
     }
     if (result.extraScopes.length > 0 || result.missingScopes.length > 0 || result.active === false) {
-      findings.push({ ...result, operationId: op.operationId, scopes: op.scopes });
+      findings.push({ ...result, operationId: op.operationId, scopes: op.scopes, ...(op.tenant !== undefined ? { tenant: op.tenant } : {}) });
     }
   }
   return findings;

@@ -27,6 +27,11 @@ export interface TokenRequest {
   /** Where the value goes. Absent means 'bearer'. */
   kind?: CredentialKind;
   caller?: CallerIdentity;
+  /**
+   * The calling user's tenant when tenants are on (src/README.md D41): a provider hands out only
+   * that tenant's credential, and none when it is absent. Absent with tenants off.
+   */
+  tenant?: string;
 }
 
 export interface TokenProvider {
@@ -57,6 +62,9 @@ export interface CredentialNeed extends OperationScopes {
   scheme: string;
   kind: CredentialKind;
 }
+
+/** A tenant name (src/README.md D41): short, printable, safe in keys, logs and URLs. */
+export const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** The kind a request asks for ('bearer' when unnamed). */
 export function kindOf(req: { kind?: CredentialKind }): CredentialKind {

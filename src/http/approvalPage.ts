@@ -15,7 +15,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Sealer } from '../server/requestState.ts';
-import { mayApprove } from '../tools/approvalPolicy.ts';
+import { mayApprove, sameTenant } from '../tools/approvalPolicy.ts';
 import { decisionRefusals, type OutOfBandApprovals } from '../tools/outOfBand.ts';
 import { approvalPage, messagePage, STYLESHEET } from './approvalHtml.ts';
 import { CLIENT_METADATA_PATH, type LoginTransaction, type PageIdentity, type SignIn } from './approvalSignIn.ts';
@@ -139,7 +139,9 @@ export function approvalPageRoutes(options: ApprovalPageOptions): Router {
       }
       return;
     }
-    const record = await outOfBand.get(id);
+    const found = await outOfBand.get(id);
+    // Another tenant's approval is not shown, as if it did not exist (src/README.md D41).
+    const record = found && sameTenant(found, session) ? found : undefined;
     if (!record) {
       send(res, 404, messagePage('No such approval', decisionRefusals.unknown));
       return;
@@ -178,7 +180,8 @@ export function approvalPageRoutes(options: ApprovalPageOptions): Router {
     }
     const approve = body.decision === 'approve';
     const result = await outOfBand.decide(id, session, approve);
-    const record = result.record ?? (await outOfBand.get(id));
+    const found = result.record ?? (await outOfBand.get(id));
+    const record = found && sameTenant(found, session) ? found : undefined;
     if (!record) {
       send(res, 404, messagePage('No such approval', decisionRefusals.unknown));
       return;

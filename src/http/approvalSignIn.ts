@@ -27,6 +27,8 @@ export interface PageIdentity {
   subject: string;
   scopes: string[];
   roles: string[];
+  /** The tenant of their token (src/README.md D41); null when tenants are off. */
+  tenant: string | null;
 }
 
 /** What the browser carries, sealed, between leaving for the authorization server and coming back. */
@@ -121,7 +123,7 @@ export function createSignIn(options: SignInOptions): SignIn {
       if (typeof accessToken !== 'string') return null;
       const verified = await options.verify(accessToken);
       if (!verified.ok) return null;
-      return { subject: verified.caller.subject, scopes: [...verified.caller.scopes], roles: [...(verified.caller.roles ?? [])] };
+      return { subject: verified.caller.subject, scopes: [...verified.caller.scopes], roles: [...(verified.caller.roles ?? [])], tenant: verified.caller.tenant };
     },
   };
 }

@@ -51,6 +51,13 @@ export function bearerAuth(options: { verify: CallerVerifier; resourceMetadataUr
       res.status(503).json({ error: 'temporarily_unavailable', error_description: verified.description });
       return;
     }
+    if (!verified.ok && verified.forbidden) {
+      // A valid token of no tenant (src/README.md D41): re-authenticating the same way would not
+      // help, so 403 rather than the 401 that makes a client fetch a new token and loop.
+      res.set('WWW-Authenticate', challenge(options.resourceMetadataUrl, { error: 'invalid_token', error_description: verified.description }));
+      res.status(403).json({ error: 'invalid_token', error_description: verified.description });
+      return;
+    }
     if (!verified.ok) return refuse(res, verified.description);
     req.caller = verified.caller;
     req.auth = {

@@ -4,7 +4,7 @@
  * with a pinned issuer, audience (this server's resource URL, RFC 8707) and algorithm list.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { Caller } from '../tools/caller.ts';
+import { TENANT_NAME, type Caller } from '../tools/caller.ts';
 
 export interface CallerVerifierOptions {
   issuer: string;
@@ -14,14 +14,22 @@ export interface CallerVerifierOptions {
   algorithms: readonly string[];
   /** Tolerated clock skew, seconds. */
   clockToleranceSeconds?: number;
+  /**
+   * The claim naming the caller's tenant (DEPUTY_TENANT_CLAIM); unset, tenants are off and every
+   * caller's tenant is null. Set, a token without it as a tenant name is refused (src/README.md D41).
+   */
+  tenantClaim?: string | null;
   /** For tests: a key set instead of fetching `jwksUrl`. */
   keySet?: JWTVerifyGetKey;
 }
 
 export type CallerVerification =
   | { ok: true; caller: Caller }
-  /** `unavailable`: the keys could not be loaded; the token may be fine, so it is not called invalid. */
-  | { ok: false; description: string; unavailable?: true };
+  /**
+   * `unavailable`: the keys could not be loaded; the token may be fine, so it is not called invalid.
+   * `forbidden`: a genuine token that names no tenant: no new token of the same kind helps (403, not 401).
+   */
+  | { ok: false; description: string; unavailable?: true; forbidden?: true };
 
 export type CallerVerifier = (token: string) => Promise<CallerVerification>;
 
@@ -55,12 +63,15 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
       const scope = typeof payload.scope === 'string' ? payload.scope : '';
       const clientId =
         typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : 'unknown';
+      const tenant = tenantOf(payload, options.tenantClaim ?? null);
+      if (tenant === undefined) return { ok: false, forbidden: true, description: noTenant(options.tenantClaim!) };
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
       const caller: Caller = {
         subject: payload.sub!,
         clientId,
         scopes: scope.split(' ').filter(Boolean),
         ...(roles.length > 0 ? { roles } : {}),
+        tenant,
         expiresAt: payload.exp!,
       };
       if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
@@ -76,6 +87,16 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
     }
   };
 }
+
+/** The tenant a token names: null when tenants are off, undefined when it names none (or not as a tenant name). */
+function tenantOf(payload: Record<string, unknown>, claim: string | null): string | null | undefined {
+  if (claim === null) return null;
+  const value = payload[claim];
+  return typeof value === 'string' && TENANT_NAME.test(value) ? value : undefined;
+}
+
+const noTenant = (claim: string) =>
+  `The access token names no tenant: its "${claim}" claim must be a tenant name (letters, digits, _.- up to 64). Ask the authorization server for a token of your tenant`;
 
 /** A short reason for `WWW-Authenticate: error_description`. Never includes the token. */
 function describeVerificationFailure(error: unknown): string {

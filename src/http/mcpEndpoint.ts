@@ -132,7 +132,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       if (needed && missing.length > 0) {
         // Audit against a session only if it is really this caller's (the header is client text).
         const claimed = req.get('mcp-session-id');
-        const sessionId = options.mode === 'stateful' && claimed ? (sessions.find(claimed, caller.subject)?.id ?? null) : null;
+        const sessionId = options.mode === 'stateful' && claimed ? (sessions.find(claimed, caller)?.id ?? null) : null;
         options.onDenied(message.params.name, caller, sessionId);
         res.set(
           'WWW-Authenticate',
@@ -173,7 +173,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
 
     const sessionId = req.get('mcp-session-id');
     if (sessionId) {
-      const session = sessions.find(sessionId, caller.subject);
+      const session = sessions.find(sessionId, caller);
       if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session', idOf(body));
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
       return session.transport.handleRequest(req, res, body);
@@ -200,7 +200,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     const server = options.newServer('legacy');
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessions.newId(),
-      onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, user, transport, server, lastSeenAt: Date.now() }),
+      onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, tenant: caller.tenant, user, transport, server, lastSeenAt: Date.now() }),
       onsessionclosed: (id) => sessions.forget(id),
     });
     transport.onclose = () => {
@@ -233,7 +233,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     }
     const sessionId = req.get('mcp-session-id');
     if (!sessionId) return jsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required');
-    const session = sessions.find(sessionId, req.caller!.subject);
+    const session = sessions.find(sessionId, req.caller!);
     if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
     await session.transport.handleRequest(req, res);
   };

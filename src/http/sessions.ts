@@ -1,7 +1,7 @@
 /**
- * Live MCP sessions, each bound to the subject that opened it. A session id is a random
+ * Live MCP sessions, each bound to the subject and tenant that opened it (src/README.md D41). A session id is a random
  * 256-bit value (MCP transport spec: "globally unique and cryptographically secure"), but it
- * is never a credential: a request with another subject's session id gets 404, exactly as if
+ * is never a credential: a request with another subject's or tenant's session id gets 404, exactly as if
  * the session did not exist, so ids cannot be probed.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,8 @@ import type { Server } from '@modelcontextprotocol/server';
 export interface Session {
   id: string;
   subject: string;
+  /** The opener's tenant; null with tenants off. */
+  tenant: string | null;
   /** The user the per-user session quota counts this session for (subject, or subject and client). */
   user: string;
   transport: NodeStreamableHTTPServerTransport;
@@ -109,10 +111,10 @@ export class SessionRegistry {
     this.perUser.set(session.user, (this.perUser.get(session.user) ?? 0) + 1);
   }
 
-  /** The session, only for the subject that opened it; the idle clock restarts. */
-  find(id: string, subject: string): Session | undefined {
+  /** The session, only for the subject of the tenant that opened it; the idle clock restarts. */
+  find(id: string, who: { subject: string; tenant: string | null }): Session | undefined {
     const session = this.sessions.get(id);
-    if (!session || session.subject !== subject) return undefined;
+    if (!session || session.subject !== who.subject || session.tenant !== who.tenant) return undefined;
     session.lastSeenAt = this.now();
     return session;
   }

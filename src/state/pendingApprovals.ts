@@ -33,6 +33,8 @@ export interface PendingApproval {
   /** Who asked: the agent's user and OAuth client. */
   subject: string;
   clientId: string;
+  /** The asking caller's tenant (src/README.md D41), null with tenants off; absent on records older than tenants. */
+  tenant?: string | null;
   tool: string;
   /** SHA-256 of the canonical JSON of the validated arguments. */
   argsSha256: string;
@@ -81,8 +83,10 @@ export interface PendingApprovals {
 }
 
 /** The key that lets a retried call find the approval opened for the same action. */
-export function bindingKey(record: Pick<PendingApproval, 'subject' | 'clientId' | 'tool' | 'argsSha256'>): string {
-  return JSON.stringify([record.subject, record.clientId, record.tool, record.argsSha256]);
+export function bindingKey(record: Pick<PendingApproval, 'subject' | 'clientId' | 'tenant' | 'tool' | 'argsSha256'>): string {
+  // The tenant only when there is one, so bindings written before tenants keep their keys.
+  const who = record.tenant ? [record.tenant, record.subject] : [record.subject];
+  return JSON.stringify([...who, record.clientId, record.tool, record.argsSha256]);
 }
 
 /** How long a decided record is kept after it expires, so a late retry still finds the decision. */

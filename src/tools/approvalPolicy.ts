@@ -29,6 +29,16 @@ export interface ApproverIdentity {
   subject: string;
   scopes: readonly string[];
   roles: readonly string[];
+  /** Their tenant (src/README.md D41); an approval is decided only within its own tenant. Absent = null. */
+  tenant?: string | null;
+}
+
+/**
+ * Whether a record belongs to this person's tenant. Records written before tenants existed
+ * carry none and count as tenant-less (null).
+ */
+export function sameTenant(record: { tenant?: string | null }, identity: { tenant?: string | null }): boolean {
+  return (record.tenant ?? null) === (identity.tenant ?? null);
 }
 
 export function mayApprove(identity: ApproverIdentity, approvers: readonly string[]): boolean {

@@ -13,6 +13,7 @@ import { decisionOf, type Approver } from './approval.ts';
 import { canonicalJson } from './audit.ts';
 import { MemorySingleUse, type SingleUseIds } from '../state/singleUse.ts';
 import type { Caller } from './caller.ts';
+import { sameTenant } from './approvalPolicy.ts';
 
 /** What a sealed `requestState` carries: the action one human approval is for. */
 export interface ApprovalClaim {
@@ -20,6 +21,8 @@ export interface ApprovalClaim {
   approvalId: string;
   subject: string;
   clientId: string;
+  /** The caller's tenant (src/README.md D41); absent on states sealed before tenants, which count as null. */
+  tenant?: string | null;
   tool: string;
   /** SHA-256 of the canonical JSON of the validated arguments. */
   argsSha256: string;
@@ -86,7 +89,7 @@ export function approvalRounds(options: ApprovalRoundsOptions): Approver {
       const answer = inputResponse(options.responses, APPROVAL_INPUT_KEY);
       if (resumed && answer.kind === 'elicit') {
         const fits =
-          resumed.subject === caller.subject && resumed.clientId === caller.clientId && resumed.tool === request.tool && resumed.argsSha256 === argsSha256;
+          resumed.subject === caller.subject && resumed.clientId === caller.clientId && sameTenant(resumed, caller) && resumed.tool === request.tool && resumed.argsSha256 === argsSha256;
         if (!fits) return { decision: 'mismatch' };
         const decision = decisionOf(answer);
         if (decision !== 'accepted') return { decision };
@@ -100,6 +103,7 @@ export function approvalRounds(options: ApprovalRoundsOptions): Approver {
         approvalId: randomBytes(16).toString('base64url'),
         subject: caller.subject,
         clientId: caller.clientId,
+        tenant: caller.tenant,
         tool: request.tool,
         argsSha256,
         expiresAt: now() + options.ttlMs,

@@ -27,6 +27,8 @@ export type AuditOutcome =
 export interface AuditEvent {
   correlationId: string;
   caller: { subject: string; clientId: string };
+  /** The caller's tenant (src/README.md D41); null with tenants off. On every line, so a tenant's trail can be cut out. */
+  tenant: string | null;
   sessionId: string | null;
   tool: string;
   risk: string;

@@ -106,6 +106,8 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       traceparent: call.traceparent,
       signal: call.context.signal,
       ...(onBehalf ? { caller: onBehalf } : {}),
+      // Every backend call carries the caller's tenant, so only its credentials serve it (D41).
+      ...(call.context.caller.tenant !== null ? { tenant: call.context.caller.tenant } : {}),
     };
   };
 
@@ -159,7 +161,7 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       let decision;
       try {
         // One user as the quotas count one (DEPUTY_QUOTA_KEY), hashed: no subject reaches a shared store.
-        decision = await deps.fairShare.tryStart(callCredentials(call.tool), deps.quotas.keyOf(call.context.caller));
+        decision = await deps.fairShare.tryStart(callCredentials(call.tool, call.context.caller.tenant), deps.quotas.keyOf(call.context.caller));
       } catch (error) {
         // The backend still enforces its own limit: a counter store that fails holds nothing back.
         log.warn({ tool: call.tool.name, err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'fair-share counter unavailable; call let through');
@@ -290,8 +292,11 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
  * which arguments): a retried call — by the SDK, the agent or a proxy — reaches the backend
  * with the same key and can never act twice (src/README.md D20).
  */
-export function idempotencyKey(caller: Pick<Caller, 'subject'>, tool: string, args: unknown): string {
-  const digest = createHash('sha256').update(`${caller.subject}\n${tool}\n${canonicalJson(args)}`).digest('base64url');
+export function idempotencyKey(caller: Pick<Caller, 'subject' | 'tenant'>, tool: string, args: unknown): string {
+  // The same subject name in two tenants is two people (D41): their actions get different keys.
+  // Without tenants the key is as it always was.
+  const who = caller.tenant === null ? caller.subject : `${caller.tenant}\u0000${caller.subject}`;
+  const digest = createHash('sha256').update(`${who}\n${tool}\n${canonicalJson(args)}`).digest('base64url');
   return `deputy-${digest.slice(0, 43)}`;
 }
 

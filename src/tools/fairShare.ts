@@ -37,10 +37,11 @@ export interface FairShareOptions {
   share: number;
 }
 
-/** Every credential a call of `tool` uses: its operation's, and its approval lookup's. */
-export function callCredentials(tool: Pick<ToolDefinition, 'operation' | 'approval'>): string[] {
+/** Every credential a call of `tool` uses: its operation's, and its approval lookup's; its tenant's with tenants on. */
+export function callCredentials(tool: Pick<ToolDefinition, 'operation' | 'approval'>, tenant?: string | null): string[] {
   const lookup = tool.approval?.lookup;
-  return [...new Set([credentialKey(tool.operation), ...(lookup ? [credentialKey(lookup.operation)] : [])])];
+  const of = tenant ?? undefined;
+  return [...new Set([credentialKey(tool.operation, of), ...(lookup ? [credentialKey(lookup.operation, of)] : [])])];
 }
 
 /** Callers remembered per credential while its window is unknown; beyond this, calls go uncounted. */

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { inputRequired, inputResponse, type ElicitRequestURLParams, type ElicitResult, type InputResponses } from '@modelcontextprotocol/server';
 import { bindingKey, type DecisionResult, type PendingApproval, type PendingApprovals } from '../state/pendingApprovals.ts';
 import type { ApprovalOutcome, ApprovalRequest, Approver } from './approval.ts';
-import { mayApprove, type ApproverIdentity } from './approvalPolicy.ts';
+import { mayApprove, sameTenant, type ApproverIdentity } from './approvalPolicy.ts';
 import { APPROVAL_INPUT_KEY, argumentsDigest, type ApprovalClaim } from './approvalRounds.ts';
 import type { Caller } from './caller.ts';
 
@@ -27,6 +27,8 @@ export interface ApprovalEvent {
   correlationId: string;
   tool: string;
   requester: { subject: string; clientId: string };
+  /** The approval's tenant (src/README.md D41); null with tenants off. */
+  tenant: string | null;
   /** Who viewed, approved or rejected; null for the other events. */
   by: string | null;
   approvals: number;
@@ -93,6 +95,7 @@ export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandAp
       correlationId: record.correlationId,
       tool: record.tool,
       requester: { subject: record.subject, clientId: record.clientId },
+      tenant: record.tenant ?? null,
       by,
       approvals: record.approvals.length,
       required: record.required,
@@ -123,6 +126,7 @@ export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandAp
       id: randomBytes(16).toString('base64url'),
       subject: caller.subject,
       clientId: caller.clientId,
+      tenant: caller.tenant,
       tool: request.tool,
       argsSha256: argumentsDigest(request.args),
       correlationId: request.correlationId,
@@ -160,7 +164,7 @@ export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandAp
 
   /** A call finds the decision on its exact action, or the pending approval to wait on, or opens one. */
   async function settle(request: ApprovalRequest, caller: Caller): Promise<Settled> {
-    const binding = bindingKey({ subject: caller.subject, clientId: caller.clientId, tool: request.tool, argsSha256: argumentsDigest(request.args) });
+    const binding = bindingKey({ subject: caller.subject, clientId: caller.clientId, tenant: caller.tenant, tool: request.tool, argsSha256: argumentsDigest(request.args) });
     const existing = await store.forBinding(binding);
     if (existing && existing.status !== 'executed' && existing.status !== 'closed' && existing.status !== 'expired') {
       const decided = await outcomeOf(existing);
@@ -187,7 +191,7 @@ export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandAp
       async decide(request) {
         if (o.mode === 'rounds' && o.resumed?.outOfBand) {
           const claim = o.resumed;
-          const fits = claim.subject === caller.subject && claim.clientId === caller.clientId && claim.tool === request.tool && claim.argsSha256 === argumentsDigest(request.args);
+          const fits = claim.subject === caller.subject && claim.clientId === caller.clientId && sameTenant(claim, caller) && claim.tool === request.tool && claim.argsSha256 === argumentsDigest(request.args);
           if (!fits) return { decision: 'mismatch' };
           const answer = inputResponse(o.responses, APPROVAL_INPUT_KEY);
           if (answer.kind === 'elicit' && answer.action !== 'accept') return { decision: answer.action === 'decline' ? 'declined' : 'cancelled' };
@@ -212,6 +216,7 @@ export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandAp
       approvalId: record.id,
       subject: record.subject,
       clientId: record.clientId,
+      tenant: record.tenant ?? null,
       tool: record.tool,
       argsSha256: record.argsSha256,
       expiresAt: record.expiresAt,
@@ -251,7 +256,8 @@ export function createOutOfBandApprovals(options: OutOfBandOptions): OutOfBandAp
 
   async function decide(id: string, identity: ApproverIdentity, approve: boolean) {
     const record = await get(id);
-    if (!record) return { ok: false as const, reason: 'unknown' as const };
+    // Another tenant's approval does not exist for this person (src/README.md D41).
+    if (!record || !sameTenant(record, identity)) return { ok: false as const, reason: 'unknown' as const };
     if (record.status === 'expired') return { ok: false as const, reason: 'expired' as const, record };
     if (!mayApprove(identity, record.approvers)) return { ok: false as const, reason: 'not_an_approver' as const, record };
     const result = await store.decide(id, { subject: identity.subject, approve }, (current) => {

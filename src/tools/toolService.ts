@@ -86,6 +86,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
       audit.record({
         correlationId: traceId,
         caller: { subject: context.caller.subject, clientId: context.caller.clientId },
+        tenant: context.caller.tenant,
         sessionId: context.sessionId,
         tool: tool.name,
         risk: tool.risk,
@@ -133,6 +134,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
     audit.record({
       correlationId: randomBytes(16).toString('hex'),
       caller: { subject: caller.subject, clientId: caller.clientId },
+      tenant: caller.tenant,
       sessionId,
       // An unknown name is the caller's text: recorded only if it looks like a tool name.
       tool: /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(tool) ? tool : '(invalid name)',

@@ -43,8 +43,11 @@ export type QuotaDecision =
   | { ok: false; quota: 'unavailable' };
 
 /** The user a quota counts for, hashed: no subject or client id is written to a shared store. */
-export function quotaKeyOf(caller: Pick<Caller, 'subject' | 'clientId'>, by: QuotaLimits['key']): string {
-  const who = by === 'subject' ? caller.subject : `${caller.subject}\n${caller.clientId}`;
+export function quotaKeyOf(caller: Pick<Caller, 'subject' | 'clientId' | 'tenant'>, by: QuotaLimits['key']): string {
+  const user = by === 'subject' ? caller.subject : `${caller.subject}\n${caller.clientId}`;
+  // The same subject in two tenants is two users (D41). Without tenants the key is as before,
+  // so counters in a shared store carry over an upgrade.
+  const who = caller.tenant === null ? user : `${caller.tenant}\u0000${user}`;
   return createHash('sha256').update(who).digest('base64url').slice(0, 32);
 }
 
@@ -76,12 +79,12 @@ export class UserQuotas {
   }
 
   /** Who `caller` is to every per-user count (the quotas', and the fair share's): hashed. */
-  keyOf(caller: Pick<Caller, 'subject' | 'clientId'>): string {
+  keyOf(caller: Pick<Caller, 'subject' | 'clientId' | 'tenant'>): string {
     return quotaKeyOf(caller, this.limits.key);
   }
 
   /** Whether `caller` may start a call of `tool` now; on yes, `release` ends its in-flight count. */
-  async start(caller: Pick<Caller, 'subject' | 'clientId'>, tool: ToolDefinition): Promise<QuotaDecision> {
+  async start(caller: Pick<Caller, 'subject' | 'clientId' | 'tenant'>, tool: ToolDefinition): Promise<QuotaDecision> {
     const key = this.keyOf(caller);
     const giveBack = (limiter: RateLimiterAbstract) => void limiter.reward(key, 1).catch(() => {});
     const running = await outcome(this.inFlight.consume(key, 1), this.now);

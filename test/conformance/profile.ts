@@ -28,6 +28,7 @@ export const TEST_CALLER = {
   subject: 'conformance-suite',
   clientId: 'conformance',
   scopes: [...new Set(generatedTools.flatMap((tool) => tool.callerScopes))],
+  tenant: null,
   expiresAt: Number.MAX_SAFE_INTEGER,
 } as const;
 

@@ -117,7 +117,7 @@ describe('pending approvals on Redis', () => {
 
   it('two replicas: decided on one, released once however many retries race on both', async () => {
     const events: ApprovalEvent[] = [];
-    const caller: Caller = { subject: 'dev', clientId: 'agent', scopes: ['drafts:publish'], expiresAt: 0 };
+    const caller: Caller = { subject: 'dev', clientId: 'agent', scopes: ['drafts:publish'], tenant: null, expiresAt: 0 };
     const replica = () =>
       createOutOfBandApprovals({ store: redisPendingApprovals(client, () => {}, now), pageUrl: (id) => `https://deputy.example/approvals/${id}`, ttlMs: 60_000, record: (e) => events.push(e), now, schedule: () => {} });
     const [a, b] = [replica(), replica()];

@@ -51,7 +51,8 @@ export interface Harness {
   backendTokens: string[];
   /** Every tool result `callTool` returned. */
   results: CallToolResult[];
-  agentToken(scopes?: readonly string[], subject?: string): Promise<string>;
+  /** `tenant`: put in the token's `tenant` claim (src/README.md D41). */
+  agentToken(scopes?: readonly string[], subject?: string, tenant?: string): Promise<string>;
   connect(options?: ConnectOptions): Promise<Client>;
   /** A v2 SDK client pinned to protocol revision 2026-07-28 (stateless; approvals by multi-round-trip). */
   connectModern(options?: ConnectOptions): Promise<ModernClient>;
@@ -76,6 +77,8 @@ export interface AuditLine {
   time: string;
   event: string;
   correlationId: string;
+  /** The caller's tenant (src/README.md D41); null with tenants off. */
+  tenant: string | null;
   caller: { subject: string; clientId: string };
   sessionId: string | null;
   tool: string;
@@ -93,6 +96,8 @@ export interface ConnectOptions {
   token?: string;
   scopes?: readonly string[];
   subject?: string;
+  /** The agent token's `tenant` claim. */
+  tenant?: string;
   /** Answer elicitation requests (approval prompts); omitted → the client lacks the capability. */
   onElicit?: (message: string, params: ElicitRequestFormParams) => ElicitResult | Promise<ElicitResult>;
 }
@@ -275,8 +280,8 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
   }
   const clients: Client[] = [];
 
-  const agentToken = async (scopes: readonly string[] = ALL_TOOL_SCOPES, subject = 'dev') => {
-    const { accessToken } = await backend.auth.mintAccessToken({ subject, clientId: 'deputy-dev-agent', audience: deputy.url, scopes });
+  const agentToken = async (scopes: readonly string[] = ALL_TOOL_SCOPES, subject = 'dev', tenant?: string) => {
+    const { accessToken } = await backend.auth.mintAccessToken({ subject, clientId: 'deputy-dev-agent', audience: deputy.url, scopes, ...(tenant !== undefined ? { tenant } : {}) });
     issuedTokens.push(accessToken);
     return accessToken;
   };
@@ -297,7 +302,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     results,
     agentToken,
     async connect(connectOptions: ConnectOptions = {}) {
-      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject));
+      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject, connectOptions.tenant));
       const client = new Client(
         { name: 'deputy-e2e', version: '1.0.0' },
         { capabilities: connectOptions.onElicit ? { elicitation: { form: {} } } : {} },
@@ -316,7 +321,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
       return client;
     },
     async connectModern(connectOptions: ConnectOptions = {}) {
-      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject));
+      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject, connectOptions.tenant));
       const client = new ModernClient(
         { name: 'deputy-e2e-modern', version: '1.0.0' },
         {

@@ -396,6 +396,15 @@ describe('token CLI', () => {
     expect(decodeJwt(byDefault.stdout)).toMatchObject({ sub: 'dev', aud: MCP_URL, scope: expected.join(' ') });
   });
 
+  it('--tenant puts the tenant in the agent token (DEPUTY_TENANT_CLAIM=tenant), and refuses one that is not a name', async () => {
+    const { code, stdout } = await runCli(['--for', 'mcp', '--tenant', 'north', '--scope', 'drafts:read']);
+    expect(code).toBe(0);
+    expect(decodeJwt(stdout)).toMatchObject({ sub: 'dev', tenant: 'north', scope: 'drafts:read' });
+    const bad = await runCli(['--for', 'mcp', '--tenant', 'no/such', '--scope', 'drafts:read']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^invalid_request: tenant must be/m);
+  });
+
   it('shows the server\'s refusal as "error: description" on stderr and exits 1, printing nothing on stdout', async () => {
     const { code, stdout, stderr } = await runCli(['--for', 'backend', '--client', 'reporting-bot', '--scope', 'admin:sql']);
     expect(code).toBe(1);

@@ -124,6 +124,7 @@ describe('audit log', () => {
     const event: AuditEvent = {
       correlationId: 'c1',
       caller: { subject: 'alice', clientId: 'agent' },
+      tenant: 'acme',
       sessionId: 's1',
       tool: 'addTicketNote',
       risk: 'write',
@@ -138,7 +139,7 @@ describe('audit log', () => {
     await audit.flush();
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]!);
-    expect(line).toMatchObject({ event: 'tool_call', tool: 'addTicketNote', arguments: { ticketId: 'tkt_000001', body: '[REDACTED]' } });
+    expect(line).toMatchObject({ event: 'tool_call', tool: 'addTicketNote', tenant: 'acme', arguments: { ticketId: 'tkt_000001', body: '[REDACTED]' } });
     expect(line.argumentsSha256).toBe(sha256Canonical({ body: 'private words', ticketId: 'tkt_000001' }));
     expect(lines[0]).not.toContain('private words');
     expect(typeof line.time).toBe('string');

@@ -80,7 +80,7 @@ describe('consumed approvals', () => {
 });
 
 describe('approvalRounds', () => {
-  const caller = { subject: 'dev', clientId: 'agent', scopes: [], expiresAt: 0 };
+  const caller = { subject: 'dev', clientId: 'agent', scopes: [], tenant: null, expiresAt: 0 };
   const form = async () => ({ mode: 'form' as const, message: 'ok?', requestedSchema: { type: 'object' as const, properties: {} } });
   const request = {
     tool: 'publishDraft',
@@ -113,6 +113,7 @@ describe('approvalRounds', () => {
     ['another client', { clientId: 'other-agent' }],
     ['another tool', { tool: 'addTicketNote' }],
     ['other arguments', { argsSha256: argumentsDigest({ filename: 'y.md' }) }],
+    ['another tenant (D41)', { tenant: 'globex' }],
   ])('%s → mismatch', async (_name, change) => {
     const outcome = await rounds(claim(change), { approval: { action: 'accept', content: { confirm: true } } }).decide(request);
     expect(outcome).toEqual({ decision: 'mismatch' });

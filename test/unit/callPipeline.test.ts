@@ -55,7 +55,7 @@ function setup(maxInFlight: number, fairShareLimiters: LimiterFactory = memoryLi
     },
   };
   const call = (scopes: readonly string[], args: unknown) => {
-    const caller: Caller = { subject: 'alice', clientId: 'agent', scopes, expiresAt: 0 };
+    const caller: Caller = { subject: 'alice', clientId: 'agent', scopes, tenant: null, expiresAt: 0 };
     return service.call('publishDraft', args, { caller, callerToken: null, sessionId: 's1', client: null, approver, signal: new AbortController().signal });
   };
   return { events, backendCalls, asked, call, limits, logLines };

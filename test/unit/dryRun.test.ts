@@ -199,7 +199,7 @@ describe('a `Prefer: dry-run` preview', () => {
       onBehalfOfCaller: false,
     });
     const outcome = await service.call('publishDraft', { filename: 'q3.md' }, {
-      caller: { subject: 'alice', clientId: 'agent', scopes: ['drafts:publish', 'drafts:read'], expiresAt: 0 },
+      caller: { subject: 'alice', clientId: 'agent', scopes: ['drafts:publish', 'drafts:read'], tenant: null, expiresAt: 0 },
       callerToken: null,
       sessionId: 's1',
       client: null,

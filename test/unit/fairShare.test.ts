@@ -147,6 +147,13 @@ describe('BackendLimits: what the backend said, per credential', () => {
     expect(callCredentials(publishDraft)).toEqual(['adminAuth(drafts:publish)', 'adminAuth(drafts:read)']);
     expect(callCredentials(listDrafts)).toEqual(['adminAuth(drafts:read)']);
   });
+
+  it('with tenants, names each tenant’s credential apart: one tenant’s window never holds back another’s (D41)', () => {
+    const publishDraft = tools.find((t) => t.name === 'publishDraft')!;
+    expect(credentialKey(publishDraft.operation, 'north')).toBe('north:adminAuth(drafts:publish)');
+    expect(callCredentials(publishDraft, 'south')).toEqual(['south:adminAuth(drafts:publish)', 'south:adminAuth(drafts:read)']);
+    expect(callCredentials(publishDraft, null)).toEqual(callCredentials(publishDraft));
+  });
 });
 
 describe('FairShareGate', () => {

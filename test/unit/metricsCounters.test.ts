@@ -11,6 +11,7 @@ function event(overrides: Partial<AuditEvent>): AuditEvent {
   return {
     correlationId: 'c',
     caller: { subject: 'alice', clientId: 'agent' },
+    tenant: null,
     sessionId: null,
     tool: 'publishDraft',
     risk: 'write',

@@ -10,7 +10,7 @@ import type { Caller } from '../../src/tools/caller.ts';
 import { approvalPolicyOf, mayApprove } from '../../src/tools/approvalPolicy.ts';
 import { createOutOfBandApprovals, type ApprovalEvent } from '../../src/tools/outOfBand.ts';
 
-const requester: Caller = { subject: 'dev', clientId: 'agent', scopes: ['drafts:publish'], expiresAt: 0 };
+const requester: Caller = { subject: 'dev', clientId: 'agent', scopes: ['drafts:publish'], tenant: null, expiresAt: 0 };
 const alice = { subject: 'alice', scopes: ['drafts:publish'], roles: [] };
 const olivia = { subject: 'olivia', scopes: [], roles: ['publisher'] };
 const dana = { subject: 'dana', scopes: ['drafts:read'], roles: [] };
@@ -47,6 +47,24 @@ function harness(count: 1 | 2 = 1) {
 }
 
 describe('out-of-band approvals', () => {
+  it('binds an approval to its tenant: another tenant’s approver cannot decide it, nor its caller use it (D41)', async () => {
+    const h = harness();
+    const acmeDev: Caller = { ...requester, tenant: 'acme' };
+    const acmeLink = h.oob.approver({ mode: 'link', caller: acmeDev });
+    const { approvalId } = (await acmeLink.decide(h.request())) as { approvalId: string };
+    expect(h.events[0]).toMatchObject({ step: 'requested', tenant: 'acme' });
+    // Same subject, same scopes, other tenant (or none): as if the approval did not exist.
+    expect(await h.oob.decide(approvalId, { ...alice, tenant: 'globex' }, true)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await h.oob.decide(approvalId, alice, true)).toEqual({ ok: false, reason: 'unknown' });
+    // The same subject in another tenant asking for the same action gets an approval of its own.
+    const globexLink = h.oob.approver({ mode: 'link', caller: { ...requester, tenant: 'globex' } });
+    const theirs = (await globexLink.decide(h.request())) as { approvalId: string };
+    expect(theirs.approvalId).not.toBe(approvalId);
+    expect(await h.oob.decide(approvalId, { ...alice, tenant: 'acme' }, true)).toMatchObject({ ok: true, record: { status: 'approved', tenant: 'acme' } });
+    expect(await globexLink.decide(h.request())).toMatchObject({ decision: 'pending', approvalId: theirs.approvalId });
+    expect(await acmeLink.decide(h.request())).toEqual({ decision: 'accepted', approvalId });
+  });
+
   it('a first call opens one pending approval (128-bit id, page URL) and a retry reuses it', async () => {
     const h = harness();
     const first = await h.link.decide(h.request());

@@ -25,8 +25,8 @@ describe('policy', () => {
 
 describe('UserQuotas', () => {
   const limits: QuotaLimits = { windowSeconds: 10, calls: 100, readToolCalls: 100, writeToolCalls: 100, inFlight: 100, key: 'subject' };
-  const alice = { subject: 'alice', clientId: 'agent-a' };
-  const bob = { subject: 'bob', clientId: 'agent-a' };
+  const alice = { subject: 'alice', clientId: 'agent-a', tenant: null };
+  const bob = { subject: 'bob', clientId: 'agent-a', tenant: null };
   const read = { ...tools[0]!, risk: 'read' } as unknown as ToolDefinition;
   const write = { ...tools[1]!, risk: 'write' } as unknown as ToolDefinition;
   const quotas = (overrides: Partial<QuotaLimits>, defs: ToolDefinition[] = [read, write]) => new UserQuotas({ ...limits, ...overrides }, memoryLimiters, defs);
@@ -104,6 +104,20 @@ describe('UserQuotas', () => {
     expect((await byClient.start(alice, read)).ok).toBe(true);
     expect((await byClient.start({ ...alice, clientId: 'agent-b' }, read)).ok).toBe(true);
     expect(quotaKeyOf(alice, 'subject')).not.toContain('alice'); // stores see a hash, not the subject
+  });
+
+  it('counts the same subject in two tenants as two users (src/README.md D41)', async () => {
+    const q = quotas({ calls: 1 });
+    const inAcme = { ...alice, tenant: 'acme' };
+    const inGlobex = { ...alice, tenant: 'globex' };
+    expect((await q.start(inAcme, read)).ok).toBe(true);
+    expect((await q.start(inAcme, read)).ok).toBe(false);
+    expect((await q.start(inGlobex, read)).ok).toBe(true); // acme's alice used nothing of globex's
+    expect((await q.start(alice, read)).ok).toBe(true); // nor of a tenant-less alice
+    for (const by of ['subject', 'subject,client'] as const) {
+      const keys = new Set([quotaKeyOf(inAcme, by), quotaKeyOf(inGlobex, by), quotaKeyOf(alice, by)]);
+      expect(keys.size).toBe(3);
+    }
   });
 
   it('a write fails closed when the store cannot answer; a read counts in memory instead', async () => {

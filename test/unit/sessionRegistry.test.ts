@@ -11,8 +11,8 @@ afterEach(async () => {
   await registry?.closeAll();
 });
 
-const session = (id: string, user: string, lastSeenAt: number) =>
-  ({ id, subject: user, user, lastSeenAt, transport: { close: async () => {} }, server: { close: async () => {} } }) as unknown as Session;
+const session = (id: string, user: string, lastSeenAt: number, tenant: string | null = null) =>
+  ({ id, subject: user, tenant, user, lastSeenAt, transport: { close: async () => {} }, server: { close: async () => {} } }) as unknown as Session;
 
 describe('SessionRegistry', () => {
   it('counts a held slot against the user’s share and the cap until released, once', () => {
@@ -45,5 +45,18 @@ describe('SessionRegistry', () => {
     expect(registry.userQuota('alice')).toEqual({ limit: 2, retryAfterSeconds: 30 });
     registry.forget('a1');
     expect(registry.userQuota('alice')).toBeNull();
+  });
+
+  it('finds a session only for the subject and tenant that opened it (src/README.md D41)', () => {
+    registry = new SessionRegistry({ maxSessions: 10, maxPerUser: 5, idleTimeoutMs: 60_000 }, () => 0);
+    registry.add(session('acme-1', 'alice', 0, 'acme'));
+    registry.add(session('plain-1', 'alice', 0));
+    expect(registry.find('acme-1', { subject: 'alice', tenant: 'acme' })?.id).toBe('acme-1');
+    // The same subject name in another tenant, or without one, is someone else: as if there were no session.
+    expect(registry.find('acme-1', { subject: 'alice', tenant: 'globex' })).toBeUndefined();
+    expect(registry.find('acme-1', { subject: 'alice', tenant: null })).toBeUndefined();
+    expect(registry.find('acme-1', { subject: 'bob', tenant: 'acme' })).toBeUndefined();
+    expect(registry.find('plain-1', { subject: 'alice', tenant: 'acme' })).toBeUndefined();
+    expect(registry.find('plain-1', { subject: 'alice', tenant: null })?.id).toBe('plain-1');
   });
 });
