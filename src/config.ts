@@ -54,6 +54,7 @@ const EnvSchema = z.object({
   DEPUTY_AUTH_ALGORITHMS: list.default(['ES256', 'RS256']),
   DEPUTY_STDIO_SUBJECT: z.string().min(1).default('local-operator'),
   DEPUTY_STDIO_SCOPES: list.optional(),
+  DEPUTY_STDIO_SURFACE: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a surface name from the manifest').optional(),
 
   DEPUTY_BACKEND_URL: z.url().optional(),
   DEPUTY_TOKEN_PROVIDER: z.enum(['static', 'client_credentials', 'token_exchange']).default('client_credentials'),
@@ -110,7 +111,7 @@ export interface Config {
   /** Caller authentication; null over stdio, where there is no bearer token. */
   auth: { issuer: string; jwksUrl: string; algorithms: string[] } | null;
   /** Over stdio: who the local caller is and which scopes it has (default: every tool's). */
-  stdio: { subject: string; scopes: string[] | null };
+  stdio: { subject: string; scopes: string[] | null; surface: string | null };
   backend: {
     url: string;
     timeoutMs: number;
@@ -271,7 +272,7 @@ function build(e: z.infer<typeof EnvSchema>): Config {
     auth: issuer
       ? { issuer, jwksUrl: e.DEPUTY_AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`, algorithms: e.DEPUTY_AUTH_ALGORITHMS }
       : null,
-    stdio: { subject: e.DEPUTY_STDIO_SUBJECT, scopes: e.DEPUTY_STDIO_SCOPES ?? null },
+    stdio: { subject: e.DEPUTY_STDIO_SUBJECT, scopes: e.DEPUTY_STDIO_SCOPES ?? null, surface: e.DEPUTY_STDIO_SURFACE ?? null },
     backend: {
       url: need(e.DEPUTY_BACKEND_URL).replace(/\/$/, ''),
       timeoutMs: e.DEPUTY_BACKEND_TIMEOUT_MS,

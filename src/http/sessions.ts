@@ -16,6 +16,8 @@ export interface Session {
   transport: NodeStreamableHTTPServerTransport;
   server: Server;
   lastSeenAt: number;
+  /** The manifest surface it was opened on (src/README.md D40); absent: the single `/mcp`. */
+  surface?: string;
 }
 
 export interface SessionLimits {
@@ -109,10 +111,13 @@ export class SessionRegistry {
     this.perUser.set(session.user, (this.perUser.get(session.user) ?? 0) + 1);
   }
 
-  /** The session, only for the subject that opened it; the idle clock restarts. */
-  find(id: string, subject: string): Session | undefined {
+  /**
+   * The session, only for the subject that opened it and on the surface it was opened on; the
+   * idle clock restarts. One registry for every surface keeps the cap and the per-user quota whole.
+   */
+  find(id: string, subject: string, surface?: string): Session | undefined {
     const session = this.sessions.get(id);
-    if (!session || session.subject !== subject) return undefined;
+    if (!session || session.subject !== subject || session.surface !== surface) return undefined;
     session.lastSeenAt = this.now();
     return session;
   }

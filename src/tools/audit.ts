@@ -26,6 +26,8 @@ export type AuditOutcome =
 
 export interface AuditEvent {
   correlationId: string;
+  /** The manifest surface the call came in on (src/README.md D40); absent for the single `/mcp`. */
+  surface?: string;
   caller: { subject: string; clientId: string };
   sessionId: string | null;
   tool: string;

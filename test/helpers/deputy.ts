@@ -26,7 +26,7 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import pino from 'pino';
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '../../mock-backend/server.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { tools as generatedTools, type ToolDefinition } from '../../src/generated/tools.ts';
+import { tools as generatedTools, type SurfaceDefinition, type ToolDefinition } from '../../src/generated/tools.ts';
 import { serveHttp, type Deputy } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 
@@ -51,7 +51,8 @@ export interface Harness {
   backendTokens: string[];
   /** Every tool result `callTool` returned. */
   results: CallToolResult[];
-  agentToken(scopes?: readonly string[], subject?: string): Promise<string>;
+  /** An agent token for `audience` (default: `deputy.url`, the single /mcp or the first surface). */
+  agentToken(scopes?: readonly string[], subject?: string, audience?: string): Promise<string>;
   connect(options?: ConnectOptions): Promise<Client>;
   /** A v2 SDK client pinned to protocol revision 2026-07-28 (stateless; approvals by multi-round-trip). */
   connectModern(options?: ConnectOptions): Promise<ModernClient>;
@@ -90,6 +91,8 @@ export interface AuditLine {
 }
 
 export interface ConnectOptions {
+  /** The MCP endpoint (default `deputy.url`); a minted token's audience follows it. */
+  url?: string;
   token?: string;
   scopes?: readonly string[];
   subject?: string;
@@ -131,6 +134,8 @@ export interface SetupOptions {
   tools?: readonly ToolDefinition[];
   /** The clock pending approvals expire by. */
   now?: () => number;
+  /** Manifest surfaces to serve (src/README.md D40); absent: the single /mcp. */
+  surfaces?: readonly SurfaceDefinition[];
 }
 
 function sink(lines: string[]): Writable {
@@ -265,6 +270,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     deputy = await serveHttp(config, {
       tools: options.tools ?? generatedTools,
       ...(options.now ? { now: options.now } : {}),
+      ...(options.surfaces ? { surfaces: options.surfaces } : {}),
       log: pino({ level: 'debug' }, sink(logLines)),
       audit: createAuditLog({ destination: sink(auditRaw), redactArguments: config.audit.redactArguments }),
     });
@@ -275,8 +281,8 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
   }
   const clients: Client[] = [];
 
-  const agentToken = async (scopes: readonly string[] = ALL_TOOL_SCOPES, subject = 'dev') => {
-    const { accessToken } = await backend.auth.mintAccessToken({ subject, clientId: 'deputy-dev-agent', audience: deputy.url, scopes });
+  const agentToken = async (scopes: readonly string[] = ALL_TOOL_SCOPES, subject = 'dev', audience = deputy.url) => {
+    const { accessToken } = await backend.auth.mintAccessToken({ subject, clientId: 'deputy-dev-agent', audience, scopes });
     issuedTokens.push(accessToken);
     return accessToken;
   };
@@ -297,7 +303,8 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     results,
     agentToken,
     async connect(connectOptions: ConnectOptions = {}) {
-      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject));
+      const url = connectOptions.url ?? deputy.url;
+      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject, url));
       const client = new Client(
         { name: 'deputy-e2e', version: '1.0.0' },
         { capabilities: connectOptions.onElicit ? { elicitation: { form: {} } } : {} },
@@ -308,7 +315,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
           answer(request.params.message, request.params as ElicitRequestFormParams),
         );
       }
-      const transport = new StreamableHTTPClientTransport(new URL(deputy.url), {
+      const transport = new StreamableHTTPClientTransport(new URL(url), {
         requestInit: { headers: { authorization: `Bearer ${token}` } },
       });
       await client.connect(transport);
@@ -316,7 +323,8 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
       return client;
     },
     async connectModern(connectOptions: ConnectOptions = {}) {
-      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject));
+      const url = connectOptions.url ?? deputy.url;
+      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject, url));
       const client = new ModernClient(
         { name: 'deputy-e2e-modern', version: '1.0.0' },
         {
@@ -329,7 +337,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
         // On 2026-07-28 the SDK fulfils input-required results through this same handler.
         client.setRequestHandler('elicitation/create', async (request) => answer(request.params.message, request.params as ElicitRequestFormParams));
       }
-      await client.connect(new ModernTransport(new URL(deputy.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      await client.connect(new ModernTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
       modernClients.push(client);
       return client;
     },

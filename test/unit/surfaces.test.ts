@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { compileTools } from '../../src/codegen/compile.ts';
 import { parseManifestText } from '../../src/codegen/manifest.ts';
 import { compileSurfaces } from '../../src/codegen/surfaces.ts';
+import { StaticTokenProvider } from '../../src/backend/staticTokens.ts';
 import { profile as committed, tools as committedTools } from '../../src/generated/tools.ts';
 import { loadItemsSpec, manifest, readTool, writeTool } from '../fixtures/codegen/fixture.ts';
 
@@ -104,5 +105,43 @@ describe('surfaces: compile output', () => {
     expect(support.tools.every((name) => risk.get(name) === 'read')).toBe(true);
     expect(surfaces.find((s) => s.name === 'content')!.tools).toContain('publishDraft');
     expect(new Set(surfaces.flatMap((s) => s.tools))).toEqual(new Set(risk.keys()));
+  });
+});
+
+describe('token file entries per surface', () => {
+  const file = (entries: string) => StaticTokenProvider.fromYaml(`tokens:\n${entries}`, { source: 'tokens.yaml', env: {} });
+  const read = { operationId: 'listDrafts', scopes: ['drafts:read'] };
+
+  it('entries for one scope set on different surfaces do not clash; each surface sees its own', async () => {
+    const provider = file(
+      [
+        '  - { id: support-read, scopes: [drafts:read], surfaces: [support], token: tok_support_read }',
+        '  - { id: content-read, scopes: [drafts:read], surfaces: [content, other], token: tok_content_read }',
+        '  - { id: customers, scopes: [customers:read], token: tok_customers }',
+      ].join('\n'),
+    );
+    expect(await provider.forSurface('support').getToken(read)).toBe('tok_support_read');
+    expect(await provider.forSurface('content').getToken(read)).toBe('tok_content_read');
+    // An entry naming no surface serves every surface.
+    expect(await provider.forSurface('support').getToken({ operationId: 'getCustomer', scopes: ['customers:read'] })).toBe('tok_customers');
+    // The single /mcp (no surface) uses only entries that name none.
+    await expect(provider.getToken(read)).rejects.toMatchObject({ code: 'BACKEND_TOKEN_UNAVAILABLE' });
+    expect(provider.forSurface('support').describe()).toBe('tokens.yaml (2 entries for surface support)');
+    expect(provider.surfaceNames()).toEqual([
+      { tokenId: 'support-read', surface: 'support' },
+      { tokenId: 'content-read', surface: 'content' },
+      { tokenId: 'content-read', surface: 'other' },
+    ]);
+  });
+
+  it.each([
+    ['an entry for every surface and one for a surface', '  - { id: a, scopes: [drafts:read], token: tok_aaaaaaaa }\n  - { id: b, scopes: [drafts:read], surfaces: [support], token: tok_bbbbbbbb }'],
+    ['two entries sharing a surface', '  - { id: a, scopes: [drafts:read], surfaces: [x, support], token: tok_aaaaaaaa }\n  - { id: b, scopes: [drafts:read], surfaces: [support], token: tok_bbbbbbbb }'],
+  ])('refuses %s serving one scope set', (_name, entries) => {
+    expect(() => file(entries)).toThrow("tokens.yaml: 'a' and 'b' both serve scopes [drafts:read]");
+  });
+
+  it('refuses a surface name that is not one', () => {
+    expect(() => file('  - { id: a, scopes: [drafts:read], surfaces: [Support], token: tok_aaaaaaaa }')).toThrow(/surfaces\.0: must be a surface name/);
   });
 });
