@@ -19,6 +19,7 @@ import { profile, tools, type SurfaceDefinition } from '../../src/generated/tool
 import { serveHttp, StartupError } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 import { findLeaks, jsonRpcMessages, postModernTo, postTo, setup, textOf, type Harness } from '../helpers/deputy.ts';
+import { startStdioDeputy } from '../helpers/stdioDeputy.ts';
 import { mintBackendToken } from '../helpers/tokens.ts';
 
 const SURFACES: readonly SurfaceDefinition[] = profile.surfaces!;
@@ -279,5 +280,34 @@ describe('a read-only surface refuses to start with a credential that could writ
     const { error } = await start(rest);
     expect(error).toBeInstanceOf(StartupError);
     expect(error!.message).toMatch(/^surface 'support': no backend credential for: .*listDrafts/);
+  });
+});
+
+describe('stdio: the whole manifest, or the surface DEPUTY_STDIO_SURFACE names', () => {
+  let backend: MockBackend;
+  beforeAll(async () => {
+    backend = await startMockBackend({});
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+  const options = (env: Record<string, string>) => ({ spec: 'openapi/admin-api.yaml', tools: 'openapi/tools.yaml', backendUrl: backend.url, tokenFile: tokenFile(`stdio${Math.random()}.yaml`, PER_SURFACE), env });
+
+  it('serves only the read-only surface, with its own token file entries, and no write reaches the backend', async () => {
+    const deputy = await startStdioDeputy(options({ DEPUTY_STDIO_SURFACE: 'support' }));
+    try {
+      expect(deputy.tools.map((t) => t.name).sort()).toEqual([...toolsOf('support')]);
+      backend.requestLog.clear();
+      expect((await deputy.callTool('listDrafts', { limit: 1 })).isError).toBeFalsy();
+      await expect(deputy.callTool('publishDraft', { filename: 'q3-pricing-update.md' })).rejects.toThrow(/Unknown tool: publishDraft/);
+      expect(backend.requestLog.entries().map((e) => [e.method, e.subject])).toEqual([['GET', 'svc-deputy']]);
+      expect(deputy.prompts).toEqual([]);
+    } finally {
+      await deputy.close();
+    }
+  });
+
+  it('refuses a surface the manifest does not declare', async () => {
+    await expect(startStdioDeputy(options({ DEPUTY_STDIO_SURFACE: 'billing' }))).rejects.toThrow(/DEPUTY_STDIO_SURFACE names surface 'billing', but the manifest declares content, support/);
   });
 });

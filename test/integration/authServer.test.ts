@@ -382,18 +382,36 @@ describe('token CLI', () => {
   });
 
   it("--for mcp prints an agent token for Deputy's endpoint, by default with every scope Deputy's tools need", async () => {
-    const scoped = await runCli(['--for', 'mcp', '--user', 'alice', '--scope', 'drafts:publish']);
+    const scoped = await runCli(['--for', 'mcp', '--user', 'alice', '--scope', 'drafts:publish', '--resource', MCP_URL]);
     expect(scoped.code).toBe(0);
     expect(scoped.stdout).toMatch(JWT_LINE);
     expect(decodeJwt(scoped.stdout)).toMatchObject({ sub: 'alice', aud: MCP_URL, scope: 'drafts:publish' });
 
-    const byDefault = await runCli(['--for', 'mcp']);
+    const byDefault = await runCli(['--for', 'mcp', '--resource', MCP_URL]);
     expect(byDefault.code).toBe(0);
     expect(byDefault.stdout).toMatch(JWT_LINE);
     const expected = existsSync(DEFAULT_TOOLS_PATH)
       ? scopesForTools(await readYaml(DEFAULT_SPEC_PATH), await readYaml(DEFAULT_TOOLS_PATH))
       : ['drafts:read', 'drafts:publish', 'customers:read', 'tickets:read', 'tickets:write'];
     expect(decodeJwt(byDefault.stdout)).toMatchObject({ sub: 'dev', aud: MCP_URL, scope: expected.join(' ') });
+  });
+
+  it('--for mcp --surface NAME: the audience is the surface\'s path, the scopes its tools\' (openapi/README.md, "Surfaces")', async () => {
+    const support = await runCli(['--for', 'mcp', '--surface', 'support']);
+    expect(support.code).toBe(0);
+    const scopesOf = (token: string) => String(decodeJwt(token).scope).split(' ').sort();
+    expect(decodeJwt(support.stdout)).toMatchObject({ sub: 'dev', aud: MCP_URL.replace(/\/mcp$/, '/mcp/support') });
+    expect(scopesOf(support.stdout)).toEqual(['customers:read', 'drafts:read', 'tickets:read']);
+    const content = await runCli(['--for', 'mcp', '--surface', 'content']);
+    expect(decodeJwt(content.stdout)).toMatchObject({ aud: MCP_URL.replace(/\/mcp$/, '/mcp/content') });
+    expect(scopesOf(content.stdout)).toEqual(['drafts:publish', 'drafts:read', 'tickets:read', 'tickets:write']);
+    // The shipped manifest declares surfaces, so /mcp is not served: the CLI asks which surface.
+    const unnamed = await runCli(['--for', 'mcp']);
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain('openapi/tools.yaml declares surfaces (content, support); pass --surface NAME');
+    const unknown = await runCli(['--for', 'mcp', '--surface', 'billing']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("no surface 'billing' (it has content, support)");
   });
 
   it('shows the server\'s refusal as "error: description" on stderr and exits 1, printing nothing on stdout', async () => {
