@@ -276,6 +276,12 @@ describe('a read-only surface refuses to start with a credential that could writ
     expect(error!.message).toMatch(/entry 'typo' names surface 'suport', but the manifest declares content, support/);
   });
 
+  it('a read-only surface serving a write tool (a hand-edited compiled file) is refused again at start', async () => {
+    const config = loadConfig({ PORT: '0', DEPUTY_AUTH_ISSUER: backend.url, DEPUTY_BACKEND_URL: backend.url, ...STATIC(tokenFile('edited.yaml', PER_SURFACE)) });
+    const edited: SurfaceDefinition[] = SURFACES.map((s) => (s.name === 'support' ? { ...s, tools: [...s.tools, 'publishDraft'] } : s));
+    await expect(serveHttp(config, { tools, surfaces: edited, log: pino({ level: 'silent' }) })).rejects.toThrow("surface 'support' is read-only but serves write tool publishDraft; compile the manifest again");
+  });
+
   it('a surface without a credential of its own is refused, naming the surface', async () => {
     const { error } = await start(rest);
     expect(error).toBeInstanceOf(StartupError);
