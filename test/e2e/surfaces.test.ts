@@ -16,9 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockBackend, type MockBackend } from '../../mock-backend/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { profile, tools, type SurfaceDefinition } from '../../src/generated/tools.ts';
-import { serveHttp, StartupError } from '../../src/serve.ts';
+import { serveHttp, StartupError, type Deputy } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 import { findLeaks, jsonRpcMessages, postModernTo, postTo, setup, textOf, type Harness } from '../helpers/deputy.ts';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { freePort } from '../helpers/debianPackages.ts';
+import { ensureNginx, startNginx, type Nginx } from '../helpers/nginx.ts';
 import { startStdioDeputy } from '../helpers/stdioDeputy.ts';
 import { mintBackendToken } from '../helpers/tokens.ts';
 
@@ -315,5 +319,56 @@ describe('stdio: the whole manifest, or the surface DEPUTY_STDIO_SURFACE names',
 
   it('refuses a surface the manifest does not declare', async () => {
     await expect(startStdioDeputy(options({ DEPUTY_STDIO_SURFACE: 'billing' }))).rejects.toThrow(/DEPUTY_STDIO_SURFACE names surface 'billing', but the manifest declares content, support/);
+  });
+});
+
+describe('behind the nginx template (.deploy/nginx), two replicas', () => {
+  let backend: MockBackend;
+  let nginx: Nginx;
+  const replicas: Deputy[] = [];
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    const binary = await ensureNginx();
+    backend = await startMockBackend({ rateLimit: { limit: 100_000, windowSeconds: 60 } });
+    const ports = { r1: await freePort(), r2: await freePort() };
+    nginx = await startNginx({ binary, port: await freePort(), replicas: { r1: `127.0.0.1:${ports.r1}`, r2: `127.0.0.1:${ports.r2}` } });
+    for (const id of ['r1', 'r2'] as const) {
+      const config = loadConfig({
+        PORT: String(ports[id]),
+        DEPUTY_PUBLIC_URL: nginx.url,
+        DEPUTY_REPLICA_ID: id,
+        DEPUTY_AUTH_ISSUER: backend.auth.issuer,
+        DEPUTY_BACKEND_URL: backend.url,
+        DEPUTY_OAUTH_CLIENT_ID: 'deputy',
+        DEPUTY_OAUTH_CLIENT_SECRET: 'dev-secret-deputy',
+      });
+      replicas.push(await serveHttp(config, { tools, surfaces: SURFACES, log: pino({ level: 'silent' }), audit: createAuditLog({ destination: new Writable({ write: (_c, _e, done) => done() }), redactArguments: [] }) }));
+    }
+  }, 300_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await Promise.all(replicas.map((r) => r.close()));
+    await nginx?.stop();
+    await backend?.close();
+  });
+
+  it('routes each surface path with session affinity, and serves its path-suffixed metadata', async () => {
+    const support = `${nginx.url}/mcp/support`;
+    expect(replicas[0]!.surfaces.map((s) => s.url)).toEqual([`${nginx.url}/mcp/content`, support]);
+    // Four 2025-era sessions: initialize is round robin, every later request must reach the
+    // replica that holds its session (a wrong one answers 404 and the call fails).
+    for (let i = 0; i < 4; i++) {
+      const { accessToken } = await backend.auth.mintAccessToken({ subject: `agent-${i}`, clientId: 'deputy-dev-agent', audience: support, scopes: ['drafts:read', 'customers:read', 'tickets:read'] });
+      const client = new Client({ name: `nginx-${i}`, version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(support), { requestInit: { headers: { authorization: `Bearer ${accessToken}` } } }));
+      clients.push(client);
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([...toolsOf('support')]);
+      for (let call = 0; call < 2; call++) expect((await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } })).isError).toBeFalsy();
+    }
+    const withSession = (await nginx.accessLog()).filter((e) => e.uri === '/mcp/support' && e.sid !== '');
+    expect(new Set(withSession.map((e) => e.sid.slice(0, 3)))).toEqual(new Set(['r1.', 'r2.']));
+    expect(withSession.every((e) => e.status < 400)).toBe(true);
+    const metadata = (await (await fetch(`${nginx.url}/.well-known/oauth-protected-resource/mcp/support`)).json()) as { resource: string };
+    expect(metadata.resource).toBe(support);
   });
 });
