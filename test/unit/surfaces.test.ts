@@ -2,6 +2,7 @@
 // SURFACE_INVALID case names the surface's manifest path and a fix, and a good section compiles
 // into the server profile, which is what `generate` and `compile` write.
 import { describe, expect, it } from 'vitest';
+import { blastRadiusReport } from '../../src/codegen/blastRadius.ts';
 import { compileTools } from '../../src/codegen/compile.ts';
 import { parseManifestText } from '../../src/codegen/manifest.ts';
 import { compileSurfaces } from '../../src/codegen/surfaces.ts';
@@ -80,6 +81,15 @@ describe('surfaces: compile output', () => {
       { name: 'reader', path: '/mcp/reader', title: null, readOnly: true, tools: ['listItems'] },
       { name: 'writer', path: '/mcp/writer', title: 'Writes', readOnly: false, tools: ['createItem', 'listItems'] },
     ]);
+  });
+
+  it('lint:tools names each tool\'s surfaces, and a tool served nowhere', async () => {
+    const result = compileTools({ spec: await loadItemsSpec(), manifest: { ...manifest(readTool(), writeTool()), surfaces: { reader: { path: '/mcp/reader', readOnly: true, tools: ['listItems'] } } } });
+    const report = blastRadiusReport(result, 'report');
+    expect(report).toContain('  surfaces       reader (/mcp/reader, read-only)');
+    expect(report).toContain('  surfaces       — (served nowhere)');
+    const without = blastRadiusReport(compileTools({ spec: await loadItemsSpec(), manifest: manifest(readTool()) }), 'report');
+    expect(without).not.toContain('surfaces');
   });
 
   it('a manifest without surfaces compiles without the key (the single /mcp, generated exactly as before)', async () => {
