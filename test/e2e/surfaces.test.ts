@@ -169,6 +169,19 @@ describe('two surfaces on one Deputy', () => {
     expect(findLeaks(h)).toEqual([]);
   });
 
+  it('the write surface writes, after a human approves, with its own keys', async () => {
+    h.backend.requestLog.clear();
+    const client = await h.connect({ url: content, onElicit: () => ({ action: 'accept', content: { confirm: true } }) });
+    const result = await h.callTool(client, 'publishDraft', { filename: 'q3-pricing-update.md' });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    // The approval lookup with content's drafts:read key, the write with its drafts:publish key.
+    expect(h.backend.requestLog.entries().map((e) => [e.method, e.subject])).toEqual([
+      ['GET', 'svc-reporting'],
+      ['POST', 'svc-deputy'],
+    ]);
+    expect(h.backend.requestLog.forOperation('publishDraft')).toHaveLength(1);
+  });
+
   it('metrics carry the surface', async () => {
     const text = await (await fetch(`${new URL(support).origin}/metrics`)).text();
     expect(text).toMatch(/deputy_tool_calls_total\{tool="listDrafts",risk="read",outcome="ok",surface="support"\} [1-9]/);
