@@ -182,6 +182,7 @@ export function credentialNeeds(tools: readonly ToolDefinition[]): CredentialNee
 /** What one endpoint serves, before it is running. */
 interface SurfacePlan {
   name: string | null;
+  title: string | null;
   path: string;
   readOnly: boolean;
   tools: ToolDefinition[];
@@ -194,7 +195,7 @@ interface SurfacePlan {
  */
 export function surfacePlans(deps: Pick<ServeDependencies, 'tools' | 'surfaces'>): SurfacePlan[] {
   const declared = deps.surfaces ?? [];
-  if (declared.length === 0) return [{ name: null, path: '/mcp', readOnly: false, tools: [...deps.tools] }];
+  if (declared.length === 0) return [{ name: null, title: null, path: '/mcp', readOnly: false, tools: [...deps.tools] }];
   const byName = new Map(deps.tools.map((tool) => [tool.name, tool]));
   return [...declared]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -204,7 +205,7 @@ export function surfacePlans(deps: Pick<ServeDependencies, 'tools' | 'surfaces'>
       const tools = surface.tools.map((name) => byName.get(name)!);
       const writer = tools.find((tool) => tool.risk !== 'read');
       if (surface.readOnly && writer) throw new StartupError(`surface '${surface.name}' is read-only but serves ${writer.risk} tool ${writer.name}; compile the manifest again`);
-      return { name: surface.name, path: surface.path, readOnly: surface.readOnly, tools };
+      return { name: surface.name, title: surface.title, path: surface.path, readOnly: surface.readOnly, tools };
     });
 }
 
@@ -544,8 +545,9 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     readOnly: plan.readOnly,
     tools: services[i]!,
   }));
-  const endpoints: McpSurfaceOptions[] = served.map(({ name, url, tools }) => ({
+  const endpoints: McpSurfaceOptions[] = served.map(({ name, url, tools }, i) => ({
     name,
+    title: plans[i]!.title,
     resource: url,
     scopes: tools.allScopes(),
     // Audience = this surface's resource URL: a token for another surface is refused here (401 invalid_token).
@@ -583,7 +585,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   appIsReady(handle);
   const url = served[0]!.url;
   for (const [i, surface] of served.entries()) {
-    const where = surface.name === null ? {} : { surface: surface.name, readOnly: surface.readOnly };
+    const where = surface.name === null ? {} : { surface: surface.name, title: plans[i]!.title, readOnly: surface.readOnly };
     log.info({ url: surface.url, ...where, mode: live.mode, tools: plans[i]!.tools.length, tokens: providers[i]!.describe(), sharedState: state.kind }, 'deputy listening');
   }
 
@@ -634,7 +636,7 @@ function withActualPort(config: Config, port: number): Config {
  */
 function stdioPlan(config: Config, deps: ServeDependencies): SurfacePlan {
   const name = config.stdio.surface;
-  const all: SurfacePlan = { name: null, path: '/mcp', readOnly: false, tools: [...deps.tools] };
+  const all: SurfacePlan = { name: null, title: null, path: '/mcp', readOnly: false, tools: [...deps.tools] };
   if (name === null) return all;
   const plan = surfacePlans(deps).find((p) => p.name === name);
   if (!plan) {

@@ -26,6 +26,8 @@ import type { Caller } from '../tools/caller.ts';
 export interface McpSurfaceOptions {
   /** The surface's name; null for the single `/mcp` of a manifest without surfaces. */
   name: string | null;
+  /** The manifest's title for it, if any: its metadata's `resource_name`. */
+  title?: string | null;
   /** The canonical URL of the endpoint (its path is where it is served), e.g. `http://127.0.0.1:3000/mcp/support`. */
   resource: string;
   scopes: readonly string[];
@@ -82,7 +84,7 @@ export function createApp(options: AppOptions): Express {
         resource: surface.resource,
         authorizationServers: [options.authorizationServer],
         scopes: surface.scopes,
-        resourceName: surface.name === null ? 'Deputy' : `Deputy (${surface.name})`,
+        resourceName: surface.name === null ? 'Deputy' : `Deputy: ${surface.title ?? surface.name}`,
         rootVariant: options.surfaces.length === 1,
       }),
     );

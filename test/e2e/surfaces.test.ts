@@ -115,7 +115,7 @@ describe('two surfaces on one Deputy', () => {
     const ofSupport = await doc('/mcp/support');
     expect(ofSupport.resource).toBe(support);
     expect(ofSupport.scopes_supported).toEqual(['customers:read', 'drafts:read', 'tickets:read']);
-    expect(ofSupport.resource_name).toBe('Deputy (support)');
+    expect(ofSupport.resource_name).toBe('Deputy: Customer support (read-only)');
     const ofContent = await doc('/mcp/content');
     expect(ofContent.resource).toBe(content);
     expect(ofContent.scopes_supported).toEqual(['drafts:publish', 'drafts:read', 'tickets:read', 'tickets:write']);
