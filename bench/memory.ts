@@ -18,7 +18,7 @@ import type { Bench, BenchOptions, BenchReport } from './lib/bench.ts';
 import { CUSTOMERS, connectAgent, mintAgentToken, type McpAgent } from './lib/agents.ts';
 import { deputyWorkers, runLoad } from './lib/load.ts';
 import { round } from './lib/machine.ts';
-import { MIB, REPO_ROOT, cpuMs, freePort, rssBytes, spawnDeputyRaw, startBackend, startDeputy, type DeputyChild } from './lib/processes.ts';
+import { BENCH_SURFACE_PATH, MIB, REPO_ROOT, cpuMs, freePort, rssBytes, spawnDeputyRaw, startBackend, startDeputy, type DeputyChild } from './lib/processes.ts';
 import { median, table } from './lib/stats.ts';
 
 const TARGET_SESSIONS_MB = 150;
@@ -222,7 +222,7 @@ export const coldStart: Bench = {
       for (let i = 0; i < starts; i++) {
         for (const [name, runtime] of Object.entries(runtimes) as [keyof typeof runtimes, (typeof runtimes)[keyof typeof runtimes]][]) {
           const port = await freePort();
-          const url = `http://127.0.0.1:${port}/mcp`;
+          const url = `http://127.0.0.1:${port}${BENCH_SURFACE_PATH}`;
           const token = await mintAgentToken(backend.url, url);
           const t0 = performance.now();
           // --prof profiles the production build's starts (one .cpuprofile each).

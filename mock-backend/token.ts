@@ -2,7 +2,7 @@
  * Mints a token from the running mock backend's dev authorization server and prints it.
  *
  *   npm run -s token -- --for backend --scope "drafts:read"
- *   npm run -s token -- --for mcp [--scope "..."] [--user alice] [--resource URL]
+ *   npm run -s token -- --for mcp [--surface support] [--scope "..."] [--user alice] [--resource URL]
  *
  * stdout gets exactly one line (the token, or the whole response with --json); everything else
  * goes to stderr. Exit 1 when the server refuses, 2 on usage errors or no server to ask.
@@ -10,18 +10,21 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadAuthFixtures } from './auth/fixtures.ts';
-import { DEFAULT_SPEC_PATH, DEFAULT_TOOLS_PATH, readYaml, scopesForTools } from './auth/specScopes.ts';
+import { DEFAULT_SPEC_PATH, DEFAULT_TOOLS_PATH, manifestSurfaces, readYaml, scopesForTools } from './auth/specScopes.ts';
 
 const USAGE = `usage: npm run -s token -- --for backend|mcp [options]
 
   --for backend     a backend token (client credentials; default client: deputy)
   --for mcp         an agent token for Deputy's MCP endpoint (dev password grant;
                     default client: deputy-dev-agent, default user: dev)
+  --surface NAME    mcp: a token for this surface of openapi/tools.yaml: its path is the
+                    audience, its tools' scopes the default scopes
   --scope "a b"     exactly these scopes (mcp default: every scope a Deputy tool needs)
   --user NAME       mcp: the dev user the token is for (password from users.yaml)
   --tenant NAME     mcp: put NAME in the token's \`tenant\` claim (for DEPUTY_TENANT_CLAIM=tenant)
   --password PW     mcp: the user's password, if not the fixture's
-  --resource URL    mcp: the MCP endpoint (default http://127.0.0.1:\${PORT:-3000}/mcp);
+  --resource URL    mcp: the MCP endpoint (default http://127.0.0.1:\${PORT:-3000}/mcp, or the
+                    surface's path);
                     backend: an RFC 8707 resource the client may target
   --client ID       mint with another client from clients.yaml
   --secret SECRET   that client's secret, if not the fixture's
@@ -52,6 +55,7 @@ async function main(argv: string[]): Promise<string> {
         tenant: { type: 'string' },
         password: { type: 'string' },
         resource: { type: 'string' },
+        surface: { type: 'string' },
         client: { type: 'string' },
         secret: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -86,8 +90,9 @@ async function main(argv: string[]): Promise<string> {
     form.set('grant_type', 'password');
     form.set('username', username);
     form.set('password', password);
-    form.set('resource', args.resource ?? `http://127.0.0.1:${process.env.PORT ?? 3000}/mcp`);
-    form.set('scope', args.scope ?? (await deputyToolScopes(user?.scopes)));
+    const surface = await surfaceFor(args.surface, args.resource);
+    form.set('resource', args.resource ?? `http://127.0.0.1:${process.env.PORT ?? 3000}${surface?.path ?? '/mcp'}`);
+    form.set('scope', args.scope ?? (await deputyToolScopes(user?.scopes, surface?.tools)));
     if (args.tenant !== undefined) form.set('tenant', args.tenant);
   }
 
@@ -115,15 +120,31 @@ async function main(argv: string[]): Promise<string> {
  * Every scope a Deputy tool needs: the union of the `security` scopes of the operations the
  * tool manifest names. Read from the YAML directly: mock-backend runs no code of src/ (src/README.md D33).
  */
-async function deputyToolScopes(userScopes: readonly string[] | undefined): Promise<string> {
+async function deputyToolScopes(userScopes: readonly string[] | undefined, only?: readonly string[]): Promise<string> {
   if (!existsSync(DEFAULT_TOOLS_PATH)) {
     if (!userScopes) throw new CliError('no openapi/tools.yaml and no known user to take scopes from; pass --scope', 2);
     process.stderr.write("note: openapi/tools.yaml does not exist yet; requesting all of the user's allowed scopes\n");
     return userScopes.join(' ');
   }
-  const scopes = scopesForTools(await readYaml(DEFAULT_SPEC_PATH), await readYaml(DEFAULT_TOOLS_PATH));
+  const scopes = scopesForTools(await readYaml(DEFAULT_SPEC_PATH), await readYaml(DEFAULT_TOOLS_PATH), only);
   if (scopes.length === 0) throw new CliError('the tools in openapi/tools.yaml need no scopes; pass --scope', 2);
   return scopes.join(' ');
+}
+
+/**
+ * The surface a token is for: the one `--surface` names, or none. With surfaces declared and
+ * neither `--surface` nor `--resource`, /mcp is not served, so the choice is asked for.
+ */
+async function surfaceFor(name: string | undefined, resource: string | undefined): Promise<{ path: string; tools: string[] } | undefined> {
+  const surfaces = existsSync(DEFAULT_TOOLS_PATH) ? manifestSurfaces(await readYaml(DEFAULT_TOOLS_PATH)) : new Map<string, { path: string; tools: string[] }>();
+  const names = [...surfaces.keys()].sort().join(', ');
+  if (name === undefined) {
+    if (surfaces.size > 0 && resource === undefined) throw new CliError(`openapi/tools.yaml declares surfaces (${names}); pass --surface NAME (or --resource URL)`, 2);
+    return undefined;
+  }
+  const surface = surfaces.get(name);
+  if (!surface) throw new CliError(`openapi/tools.yaml has no surface '${name}'${names ? ` (it has ${names})` : ''}`, 2);
+  return surface;
 }
 
 async function discoverTokenEndpoint(baseUrl: string): Promise<string> {

@@ -19,7 +19,7 @@ import type { ServerProfile, ToolDefinition } from './generated/tools.ts';
  * Bumped whenever the shape of a ToolDefinition or ServerProfile changes;
  * test/unit/compiledSurface.test.ts fails until it is.
  */
-export const COMPILED_FORMAT = 3;
+export const COMPILED_FORMAT = 4;
 
 export interface CompiledSource {
   /** As given on the command line, relative to the working directory `compile` ran in. */

@@ -58,6 +58,7 @@ const EnvSchema = z.object({
   DEPUTY_STDIO_TENANT: z.string().regex(TENANT_NAME, 'must be a tenant name: letters, digits and _.- (first a letter or digit), at most 64').optional(),
   DEPUTY_STDIO_SUBJECT: z.string().min(1).default('local-operator'),
   DEPUTY_STDIO_SCOPES: list.optional(),
+  DEPUTY_STDIO_SURFACE: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a surface name from the manifest').optional(),
 
   DEPUTY_BACKEND_URL: z.url().optional(),
   DEPUTY_TOKEN_PROVIDER: z.enum(['static', 'client_credentials', 'token_exchange']).default('client_credentials'),
@@ -118,8 +119,11 @@ export interface Config {
    * (every caller's tenant is null).
    */
   tenants: { claim: string } | null;
-  /** Over stdio: who the local caller is, which scopes it has (default: every tool's), and its tenant (null = tenants off). */
-  stdio: { subject: string; scopes: string[] | null; tenant: string | null };
+  /**
+   * Over stdio: who the local caller is, which scopes it has (default: every tool's), its tenant
+   * (null = tenants off) and the surface it is served (null = the whole manifest).
+   */
+  stdio: { subject: string; scopes: string[] | null; tenant: string | null; surface: string | null };
   backend: {
     url: string;
     timeoutMs: number;
@@ -292,7 +296,12 @@ function build(e: z.infer<typeof EnvSchema>): Config {
       ? { issuer, jwksUrl: e.DEPUTY_AUTH_JWKS_URL ?? `${issuer}/.well-known/jwks.json`, algorithms: e.DEPUTY_AUTH_ALGORITHMS }
       : null,
     tenants: e.DEPUTY_TENANT_CLAIM ? { claim: e.DEPUTY_TENANT_CLAIM } : null,
-    stdio: { subject: e.DEPUTY_STDIO_SUBJECT, scopes: e.DEPUTY_STDIO_SCOPES ?? null, tenant: e.DEPUTY_TENANT_CLAIM ? (e.DEPUTY_STDIO_TENANT ?? null) : null },
+    stdio: {
+      subject: e.DEPUTY_STDIO_SUBJECT,
+      scopes: e.DEPUTY_STDIO_SCOPES ?? null,
+      tenant: e.DEPUTY_TENANT_CLAIM ? (e.DEPUTY_STDIO_TENANT ?? null) : null,
+      surface: e.DEPUTY_STDIO_SURFACE ?? null,
+    },
     backend: {
       url: need(e.DEPUTY_BACKEND_URL).replace(/\/$/, ''),
       timeoutMs: e.DEPUTY_BACKEND_TIMEOUT_MS,

@@ -23,8 +23,8 @@ import {
   type TokenProvider,
 } from './backend/index.ts';
 import { LOOPBACK_HOSTS, type Config } from './config.ts';
-import { profile as generatedProfile, type ServerProfile, type ToolDefinition } from './generated/tools.ts';
-import { createApp } from './http/app.ts';
+import { profile as generatedProfile, type ServerProfile, type SurfaceDefinition, type ToolDefinition } from './generated/tools.ts';
+import { createApp, type McpSurfaceOptions } from './http/app.ts';
 import { cachedReadiness } from './http/readiness.ts';
 import { createMetrics, type DeputyMetrics } from './http/metrics.ts';
 import { createCallerVerifier } from './http/callerAuth.ts';
@@ -41,7 +41,7 @@ import type { Caller } from './tools/caller.ts';
 import { FairShareGate } from './tools/fairShare.ts';
 import { buildCatalog } from './tools/toolCatalog.ts';
 import { createToolService, type DeputyToolService } from './tools/toolService.ts';
-import { quotaKeyOf } from './tools/userQuotas.ts';
+import { quotaKeyOf, UserQuotas } from './tools/userQuotas.ts';
 
 export const SERVER_IDENTITY = { name: 'deputy', version: '0.1.0' };
 
@@ -113,11 +113,23 @@ export class StartupError extends Error {
   override name = 'StartupError';
 }
 
+/** One served endpoint: the single `/mcp` (name null), or a manifest surface. */
+export interface ServedSurface {
+  name: string | null;
+  /** Its resource URL: the endpoint clients use and the audience their tokens carry. */
+  url: string;
+  readOnly: boolean;
+  tools: DeputyToolService;
+}
+
 export interface Deputy {
-  /** The MCP endpoint URL clients use. */
+  /** The MCP endpoint URL clients use: the single `/mcp`, or the first surface's (by name). */
   url: string;
   port: number;
+  /** The first surface's tool service (the single `/mcp`'s without surfaces). */
   tools: DeputyToolService;
+  /** Every endpoint served, sorted by name. */
+  surfaces: ServedSurface[];
   sessions: SessionRegistry;
   close(): Promise<void>;
 }
@@ -126,6 +138,11 @@ export interface ServeDependencies {
   tools: readonly ToolDefinition[];
   /** The server profile compiled with `tools` (default: the committed src/generated/ one). */
   profile?: ServerProfile;
+  /**
+   * The manifest's surfaces (src/README.md D42), each served at its own path with its own
+   * audience, tools, sessions and credentials; absent or empty: every tool at the single `/mcp`.
+   */
+  surfaces?: readonly SurfaceDefinition[];
   log?: Logger;
   /** Override the audit destination (tests capture it). */
   audit?: AuditLog;
@@ -162,6 +179,59 @@ export function credentialNeeds(tools: readonly ToolDefinition[]): CredentialNee
   return [...seen.values()];
 }
 
+/** What one endpoint serves, before it is running. */
+interface SurfacePlan {
+  name: string | null;
+  title: string | null;
+  path: string;
+  readOnly: boolean;
+  tools: ToolDefinition[];
+}
+
+/**
+ * The endpoints to serve: the manifest's surfaces, or the single `/mcp` with every tool. Codegen
+ * already refused a read-only surface with a write tool; refused again here, where a hand-made
+ * compiled file or a test could bring one (enforced twice, src/README.md D42).
+ */
+export function surfacePlans(deps: Pick<ServeDependencies, 'tools' | 'surfaces'>): SurfacePlan[] {
+  const declared = deps.surfaces ?? [];
+  if (declared.length === 0) return [{ name: null, title: null, path: '/mcp', readOnly: false, tools: [...deps.tools] }];
+  const byName = new Map(deps.tools.map((tool) => [tool.name, tool]));
+  return [...declared]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((surface) => {
+      const missing = surface.tools.filter((name) => !byName.has(name));
+      if (missing.length > 0) throw new StartupError(`surface '${surface.name}' serves ${missing.join(', ')}, which the tool surface does not have; compile the manifest again`);
+      const tools = surface.tools.map((name) => byName.get(name)!);
+      const writer = tools.find((tool) => tool.risk !== 'read');
+      if (surface.readOnly && writer) throw new StartupError(`surface '${surface.name}' is read-only but serves ${writer.risk} tool ${writer.name}; compile the manifest again`);
+      return { name: surface.name, title: surface.title, path: surface.path, readOnly: surface.readOnly, tools };
+    });
+}
+
+/**
+ * The credentials one surface uses: with a token file, its own entries and those naming no
+ * surface (src/README.md D42); an OAuth client is shared, since it mints each token with exactly
+ * its operation's scopes whoever asks.
+ */
+export function providerForSurface(provider: TokenProvider, surface: string | null): TokenProvider {
+  if (surface === null) return provider;
+  if (provider instanceof StaticTokenProvider || provider instanceof CredentialRouter) return provider.forSurface(surface);
+  return provider;
+}
+
+/** A token file entry naming a surface the manifest does not declare is a typo that would leave a surface without it. */
+function checkTokenFileSurfaces(provider: TokenProvider, plans: readonly SurfacePlan[], config: Config): void {
+  const file = provider instanceof StaticTokenProvider ? provider : provider instanceof CredentialRouter ? provider.file : null;
+  if (!file) return;
+  const known = new Set(plans.map((p) => p.name).filter((name) => name !== null));
+  const strays = file.surfaceNames().filter(({ surface }) => !known.has(surface));
+  if (strays.length === 0) return;
+  const where = config.tokens.provider === 'static' ? config.tokens.file : (config.tokens.file ?? 'DEPUTY_TOKEN_FILE');
+  const declared = known.size > 0 ? `the manifest declares ${[...known].join(', ')}` : 'the manifest declares no surfaces';
+  throw new StartupError(`${where}: ${strays.map((s) => `entry '${s.tokenId}' names surface '${s.surface}'`).join('; ')}, but ${declared}; correct its \`surfaces:\``);
+}
+
 export function createTokenProvider(config: Config): TokenProvider {
   const tokens = config.tokens;
   // With tenants on, every token file entry must name its tenant (src/README.md D41).
@@ -174,12 +244,26 @@ export function createTokenProvider(config: Config): TokenProvider {
 
 const needName = (n: CredentialNeed) => `${n.operationId} (scheme ${n.scheme}: ${describeKind(n.kind)}${n.scopes.length > 0 ? ` with ${n.scopes.join(' ')}` : ''})`;
 
+/** The surface a credential check is for (src/README.md D42). */
+export interface CredentialCheckSurface {
+  name: string;
+  readOnly: boolean;
+  /** Every scope a write or destructive tool's operation of the manifest needs: named as such in a refusal. */
+  writeScopes: ReadonlySet<string>;
+}
+
+/** Every scope the manifest's write and destructive tools' own operations need. */
+export function writeScopesOf(tools: readonly ToolDefinition[]): Set<string> {
+  return new Set(tools.filter((tool) => tool.risk !== 'read').flatMap((tool) => tool.operation.credentials.flatMap((c) => c.scopes)));
+}
+
 /**
  * Refuse to start without a credential for every scheme of every exposed operation, naming
  * operation and scheme (src/README.md D3), and warn loudly about credentials that hold more than their operation
- * needs.
+ * needs. For a read-only surface such a credential is refused instead (D42): it could write.
  */
-export async function checkCredentials(config: Config, provider: TokenProvider, tools: readonly ToolDefinition[], log: Logger): Promise<void> {
+export async function checkCredentials(config: Config, provider: TokenProvider, tools: readonly ToolDefinition[], log: Logger, surface?: CredentialCheckSurface): Promise<void> {
+  const on = surface ? `surface '${surface.name}': ` : '';
   const needs = credentialNeeds(tools);
   const file = provider instanceof StaticTokenProvider ? provider : provider instanceof CredentialRouter ? provider.file : null;
   const fromFile = provider instanceof CredentialRouter ? needs.filter((n) => provider.servedByFile(n)) : file ? needs : [];
@@ -189,14 +273,21 @@ export async function checkCredentials(config: Config, provider: TokenProvider, 
   const tenants = file?.tenants() ?? null;
   const perTenant = <T extends object>(list: readonly T[]): (T & { tenant?: string })[] =>
     tenants === null ? [...list] : tenants.flatMap((tenant) => list.map((n) => ({ ...n, tenant })));
+  /** (tenant, operationId) → the token file entry serving it, so a refusal names the credential (never its value). */
+  const entryOf = new Map<string, string>();
+  const entryKey = (tenant: string | undefined, operationId: string) => `${tenant ?? ''}\u0000${operationId}`;
+  const readOnlyRefusals: string[] = [];
   if (file) {
     const coverage = file.coverage(perTenant(fromFile));
     if (coverage.missing.length > 0) {
       const named = (m: (typeof coverage.missing)[number]) => `${m.tenant !== undefined ? `tenant '${m.tenant}': ` : ''}${needName(m)} — ${m.reason}`;
-      throw new StartupError(`no backend credential for: ${coverage.missing.map(named).join('; ')}. Add entries to ${tokenFile}.`);
+      throw new StartupError(`${on}no backend credential for: ${coverage.missing.map(named).join('; ')}. Add entries to ${tokenFile}.`);
     }
+    for (const c of coverage.covered) entryOf.set(entryKey(c.tenant, c.operationId), c.tokenId);
     for (const m of coverage.scopeMismatch) {
-      log.warn({ operationId: m.operationId, tokenId: m.tokenId, declared: m.declared, needed: m.needed }, 'static token scopes differ from what its operation needs');
+      log.warn({ ...(surface ? { surface: surface.name } : {}), operationId: m.operationId, tokenId: m.tokenId, declared: m.declared, needed: m.needed }, 'static token scopes differ from what its operation needs');
+      const extra = m.declared.filter((scope) => !m.needed.includes(scope));
+      if (surface?.readOnly && extra.length > 0) readOnlyRefusals.push(privilegeRefusal(surface, `token file entry '${m.tokenId}'`, m.operationId, extra, `${tokenFile} declares`));
     }
   }
   const notMintable = fromOAuth.filter((n) => n.kind !== 'bearer');
@@ -207,17 +298,33 @@ export async function checkCredentials(config: Config, provider: TokenProvider, 
     // One token request per scope set, all at once: start-up takes one round trip, not one per operation.
     const failures: { need: CredentialNeed; error: unknown }[] = [];
     await Promise.all(fromOAuth.map((need) => provider.getToken(need).catch((error: unknown) => failures.push({ need, error }))));
-    if (failures.length > 0) throw new StartupError(describeTokenFailures(failures, config));
+    if (failures.length > 0) throw new StartupError(`${on}${describeTokenFailures(failures, config)}`);
   }
   // Token exchange needs a caller's token, so its tokens cannot be checked before a call.
   const checkable = config.tokens.provider === 'token_exchange' ? fromFile : needs;
   const findings = await findOverPrivilegedTokens(provider, perTenant(checkable), config.introspection ? { introspection: config.introspection } : {});
   for (const finding of findings) {
     log.warn(
-      { operationId: finding.operationId, ...(finding.tenant !== undefined ? { tenant: finding.tenant } : {}), needed: finding.scopes, extra: finding.extraScopes, missing: finding.missingScopes },
+      { ...(surface ? { surface: surface.name } : {}), operationId: finding.operationId, ...(finding.tenant !== undefined ? { tenant: finding.tenant } : {}), needed: finding.scopes, extra: finding.extraScopes, missing: finding.missingScopes },
       'OVER-PRIVILEGED BACKEND TOKEN: it holds scopes its operation does not need; issue a narrower one',
     );
+    if (surface?.readOnly && finding.extraScopes.length > 0) {
+      const tokenId = entryOf.get(entryKey(finding.tenant, finding.operationId));
+      const credential = tokenId !== undefined ? `token file entry '${tokenId}'` : `the OAuth token obtained for ${finding.operationId}`;
+      const shows = finding.method === 'jwt' ? "its JWT's scope claim shows" : 'introspection shows';
+      readOnlyRefusals.push(privilegeRefusal(surface, credential, finding.operationId, finding.extraScopes, shows));
+    }
   }
+  if (readOnlyRefusals.length > 0) throw new StartupError([...new Set(readOnlyRefusals)].join('\n'));
+}
+
+/**
+ * A read-only surface holding a credential that could do more than read. Every scope beyond the
+ * operation's own counts; one a write tool needs is named as a write scope.
+ */
+function privilegeRefusal(surface: CredentialCheckSurface, credential: string, operationId: string, extra: readonly string[], shows: string): string {
+  const named = extra.map((scope) => (surface.writeScopes.has(scope) ? `${scope} (a write scope)` : scope)).join(', ');
+  return `surface '${surface.name}' is read-only, but ${credential}, used for ${operationId}, holds ${named}, as ${shows} — fix: give this surface a credential holding only what ${operationId} needs (a token file entry with \`surfaces: [${surface.name}]\`)`;
 }
 
 /**
@@ -294,11 +401,25 @@ export function createLogger(level: string): Logger {
   );
 }
 
-/** `fairShare` absent: no gate (stdio's one caller has no one to share with; token exchange: backendLimitsFor). */
-function toolServiceFor(config: Config, deps: ServeDependencies, backend: BackendClient, log: Logger, audit: AuditLog, state: SharedState, fairShare?: FairShareGate): DeputyToolService {
+/**
+ * `fairShare` absent: no gate (stdio's one caller has no one to share with; token exchange:
+ * backendLimitsFor). `shared` carries what every surface's service counts together (D42).
+ */
+function toolServiceFor(
+  config: Config,
+  deps: ServeDependencies,
+  backend: BackendClient,
+  log: Logger,
+  audit: AuditLog,
+  state: SharedState,
+  shared: { fairShare?: FairShareGate | undefined; userQuotas?: UserQuotas; surface?: SurfacePlan } = {},
+): DeputyToolService {
+  const { fairShare, userQuotas, surface } = shared;
   return createToolService({
     ...(fairShare ? { fairShare } : {}),
-    catalog: buildCatalog(deps.tools),
+    ...(userQuotas ? { userQuotas } : {}),
+    ...(surface?.name ? { surface: surface.name } : {}),
+    catalog: buildCatalog(surface?.tools ?? deps.tools),
     backend,
     audit,
     log,
@@ -351,10 +472,19 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     throw new StartupError('the unauthenticated test profile binds to loopback only');
   }
   const log = deps.log ?? createLogger(config.logLevel);
+  const plans = surfacePlans(deps);
   const provider = createTokenProvider(config);
-  await checkCredentials(config, provider, deps.tools, log);
+  checkTokenFileSurfaces(provider, plans, config);
+  const writeScopes = writeScopesOf(deps.tools);
+  // Each surface with its own credentials, checked apart: a read-only one refuses any that could write (D42).
+  const providers = plans.map((plan) => providerForSurface(provider, plan.name));
+  for (const [i, plan] of plans.entries()) {
+    await checkCredentials(config, providers[i]!, plan.tools, log, plan.name === null ? undefined : { name: plan.name, readOnly: plan.readOnly, writeScopes });
+  }
+  // One record of the backend's limits: surfaces' credentials with the same scheme and scopes are
+  // counted as one, the cautious reading when they are in fact two.
   const limits = backendLimitsFor(config);
-  const backend = backendFor(config, provider, limits);
+  const backends = providers.map((p) => backendFor(config, p, limits));
   // Sessions and the shared state are created below; the gauges read them only when scraped.
   const metrics = createMetrics({ openSessions: () => sessions.size, sharedStateUp: () => state.up(), ...(limits ? { backendRemaining: () => limits.lastRemaining() } : {}) });
   const now = deps.now ?? Date.now;
@@ -365,7 +495,9 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const audit = config.metrics ? metrics.observe(deps.audit ?? auditFor(config, log)) : (deps.audit ?? auditFor(config, log));
   // Counted where the quotas are, so replicas sharing a store share each caller's count.
   const fairShare = limits && new FairShareGate({ limits, limiters: state.limiters, share: config.backend.fairShare });
-  const tools = toolServiceFor(config, deps, backend, log, audit, state, fairShare);
+  // One user, one budget: every surface counts into the same quotas (src/README.md D42).
+  const userQuotas = new UserQuotas(config.quotas, state.limiters, deps.tools);
+  const services = plans.map((plan, i) => toolServiceFor(config, deps, backends[i]!, log, audit, state, { fairShare, userQuotas, surface: plan }));
   const sessions = new SessionRegistry({
     maxSessions: config.sessions.max,
     maxPerUser: config.quotas.sessions,
@@ -390,6 +522,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   }).catch(async (error: unknown) => {
     // A Redis client left reconnecting would keep the failed process alive.
     await state.close();
+    await Promise.all(backends.map((b) => b.close()));
     throw error;
   });
   const port = (server.address() as AddressInfo).port;
@@ -414,19 +547,33 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
 
   const stateKeys = stateKeysFor(config, log);
   const page = approvalPageFor(live, auth, stateKeys, audit, log, state, now);
-  const app = createApp({
-    resource: live.resource,
-    authorizationServer: auth.issuer,
+  const approvalRounds = approvalRoundsFor(config, stateKeys, state, metrics);
+  const served: ServedSurface[] = plans.map((plan, i) => ({
+    name: plan.name,
+    // The single /mcp keeps DEPUTY_PUBLIC_URL's resource exactly; a surface's is the public URL and its path.
+    url: plan.name === null ? live.resource : `${live.publicUrl}${plan.path}`,
+    readOnly: plan.readOnly,
+    tools: services[i]!,
+  }));
+  const endpoints: McpSurfaceOptions[] = served.map(({ name, url, tools }, i) => ({
+    name,
+    title: plans[i]!.title,
+    resource: url,
     scopes: tools.allScopes(),
-    origin: { allowedOrigins: live.allowedOrigins, allowedHosts: live.allowedHosts },
+    // Audience = this surface's resource URL: a token for another surface is refused here (401 invalid_token).
     verifyCaller: testCaller
       ? async () => ({ ok: true, caller: testCaller })
-      : createCallerVerifier({ issuer: auth.issuer, audience: live.resource, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms, tenantClaim: live.tenants?.claim ?? null }),
-    mode: live.mode,
-    sessions,
-    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRoundsFor(config, stateKeys, state, metrics), page.outOfBand, log, live.mode === 'stateful'),
+      : createCallerVerifier({ issuer: auth.issuer, audience: url, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms, tenantClaim: live.tenants?.claim ?? null }),
+    newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRounds, page.outOfBand, log, live.mode === 'stateful'),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),
+  }));
+  const app = createApp({
+    surfaces: endpoints,
+    authorizationServer: auth.issuer,
+    origin: { allowedOrigins: live.allowedOrigins, allowedHosts: live.allowedHosts },
+    mode: live.mode,
+    sessions,
     maxBodyBytes: live.maxBodyBytes,
     userOf: (caller) => quotaKeyOf(caller, config.quotas.key),
     readiness,
@@ -446,19 +593,23 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     handle = app;
   }
   appIsReady(handle);
-  const url = live.resource;
-  log.info({ url, mode: live.mode, tools: deps.tools.length, tokens: provider.describe(), sharedState: state.kind }, 'deputy listening');
+  const url = served[0]!.url;
+  for (const [i, surface] of served.entries()) {
+    const where = surface.name === null ? {} : { surface: surface.name, title: plans[i]!.title, readOnly: surface.readOnly };
+    log.info({ url: surface.url, ...where, mode: live.mode, tools: plans[i]!.tools.length, tokens: providers[i]!.describe(), sharedState: state.kind }, 'deputy listening');
+  }
 
   return {
     url,
     port,
-    tools,
+    tools: served[0]!.tools,
+    surfaces: served,
     sessions,
     async close() {
       await sessions.closeAll();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await backend.close();
+      await Promise.all(backends.map((b) => b.close()));
       await provider.close?.();
       await state.close();
       await audit.flush();
@@ -490,6 +641,22 @@ function withActualPort(config: Config, port: number): Config {
 }
 
 /**
+ * The one surface stdio serves: the one DEPUTY_STDIO_SURFACE names (its tools, credentials and
+ * read-only check), or, unset, the whole manifest with the token file's entries that name no surface.
+ */
+function stdioPlan(config: Config, deps: ServeDependencies): SurfacePlan {
+  const name = config.stdio.surface;
+  const all: SurfacePlan = { name: null, title: null, path: '/mcp', readOnly: false, tools: [...deps.tools] };
+  if (name === null) return all;
+  const plan = surfacePlans(deps).find((p) => p.name === name);
+  if (!plan) {
+    const declared = (deps.surfaces ?? []).map((s) => s.name);
+    throw new StartupError(`DEPUTY_STDIO_SURFACE names surface '${name}', but ${declared.length > 0 ? `the manifest declares ${declared.join(', ')}` : 'the manifest declares no surfaces'}; set it to one of them or unset it`);
+  }
+  return plan;
+}
+
+/**
  * Local use over stdio: one client, no bearer token. The caller is the operator who started
  * the process, with the scopes given (DEPUTY_STDIO_SCOPES; default: every tool's scopes).
  * Token exchange needs a caller token and is unavailable here.
@@ -497,8 +664,11 @@ function withActualPort(config: Config, port: number): Config {
 export async function serveStdio(config: Config, deps: ServeDependencies): Promise<{ close(): Promise<void> }> {
   const log = deps.log ?? createLogger(config.logLevel);
   if (config.tokens.provider === 'token_exchange') throw new StartupError('token_exchange needs a caller token; use static or client_credentials over stdio');
-  const provider = createTokenProvider(config);
-  await checkCredentials(config, provider, deps.tools, log);
+  const plan = stdioPlan(config, deps);
+  const root = createTokenProvider(config);
+  checkTokenFileSurfaces(root, surfacePlans(deps), config);
+  const provider = providerForSurface(root, plan.name);
+  await checkCredentials(config, provider, plan.tools, log, plan.name === null ? undefined : { name: plan.name, readOnly: plan.readOnly, writeScopes: writeScopesOf(deps.tools) });
   if (!(await reachable(config.backend.url).catch(() => false))) {
     log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
   }
@@ -506,11 +676,11 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
   // One local user, one process: its quotas and approvals need no shared store.
   const state = memoryState();
   const audit = deps.audit ?? auditFor(config, log);
-  const tools = toolServiceFor(config, deps, backend, log, audit, state);
+  const tools = toolServiceFor(config, deps, backend, log, audit, state, { surface: plan });
   const caller: Caller = {
     subject: config.stdio.subject,
     clientId: 'stdio',
-    scopes: config.stdio.scopes ?? [...new Set(deps.tools.flatMap((tool) => tool.callerScopes))],
+    scopes: config.stdio.scopes ?? [...new Set(plan.tools.flatMap((tool) => tool.callerScopes))],
     tenant: config.stdio.tenant,
     expiresAt: Number.MAX_SAFE_INTEGER,
   };
@@ -523,7 +693,7 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
     async close() {
       await handle.close();
       await backend.close();
-      await provider.close?.();
+      await root.close?.();
       await audit.flush();
     },
   };

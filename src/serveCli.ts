@@ -71,8 +71,10 @@ async function run(argv: string[], transport: 'http' | 'stdio'): Promise<number>
   }
   try {
     const config = loadConfig(env, transport);
-    const surface = await toolsFrom(values.spec, values.tools, values.compiled);
-    if (!surface) return 1;
+    const compiled = await toolsFrom(values.spec, values.tools, values.compiled);
+    if (!compiled) return 1;
+    // The manifest's surfaces travel in its server profile (src/README.md D42).
+    const surface: ServeDependencies = { ...compiled, ...(compiled.profile?.surfaces ? { surfaces: compiled.profile.surfaces } : {}) };
     if (transport === 'stdio') {
       const running = await serveStdio(config, surface);
       await Promise.race([untilSignal(), new Promise((resolve) => process.stdin.once('close', resolve))]);
@@ -83,7 +85,9 @@ async function run(argv: string[], transport: 'http' | 'stdio'): Promise<number>
     // Listen for the signals before saying so: a SIGTERM sent the moment the line appears would
     // otherwise meet Node's default action and end the process without flushing the audit trail.
     const stopped = untilSignal();
-    process.stdout.write(`deputy listening on ${deputy.url}\n`);
+    // One line, read by `npm start` and the tests: the first URL, then each further surface's.
+    const endpoints = deputy.surfaces.map((s) => `${s.url}${s.name === null ? '' : ` (surface ${s.name}${s.readOnly ? ', read-only' : ''})`}`);
+    process.stdout.write(`deputy listening on ${endpoints.join(', ')}\n`);
     await stopped;
     await deputy.close();
     return 0;

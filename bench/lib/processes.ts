@@ -189,9 +189,16 @@ export function deputyNodeArgs(opts: Pick<DeputyOptions, 'runtime' | 'cpuProfDir
   return [...prof, '--enable-source-maps', `${runtime.compiledDir}/src/main.js`, 'serve'];
 }
 
+/**
+ * The endpoint the benches call (getCustomerSummary): the shipped manifest's `support` surface
+ * (openapi/README.md, "Surfaces"), or the one endpoint of a manifest without surfaces.
+ */
+export const BENCH_SURFACE_PATH = '/mcp/support';
+
 export async function startDeputy(opts: DeputyOptions): Promise<DeputyChild> {
-  const { child, match } = await launch(deputyNodeArgs(opts), deputyEnv(opts), /deputy listening on (\S+)/, opts.cores);
-  return { ...child, url: match[1]! };
+  const { child, match } = await launch(deputyNodeArgs(opts), deputyEnv(opts), /deputy listening on ([^\n]+)\n/, opts.cores);
+  const urls = match[1]!.split(', ').map((endpoint) => endpoint.split(' ')[0]!);
+  return { ...child, url: urls.find((url) => url.endsWith(BENCH_SURFACE_PATH)) ?? urls[0]! };
 }
 
 /** Deputy's OAuth client at the dev authorization server (mock-backend/fixtures/clients.yaml). */

@@ -70,9 +70,10 @@ export function operationScopes(spec: unknown): Map<string, string[]> {
  * names: what an agent token must carry to call every Deputy tool. Throws on an operation the
  * spec does not define.
  */
-export function scopesForTools(spec: unknown, manifest: unknown): string[] {
-  const tools = isObject(manifest) && Array.isArray(manifest.tools) ? manifest.tools : undefined;
-  if (!tools) throw new Error('the tool manifest has no `tools` list');
+export function scopesForTools(spec: unknown, manifest: unknown, only?: readonly string[]): string[] {
+  const all = isObject(manifest) && Array.isArray(manifest.tools) ? manifest.tools : undefined;
+  if (!all) throw new Error('the tool manifest has no `tools` list');
+  const tools = only ? all.filter((tool) => isObject(tool) && only.includes(String(tool.name))) : all;
   const byOperation = operationScopes(spec);
   const scopes = new Set<string>();
   for (const tool of tools) {
@@ -84,4 +85,14 @@ export function scopesForTools(spec: unknown, manifest: unknown): string[] {
     for (const s of opScopes) scopes.add(s);
   }
   return [...scopes];
+}
+
+/** The manifest's surfaces (openapi/README.md, "Surfaces"): name → its path and tools; empty when it declares none. */
+export function manifestSurfaces(manifest: unknown): Map<string, { path: string; tools: string[] }> {
+  const section = isObject(manifest) && isObject(manifest.surfaces) ? manifest.surfaces : {};
+  const result = new Map<string, { path: string; tools: string[] }>();
+  for (const [name, surface] of Object.entries(section)) {
+    if (isObject(surface) && typeof surface.path === 'string' && Array.isArray(surface.tools)) result.set(name, { path: surface.path, tools: surface.tools.map(String) });
+  }
+  return result;
 }

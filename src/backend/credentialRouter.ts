@@ -25,6 +25,11 @@ export class CredentialRouter extends RedactedSecretHolder implements TokenProvi
     return this.#file;
   }
 
+  /** One surface's view (src/README.md D42): the same OAuth client, the file's entries for that surface. */
+  forSurface(surface: string): CredentialRouter {
+    return new CredentialRouter(this.#oauth, this.#file.forSurface(surface));
+  }
+
   getToken(req: TokenRequest): Promise<string> {
     return this.servedByFile(req) ? this.#file.getToken(req) : this.#oauth.getToken(req);
   }

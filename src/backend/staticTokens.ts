@@ -13,6 +13,10 @@
  *     - id: api-key
  *       scheme: apiKeyAuth         # serves this security scheme (or manifest credential)
  *       tokenEnv: BACKEND_API_KEY  # an API key is a token too
+ *     - id: support-drafts-read
+ *       scopes: [drafts:read]
+ *       surfaces: [support]        # only these manifest surfaces use it (absent: every surface)
+ *       tokenEnv: BACKEND_SUPPORT_DRAFTS_READ
  *     - id: basic
  *       scheme: basicAuth
  *       username: deputy           # or usernameEnv
@@ -73,6 +77,8 @@ const Entry = z
     usernameEnv: ENV.optional(),
     password: z.string().regex(PASSWORD, 'must be 1-1024 characters without control characters').optional(),
     passwordEnv: ENV.optional(),
+    /** The manifest surfaces that use this entry (src/README.md D42); absent: every surface. */
+    surfaces: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a surface name from the manifest')).min(1).optional(),
   })
   .refine((e) => e.scopes !== undefined || e.operations !== undefined || e.scheme !== undefined, { message: 'needs `scopes`, `operations`, `scheme` or a combination' })
   .refine(
@@ -94,6 +100,8 @@ export interface StaticTokenEntry {
   operations?: readonly string[];
   /** The tenant whose callers alone it serves (tenants on); absent with tenants off. */
   tenant?: string;
+  /** The surfaces that alone use it (src/README.md D42); absent: every surface. */
+  surfaces?: readonly string[];
 }
 
 /** What an entry holds: one value (bearer token or API key) or a basic pair, already encoded. */
@@ -105,7 +113,7 @@ interface LoadedEntry extends StaticTokenEntry {
 
 export interface StaticTokenCoverage {
   /** Each credential need with the id of the entry that serves it. */
-  covered: { operationId: string; scheme?: string; tokenId: string }[];
+  covered: { operationId: string; scheme?: string; tenant?: string; tokenId: string }[];
   /** Needs with no usable entry: Deputy refuses to start while any is exposed. `reason` says why. */
   missing: (CredentialNeed & { reason: string; tenant?: string })[];
   /**
@@ -130,8 +138,19 @@ function fits(secret: Secret, kind: CredentialKind): boolean {
   return kind === 'basic' ? secret.type === 'basic' : secret.type === 'token';
 }
 
+/**
+ * Whether two entries could serve the same surface: an entry without `surfaces:` serves every one.
+ * Only then may they not claim the same operation, scope set or scheme.
+ */
+const overlap = (a: readonly string[] | undefined, b: readonly string[] | undefined) => !a || !b || a.some((name) => b.includes(name));
+
+/** An entry serves a surface if it names it or names none; the single `/mcp` (null) gets only the latter. */
+const servesSurface = (entry: StaticTokenEntry, surface: string | null) => !entry.surfaces || (surface !== null && entry.surfaces.includes(surface));
+
 export class StaticTokenProvider extends RedactedSecretHolder implements TokenProvider {
   readonly #source: string;
+  readonly #entries: readonly LoadedEntry[];
+  readonly #surface: string | null;
   readonly #byOperation = new Map<string, LoadedEntry>();
   readonly #byScopes = new Map<string, LoadedEntry>();
   readonly #byScheme = new Map<string, LoadedEntry>();
@@ -141,11 +160,16 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
   /** Tenants on: every entry names one and a request is served only within its own. */
   readonly #tenants: ReadonlySet<string> | null;
 
-  private constructor(source: string, entries: LoadedEntry[], tenants: boolean) {
+  private constructor(source: string, all: readonly LoadedEntry[], tenants: boolean, surface: string | null = null) {
     super();
     this.#source = source;
+    this.#entries = all;
+    this.#surface = surface;
+    const entries = all.filter((entry) => servesSurface(entry, surface));
     this.#count = entries.length;
-    this.#tenants = tenants ? new Set(entries.map((e) => e.tenant!)) : null;
+    // Every tenant of the file, whichever surface this view serves: start-up then checks that each
+    // one can call every operation of every surface (D41).
+    this.#tenants = tenants ? new Set(all.map((e) => e.tenant!)) : null;
     for (const entry of entries) {
       for (const op of entry.operations ?? []) this.#byOperation.set(key(entry.tenant, entry.scheme, op), entry);
       if (entry.scopes && !entry.operations) this.#byScopes.set(key(entry.tenant, entry.scheme, scopeKey(entry.scopes)), entry);
@@ -179,11 +203,12 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
     }
 
     const ids = new Set<string>();
-    const claimed = new Map<string, string>();
-    const claim = (k: string, id: string, clash: (other: string) => string) => {
-      const other = claimed.get(k);
-      if (other) throw new StaticTokenFileError(`${source}: ${clash(other)}`);
-      claimed.set(k, id);
+    const claimed = new Map<string, { id: string; surfaces: readonly string[] | undefined }[]>();
+    const claim = (k: string, e: { id: string; surfaces?: readonly string[] | undefined }, clash: (other: string) => string) => {
+      const others = claimed.get(k) ?? [];
+      const other = others.find((o) => overlap(o.surfaces, e.surfaces));
+      if (other) throw new StaticTokenFileError(`${source}: ${clash(other.id)}`);
+      claimed.set(k, [...others, { id: e.id, surfaces: e.surfaces }]);
     };
     const entries: LoadedEntry[] = [];
     for (const e of parsed.data.tokens) {
@@ -198,9 +223,9 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
         throw new StaticTokenFileError(`${source}: '${e.id}' names tenant '${e.tenant}', but DEPUTY_TENANT_CLAIM is not set; set it so each caller gets only its tenant's credentials, or remove \`tenant:\``);
       }
       const forScheme = `${e.scheme !== undefined ? ` for scheme '${e.scheme}'` : ''}${e.tenant !== undefined ? ` of tenant '${e.tenant}'` : ''}`;
-      for (const op of e.operations ?? []) claim(`op ${key(e.tenant, e.scheme, op)}`, e.id, (other) => `operation '${op}'${forScheme} is claimed by both '${other}' and '${e.id}'`);
-      if (e.scopes && !e.operations) claim(`scopes ${key(e.tenant, e.scheme, scopeKey(e.scopes))}`, e.id, (other) => `'${other}' and '${e.id}' both serve scopes [${scopeKey(e.scopes!)}]${forScheme}`);
-      if (e.scheme !== undefined && !e.scopes && !e.operations) claim(`scheme ${key(e.tenant, e.scheme, '')}`, e.id, (other) => `'${other}' and '${e.id}' both serve scheme '${e.scheme}'${e.tenant !== undefined ? ` of tenant '${e.tenant}'` : ''}`);
+      for (const op of e.operations ?? []) claim(`op ${key(e.tenant, e.scheme, op)}`, e, (other) => `operation '${op}'${forScheme} is claimed by both '${other}' and '${e.id}'`);
+      if (e.scopes && !e.operations) claim(`scopes ${key(e.tenant, e.scheme, scopeKey(e.scopes))}`, e, (other) => `'${other}' and '${e.id}' both serve scopes [${scopeKey(e.scopes!)}]${forScheme}`);
+      if (e.scheme !== undefined && !e.scopes && !e.operations) claim(`scheme ${key(e.tenant, e.scheme, '')}`, e, (other) => `'${other}' and '${e.id}' both serve scheme '${e.scheme}'${e.tenant !== undefined ? ` of tenant '${e.tenant}'` : ''}`);
 
       const fromEnv = (name: string, what: string, rule: RegExp): string => {
         const value = env[name];
@@ -221,9 +246,20 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
       if (e.tenant !== undefined) entry.tenant = e.tenant;
       if (e.scopes) entry.scopes = e.scopes;
       if (e.operations) entry.operations = e.operations;
+      if (e.surfaces) entry.surfaces = e.surfaces;
       entries.push(entry);
     }
     return new StaticTokenProvider(source, entries, tenants);
+  }
+
+  /** This file as one surface sees it: its own entries and those naming no surface. */
+  forSurface(surface: string): StaticTokenProvider {
+    return new StaticTokenProvider(this.#source, this.#entries, this.#tenants !== null, surface);
+  }
+
+  /** Every surface name an entry names, so start-up can refuse one the manifest does not declare. */
+  surfaceNames(): { tokenId: string; surface: string }[] {
+    return this.#entries.flatMap((e) => (e.surfaces ?? []).map((surface) => ({ tokenId: e.id, surface })));
   }
 
   static fromFile(path: string, opts: { env?: NodeJS.ProcessEnv; tenants?: boolean } = {}): StaticTokenProvider {
@@ -315,7 +351,7 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
         });
         continue;
       }
-      result.covered.push({ operationId: need.operationId, ...(need.scheme !== undefined ? { scheme: need.scheme } : {}), tokenId: entry.id });
+      result.covered.push({ operationId: need.operationId, ...(need.scheme !== undefined ? { scheme: need.scheme } : {}), ...(need.tenant !== undefined ? { tenant: need.tenant } : {}), tokenId: entry.id });
       if (entry.operations && entry.scopes && scopeKey(entry.scopes) !== scopeKey(need.scopes)) {
         result.scopeMismatch.push({ operationId: need.operationId, tokenId: entry.id, declared: entry.scopes, needed: need.scopes });
       }
@@ -324,6 +360,6 @@ export class StaticTokenProvider extends RedactedSecretHolder implements TokenPr
   }
 
   describe(): string {
-    return `${this.#source} (${this.#count} ${this.#count === 1 ? 'entry' : 'entries'})`;
+    return `${this.#source} (${this.#count} ${this.#count === 1 ? 'entry' : 'entries'}${this.#surface !== null ? ` for surface ${this.#surface}` : ''})`;
   }
 }

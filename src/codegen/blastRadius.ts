@@ -8,7 +8,7 @@ import type { ToolDefinition } from './toolDefinition.ts';
 
 export function blastRadiusReport(result: CompileResult, title: string): string {
   const lines: string[] = [title, ''];
-  for (const t of result.tools) lines.push(...toolSection(t, result.operations), '');
+  for (const t of result.tools) lines.push(...toolSection(t, result.operations, result.profile.surfaces), '');
   const exposed = new Set(result.tools.map((t) => t.operation.operationId));
   const hidden = result.operations.filter((o) => o.operationId === null || !exposed.has(o.operationId));
   lines.push(`Not exposed (deny by default): ${hidden.length} of ${result.operations.length} operations`);
@@ -23,12 +23,17 @@ export function blastRadiusReport(result: CompileResult, title: string): string 
   return `${lines.join('\n')}\n`;
 }
 
-function toolSection(t: ToolDefinition, ops: OperationSummary[]): string[] {
+function toolSection(t: ToolDefinition, ops: OperationSummary[], surfaces: CompileResult['profile']['surfaces']): string[] {
   const op = t.operation;
   const row = (label: string, value: string) => `  ${label.padEnd(15)}${value}`;
   const out = [`${t.name}  [${t.risk}]  ${op.method} ${op.path}  (${op.operationId})`];
   out.push(row('title', t.title));
   out.push(row('mode', modeOf(t)));
+  // Where an agent can reach it (openapi/README.md, "Surfaces"); only when the manifest declares surfaces.
+  if (surfaces) {
+    const on = surfaces.filter((s) => s.tools.includes(t.name)).map((s) => `${s.name} (${s.path}${s.readOnly ? ', read-only' : ''})`);
+    out.push(row('surfaces', on.length === 0 ? '— (served nowhere)' : on.join(', ')));
+  }
   out.push(row('backend scopes', list(t.backendScopes)));
   out.push(row('caller scopes', list(t.callerScopes)));
   // Where each credential goes, never its value: lint output is pasted into reviews.

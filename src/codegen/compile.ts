@@ -21,6 +21,7 @@ import type { JsonObject } from './schemaView.ts';
 import { bindSecurity, refuseCredentialInputs } from './security.ts';
 import { compileServerProfile, instructionsFor, NEUTRAL_BACKEND_NAME } from './serverProfile.ts';
 import { Sink } from './sink.ts';
+import { compileSurfaces } from './surfaces.ts';
 import { destructiveReason, isHttpMethod, SpecIndex } from './specIndex.ts';
 import type { OperationBinding, ServerProfile, ToolDefinition } from './toolDefinition.ts';
 import { compileInputs } from './toolInputs.ts';
@@ -68,8 +69,13 @@ export function compileTools({ spec, manifest }: CompileOptions): CompileResult 
   const ix = new SpecIndex(spec);
   const parsed = parseManifest(manifest);
   errors.push(...parsed.errors);
-  const { profile, errors: profileErrors } = compileServerProfile(parsed.server);
+  const { profile: serverProfile, errors: profileErrors } = compileServerProfile(parsed.server);
   errors.push(...profileErrors);
+  const surfaces = compileSurfaces(parsed.surfaces, parsed.tools.map(({ tool }) => tool));
+  errors.push(...surfaces.errors);
+  warnings.push(...surfaces.warnings);
+  // Only when the manifest declares surfaces, so a manifest without them generates exactly as before.
+  const profile: ServerProfile = surfaces.surfaces ? { ...serverProfile, surfaces: surfaces.surfaces } : serverProfile;
 
   const tools: ToolDefinition[] = [];
   const seen = new Map<string, number>();

@@ -34,7 +34,8 @@ export type GenerationErrorCode =
   | 'SECURITY_NO_SCOPES'
   | 'CREDENTIAL_INVALID'
   | 'CREDENTIAL_AS_INPUT'
-  | 'SERVER_PROFILE_INVALID';
+  | 'SERVER_PROFILE_INVALID'
+  | 'SURFACE_INVALID';
 
 export interface GenerationError {
   code: GenerationErrorCode;

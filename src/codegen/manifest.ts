@@ -185,6 +185,8 @@ export const Manifest = z.strictObject({
   security: SecurityChoice.optional(),
   /** Credential parameters for every tool whose operation has them (a tool's own entry wins). */
   credentials: CredentialMap.default({}),
+  /** Endpoints of their own, each serving some of the tools (checked in surfaces.ts; openapi/README.md, "Surfaces"). */
+  surfaces: z.unknown().optional(),
   tools: z.array(z.unknown()),
 });
 
@@ -203,6 +205,8 @@ export interface ParsedManifest {
   defaults: ManifestDefaults;
   /** Tools that parsed, with their index in the file (tools[i]). */
   tools: { index: number; tool: ManifestTool }[];
+  /** The `surfaces:` section as written (undefined when absent); surfaces.ts checks it. */
+  surfaces: unknown;
   errors: GenerationError[];
 }
 
@@ -211,7 +215,7 @@ export function parseManifestText(text: string): ParsedManifest {
   try {
     raw = parseYaml(text);
   } catch (err) {
-    return { apiTypes: 'all', server: NO_SERVER, defaults: NO_DEFAULTS, tools: [], errors: [manifestError(null, null, `the manifest is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax')] };
+    return { apiTypes: 'all', server: NO_SERVER, defaults: NO_DEFAULTS, tools: [], surfaces: undefined, errors: [manifestError(null, null, `the manifest is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax')] };
   }
   return parseManifest(raw);
 }
@@ -220,7 +224,7 @@ export function parseManifestText(text: string): ParsedManifest {
 export function parseManifest(raw: unknown): ParsedManifest {
   const top = Manifest.safeParse(raw);
   if (!top.success) {
-    return { apiTypes: 'all', server: NO_SERVER, defaults: NO_DEFAULTS, tools: [], errors: top.error.issues.flatMap(deepest).map((i) => manifestError(null, pathOf(i.path), i.message.replace(/^Invalid input: /, ''), i.path[0] === 'server' ? 'correct the value; see "The server profile" in openapi/README.md' : 'the manifest needs `version: 1` and a `tools:` list')) };
+    return { apiTypes: 'all', server: NO_SERVER, defaults: NO_DEFAULTS, tools: [], surfaces: undefined, errors: top.error.issues.flatMap(deepest).map((i) => manifestError(null, pathOf(i.path), i.message.replace(/^Invalid input: /, ''), i.path[0] === 'server' ? 'correct the value; see "The server profile" in openapi/README.md' : 'the manifest needs `version: 1` and a `tools:` list')) };
   }
   const tools: ParsedManifest['tools'] = [];
   const errors: GenerationError[] = [];
@@ -240,7 +244,7 @@ export function parseManifest(raw: unknown): ParsedManifest {
     }
   });
   const security = top.data.security === undefined ? null : typeof top.data.security === 'string' ? [top.data.security] : top.data.security;
-  return { apiTypes: top.data.apiTypes, server: top.data.server, defaults: { security, credentials: top.data.credentials }, tools, errors };
+  return { apiTypes: top.data.apiTypes, server: top.data.server, defaults: { security, credentials: top.data.credentials }, tools, surfaces: top.data.surfaces, errors };
 }
 
 /**

@@ -252,4 +252,22 @@ export interface ServerProfile {
    * credential formats, redacted from tool output besides the built-in vendor formats.
    */
   secretPatterns: string[];
+  /**
+   * The manifest's `surfaces:` (openapi/README.md, "Surfaces"), sorted by name; absent when it
+   * declares none, and then every tool is served at the single `/mcp`.
+   */
+  surfaces?: SurfaceDefinition[];
+}
+
+/** One endpoint of its own: a path, its tools, and whether it may only read (src/README.md D42). */
+export interface SurfaceDefinition {
+  /** `^[a-z][a-z0-9-]{0,31}$`: names the surface in logs, metrics, audit lines and token file entries. */
+  name: string;
+  /** `/mcp` or `/mcp/<segment>`; the surface's resource URL (token audience) is the public URL plus this path. */
+  path: string;
+  title: string | null;
+  /** Serves no write or destructive tool, and refuses to start with a credential holding more than a read scope. */
+  readOnly: boolean;
+  /** The names of the tools it serves, sorted. */
+  tools: string[];
 }

@@ -4,7 +4,7 @@
  *      IP, and the answers reveal nothing a rebinding page could use)
  *   2. Origin/Host guard (DNS rebinding) for everything else; Protected Resource Metadata,
  *      /metrics (public, no bearer token) and the approval page (its own sign-in, approvalPage.ts)
- *   3. bearer authentication for /mcp
+ *   3. bearer authentication for /mcp (or each manifest surface's path, with its own audience)
  *   4. the MCP endpoint (batch refusal, scope challenge, then per protocol era: 2025-era sessions
  *      or the stateless 2026-07-28 handler)
  */
@@ -21,19 +21,31 @@ import type { Readiness } from './readiness.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
 
-export interface AppOptions {
-  /** The canonical URL of the MCP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
+/** One MCP endpoint: the single `/mcp`, or one manifest surface (src/README.md D42). */
+export interface McpSurfaceOptions {
+  /** The surface's name; null for the single `/mcp` of a manifest without surfaces. */
+  name: string | null;
+  /** The manifest's title for it, if any: its metadata's `resource_name`. */
+  title?: string | null;
+  /** The canonical URL of the endpoint (its path is where it is served), e.g. `http://127.0.0.1:3000/mcp/support`. */
   resource: string;
-  authorizationServer: string;
   scopes: readonly string[];
-  origin: OriginPolicy;
+  /** Accepts only tokens whose audience is this surface's `resource`. */
   verifyCaller: CallerVerifier;
-  mode: 'stateful' | 'stateless';
-  sessions: SessionRegistry;
   newServer: (era: ProtocolEra) => Server;
   toolScopes: (name: string) => readonly string[] | undefined;
   /** Audits a tools/call refused before dispatch (insufficient scope). */
   onDenied: (tool: string, caller: Caller, sessionId: string | null) => void;
+}
+
+export interface AppOptions {
+  /** At least one; one with `name: null` alone is the single `/mcp`. */
+  surfaces: readonly McpSurfaceOptions[];
+  authorizationServer: string;
+  origin: OriginPolicy;
+  mode: 'stateful' | 'stateless';
+  /** One registry for every surface: a session is found only on the surface it was opened on. */
+  sessions: SessionRegistry;
   maxBodyBytes: number;
   /** The user a caller's sessions count for in the per-user session quota. */
   userOf: (caller: Caller) => string;
@@ -62,32 +74,43 @@ export function createApp(options: AppOptions): Express {
   if (options.metrics) app.get('/metrics', metricsHandler(options.metrics.registry, options.metrics.token));
   if (options.approvalPage) app.use(options.approvalPage);
 
-  const resourceMetadataUrl = protectedResourceMetadataUrl(options.resource);
-  app.use(
-    protectedResourceRoutes({
-      resource: options.resource,
-      authorizationServers: [options.authorizationServer],
-      scopes: options.scopes,
-      resourceName: 'Deputy',
-    }),
-  );
+  const single = options.surfaces.length === 1 && options.surfaces[0]!.name === null;
+  for (const surface of options.surfaces) {
+    const path = new URL(surface.resource).pathname;
+    const resourceMetadataUrl = protectedResourceMetadataUrl(surface.resource);
+    app.use(
+      protectedResourceRoutes({
+        resource: surface.resource,
+        authorizationServers: [options.authorizationServer],
+        scopes: surface.scopes,
+        resourceName: surface.name === null ? 'Deputy' : `Deputy: ${surface.title ?? surface.name}`,
+        rootVariant: options.surfaces.length === 1,
+      }),
+    );
+    const auth = bearerAuth({ verify: surface.verifyCaller, resourceMetadataUrl, resource: surface.resource });
+    // The single /mcp guards everything under it, as it always has; a surface guards exactly its
+    // path, so /mcp's guard cannot answer for /mcp/support with the wrong audience.
+    if (single) app.use(path, auth);
+    else app.all(path, auth);
+    app.use(
+      mcpEndpoint({
+        path,
+        ...(surface.name !== null ? { surface: surface.name } : {}),
+        mode: options.mode,
+        sessions: options.sessions,
+        newServer: surface.newServer,
+        toolScopes: surface.toolScopes,
+        onDenied: surface.onDenied,
+        resourceMetadataUrl,
+        maxBodyBytes: options.maxBodyBytes,
+        userOf: options.userOf,
+      }),
+    );
+  }
 
-  app.use('/mcp', bearerAuth({ verify: options.verifyCaller, resourceMetadataUrl, resource: options.resource }));
-  app.use(
-    mcpEndpoint({
-      mode: options.mode,
-      sessions: options.sessions,
-      newServer: options.newServer,
-      toolScopes: options.toolScopes,
-      onDenied: options.onDenied,
-      resourceMetadataUrl,
-      maxBodyBytes: options.maxBodyBytes,
-      userOf: options.userOf,
-    }),
-  );
-
+  const endpoints = options.surfaces.map((s) => new URL(s.resource).pathname).join(', ');
   app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found', error_description: 'No such endpoint; the MCP endpoint is /mcp' });
+    res.status(404).json({ error: 'not_found', error_description: `No such endpoint; the MCP endpoint${options.surfaces.length === 1 ? ' is' : 's are'} ${endpoints}` });
   });
   // Body-parser and unexpected errors: a short JSON answer, never a stack trace.
   const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, _next) => {

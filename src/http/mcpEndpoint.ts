@@ -34,6 +34,10 @@ import type { Caller } from '../tools/caller.ts';
 import { missingScopes } from '../tools/policy.ts';
 
 export interface McpEndpointOptions {
+  /** Where it is served: `/mcp`, or a manifest surface's path (src/README.md D42). */
+  path: string;
+  /** The surface's name, which its sessions are bound to; undefined for the single `/mcp`. */
+  surface?: string;
   /** How the 2025 era is served; the 2026-07-28 era is always stateless. */
   mode: 'stateful' | 'stateless';
   sessions: SessionRegistry;
@@ -119,7 +123,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     await sendWebResponse(res, response);
   };
 
-  router.post('/mcp', express.json({ limit: options.maxBodyBytes, type: () => true }), async (req: AuthenticatedRequest, res) => {
+  router.post(options.path, express.json({ limit: options.maxBodyBytes, type: () => true }), async (req: AuthenticatedRequest, res) => {
     const body: unknown = req.body;
     if (Array.isArray(body)) return jsonRpcError(res, 400, -32600, 'JSON-RPC batches are not supported; send one message per request');
     if (body === null || typeof body !== 'object') return jsonRpcError(res, 400, -32600, 'Expected one JSON-RPC message');
@@ -132,7 +136,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       if (needed && missing.length > 0) {
         // Audit against a session only if it is really this caller's (the header is client text).
         const claimed = req.get('mcp-session-id');
-        const sessionId = options.mode === 'stateful' && claimed ? (sessions.find(claimed, caller)?.id ?? null) : null;
+        const sessionId = options.mode === 'stateful' && claimed ? (sessions.find(claimed, caller, options.surface)?.id ?? null) : null;
         options.onDenied(message.params.name, caller, sessionId);
         res.set(
           'WWW-Authenticate',
@@ -173,7 +177,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
 
     const sessionId = req.get('mcp-session-id');
     if (sessionId) {
-      const session = sessions.find(sessionId, caller);
+      const session = sessions.find(sessionId, caller, options.surface);
       if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session', idOf(body));
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
       return session.transport.handleRequest(req, res, body);
@@ -200,7 +204,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     const server = options.newServer('legacy');
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessions.newId(),
-      onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, tenant: caller.tenant, user, transport, server, lastSeenAt: Date.now() }),
+      onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, tenant: caller.tenant, user, transport, server, lastSeenAt: Date.now(), ...(options.surface !== undefined ? { surface: options.surface } : {}) }),
       onsessionclosed: (id) => sessions.forget(id),
     });
     transport.onclose = () => {
@@ -233,12 +237,12 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     }
     const sessionId = req.get('mcp-session-id');
     if (!sessionId) return jsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required');
-    const session = sessions.find(sessionId, req.caller!);
+    const session = sessions.find(sessionId, req.caller!, options.surface);
     if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
     await session.transport.handleRequest(req, res);
   };
-  router.get('/mcp', sessionRequest);
-  router.delete('/mcp', sessionRequest);
+  router.get(options.path, sessionRequest);
+  router.delete(options.path, sessionRequest);
 
   return router;
 }

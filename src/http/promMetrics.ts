@@ -27,8 +27,8 @@ export function createPromMetrics(options: MetricsSources): PromMetrics {
 
   const calls = new Counter({
     name: 'deputy_tool_calls_total',
-    help: 'Tool calls by tool, its risk (read, write, destructive; unknown for unknown tools) and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, dry_run, quota_exceeded, fair_share_exceeded, shared_state_unavailable, backend_contract_violation).',
-    labelNames: ['tool', 'risk', 'outcome'] as const,
+    help: 'Tool calls by tool, its risk (read, write, destructive; unknown for unknown tools) and outcome (ok, tool_error, denied, unknown_tool, invalid_input, approval_declined, approval_requested, dry_run, quota_exceeded, fair_share_exceeded, shared_state_unavailable, backend_contract_violation), and the manifest surface it came in on (empty for the single /mcp).',
+    labelNames: ['tool', 'risk', 'outcome', 'surface'] as const,
     registers: [registry],
   });
   const callerCalls = new Counter({
@@ -138,7 +138,7 @@ export function createPromMetrics(options: MetricsSources): PromMetrics {
     // Unknown tool names are the caller's text: one label value for all of them (bounded cardinality).
     const tool = event.outcome === 'unknown_tool' ? '(unknown)' : event.tool;
     // A tool has one risk, so the label adds no series; it lets a rule single out writes.
-    calls.inc({ tool, risk: event.risk, outcome: event.outcome });
+    calls.inc({ tool, risk: event.risk, outcome: event.outcome, surface: event.surface ?? '' });
     callerCalls.inc({ subject: subjectLabel(event.caller.subject) });
     callSeconds.observe({ tool }, event.durationMs / 1000);
     if (event.approval !== 'not_required' && event.approval !== 'not_reached') approvals.inc({ tool, decision: event.approval });

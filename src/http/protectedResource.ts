@@ -1,8 +1,8 @@
 /**
  * OAuth 2.0 Protected Resource Metadata (RFC 9728): how an MCP client discovers which
  * authorization server issues tokens for this server and which scopes exist. Served at the
- * well-known URI for the `/mcp` resource (§3.1: path inserted after the well-known prefix) and
- * at the root variant, which older clients fetch.
+ * well-known URI of each resource (`/mcp`, or a manifest surface's path; §3.1: path inserted after
+ * the well-known prefix) and, where there is one resource, at the root variant older clients fetch.
  */
 import express, { type Router } from 'express';
 
@@ -14,6 +14,11 @@ export interface ProtectedResourceOptions {
   scopes: readonly string[];
   resourceName: string;
   documentationUrl?: string;
+  /**
+   * Also answer at the root variant `/.well-known/oauth-protected-resource`, which older clients
+   * fetch: only where one resource is served, else that URL could not say which one it describes.
+   */
+  rootVariant?: boolean;
 }
 
 export function protectedResourceMetadataUrl(resource: string): string {
@@ -33,7 +38,7 @@ export function protectedResourceRoutes(options: ProtectedResourceOptions): Rout
     ...(options.documentationUrl ? { resource_documentation: options.documentationUrl } : {}),
   };
   const path = new URL(options.resource).pathname;
-  const paths = ['/.well-known/oauth-protected-resource', ...(path === '/' ? [] : [`/.well-known/oauth-protected-resource${path}`])];
+  const paths = [...(options.rootVariant === false ? [] : ['/.well-known/oauth-protected-resource']), ...(path === '/' ? [] : [`/.well-known/oauth-protected-resource${path}`])];
   router.get(paths, (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300');
     res.json(document);

@@ -18,6 +18,8 @@ export interface Session {
   transport: NodeStreamableHTTPServerTransport;
   server: Server;
   lastSeenAt: number;
+  /** The manifest surface it was opened on (src/README.md D42); absent: the single `/mcp`. */
+  surface?: string;
 }
 
 export interface SessionLimits {
@@ -111,10 +113,14 @@ export class SessionRegistry {
     this.perUser.set(session.user, (this.perUser.get(session.user) ?? 0) + 1);
   }
 
-  /** The session, only for the subject of the tenant that opened it; the idle clock restarts. */
-  find(id: string, who: { subject: string; tenant: string | null }): Session | undefined {
+  /**
+   * The session, only for the subject of the tenant that opened it and on the surface it was
+   * opened on; the idle clock restarts. One registry for every surface keeps the cap and the
+   * per-user quota whole.
+   */
+  find(id: string, who: { subject: string; tenant: string | null }, surface?: string): Session | undefined {
     const session = this.sessions.get(id);
-    if (!session || session.subject !== who.subject || session.tenant !== who.tenant) return undefined;
+    if (!session || session.subject !== who.subject || session.tenant !== who.tenant || session.surface !== surface) return undefined;
     session.lastSeenAt = this.now();
     return session;
   }

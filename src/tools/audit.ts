@@ -26,6 +26,8 @@ export type AuditOutcome =
 
 export interface AuditEvent {
   correlationId: string;
+  /** The manifest surface the call came in on (src/README.md D42); absent for the single `/mcp`. */
+  surface?: string;
   caller: { subject: string; clientId: string };
   /** The caller's tenant (src/README.md D41); null with tenants off. On every line, so a tenant's trail can be cut out. */
   tenant: string | null;

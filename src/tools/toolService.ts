@@ -43,6 +43,16 @@ export interface ToolServiceOptions {
   secretPatterns?: readonly string[];
   /** Keeps one caller to a share of the backend's rate limit (fairShare.ts); absent, the gate is off. */
   fairShare?: FairShareGate;
+  /**
+   * The manifest surface this service serves (src/README.md D42), written on its audit lines;
+   * absent for the single `/mcp`.
+   */
+  surface?: string;
+  /**
+   * The per-user quotas, shared by every surface's service so one user has one budget; absent,
+   * the service counts its own over its catalogue.
+   */
+  userQuotas?: UserQuotas;
 }
 
 export interface DeputyToolService extends ToolService {
@@ -58,7 +68,8 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
   const { catalog, backend, audit, log } = options;
   const redactor = createRedactor(options.secretPatterns);
   const entries = [...catalog.values()];
-  const quotas = new UserQuotas(options.quotas, options.limiters, entries.map((e) => e.definition));
+  const quotas = options.userQuotas ?? new UserQuotas(options.quotas, options.limiters, entries.map((e) => e.definition));
+  const surface = options.surface !== undefined ? { surface: options.surface } : {};
   const steps = callSteps({ backend, log, redactor, quotas, onBehalfOfCaller: options.onBehalfOfCaller, ...(options.fairShare ? { fairShare: options.fairShare } : {}) });
   const pipeline = CALL_STEPS.map((name) => steps[name]);
 
@@ -85,6 +96,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
     const finish = ({ result, outcome, args }: CallEnd) => {
       audit.record({
         correlationId: traceId,
+        ...surface,
         caller: { subject: context.caller.subject, clientId: context.caller.clientId },
         tenant: context.caller.tenant,
         sessionId: context.sessionId,
@@ -133,6 +145,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
   function recordRefusal(tool: string, caller: Caller, sessionId: string | null, outcome: 'denied' | 'unknown_tool'): void {
     audit.record({
       correlationId: randomBytes(16).toString('hex'),
+      ...surface,
       caller: { subject: caller.subject, clientId: caller.clientId },
       tenant: caller.tenant,
       sessionId,

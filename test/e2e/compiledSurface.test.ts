@@ -47,8 +47,10 @@ beforeAll(async () => {
   manifest = relative(root, join(dir, 'tools.yaml'));
   copyFileSync(join(root, 'openapi/admin-api.yaml'), join(root, spec));
   // Two read tools only, so the served surface is visibly the compiled one and not src/generated/.
-  const full = parseYaml(readFileSync(join(root, 'openapi/tools.yaml'), 'utf8')) as { tools: { name: string }[] };
+  const full = parseYaml(readFileSync(join(root, 'openapi/tools.yaml'), 'utf8')) as { tools: { name: string }[]; surfaces?: unknown };
   full.tools = full.tools.filter((t) => t.name === 'getDraft' || t.name === 'listDrafts');
+  // Without the shipped surfaces, which name the other tools: served at the single /mcp.
+  delete full.surfaces;
   writeFileSync(join(root, manifest), stringifyYaml(full));
   backend = await startMockBackend();
 }, 60_000);

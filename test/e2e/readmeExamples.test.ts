@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { profile } from '../../src/generated/tools.ts';
 import { setup, type Harness } from '../helpers/deputy.ts';
 
 const run = promisify(execFile);
@@ -81,9 +82,10 @@ beforeAll(async () => {
   const agents = section(readme, 'Connecting agents');
   examples.quickstart = fencedBlocks(quickstart);
   examples.agents = fencedBlocks(agents);
-  // Commands named inline in the prose (`npm run -s token -- --for mcp`).
+  // Commands named inline in the prose (`npm run -s token -- --for mcp --surface content`).
   examples.inline = [...`${quickstart}${agents}`.matchAll(/`(npm run -s token[^`]*)`/g)].map((m) => m[1] as string);
-  h = await setup();
+  // The shipped manifest's surfaces, as `npm start` serves them: the examples use /mcp/content.
+  h = await setup({ surfaces: profile.surfaces! });
   deputyOrigin = new URL(h.deputy.url).origin;
   env = {
     PATH: process.env.PATH ?? '',
@@ -102,8 +104,8 @@ afterAll(async () => {
 describe('README examples run as written', { timeout: 60_000 }, () => {
   it('the examples use the default ports the rewriting assumes', () => {
     const text = [...examples.quickstart, ...examples.agents].map((b) => b.text).join('\n');
-    expect(text).toContain(`${DEPUTY_DEFAULT}/mcp`);
-    expect(h.deputy.url).toBe(`${deputyOrigin}/mcp`);
+    expect(text).toContain(`${DEPUTY_DEFAULT}/mcp/content`);
+    expect(h.deputy.url).toBe(`${deputyOrigin}/mcp/content`);
   });
 
   it('every shell command is one this test knows how to run', () => {

@@ -87,7 +87,7 @@ describe('each tenant’s caller reaches the backend only with its tenant’s ke
   });
 
   it('forged tenants in arguments, headers and _meta change nothing: the token’s tenant decides', async () => {
-    const north = await h.agentToken(undefined, 'dev', 'north');
+    const north = await h.agentToken(undefined, 'dev', { tenant: 'north' });
     const session = await h.openSession(north);
     const forgedHeaders = { 'x-tenant': 'south', tenant: 'south', 'x-deputy-tenant': 'south', forwarded: 'for=south' };
     const forgedMeta = { tenant: 'south', 'io.deputy/tenant': 'south', progressToken: 'south' };
@@ -103,7 +103,7 @@ describe('each tenant’s caller reaches the backend only with its tenant’s ke
   });
 
   it('arbitrary arguments, headers and _meta from a north caller never reach the backend with another key (property)', async () => {
-    const north = await h.agentToken(undefined, 'dev', 'north');
+    const north = await h.agentToken(undefined, 'dev', { tenant: 'north' });
     const session = await h.openSession(north);
     const tools = CALLS.map(([tool]) => tool).filter((tool) => tool !== 'publishDraft' && tool !== 'addTicketNote');
     const tenantish = fc.oneof(fc.constantFrom('south', 'north', 'SOUTH', 'south\u0000', '../south', ''), fc.string({ maxLength: 12 }));
@@ -128,7 +128,7 @@ describe('each tenant’s caller reaches the backend only with its tenant’s ke
 
 describe('sessions and approvals stay in their tenant', () => {
   it('a session opened in one tenant is no session for the same subject of another', async () => {
-    const [north, south] = await Promise.all([h.agentToken(undefined, 'dev', 'north'), h.agentToken(undefined, 'dev', 'south')]);
+    const [north, south] = await Promise.all([h.agentToken(undefined, 'dev', { tenant: 'north' }), h.agentToken(undefined, 'dev', { tenant: 'south' })]);
     const southSession = await h.openSession(south);
     const reused = await call(north, southSession, { name: 'listDrafts', arguments: { limit: 1 } });
     expect(reused.status).toBe(404);
@@ -142,7 +142,7 @@ describe('sessions and approvals stay in their tenant', () => {
   });
 
   it('a south approval state replayed by north does nothing; south’s own resume publishes with south’s key', async () => {
-    const [north, south] = await Promise.all([h.agentToken(undefined, 'dev', 'north'), h.agentToken(undefined, 'dev', 'south')]);
+    const [north, south] = await Promise.all([h.agentToken(undefined, 'dev', { tenant: 'north' }), h.agentToken(undefined, 'dev', { tenant: 'south' })]);
     const ask = await jsonRpcMessages(await h.postModern(++id, 'tools/call', { name: 'publishDraft', arguments: { filename: DRAFT } }, { token: south }));
     const { requestState } = (ask[0] as { result: { resultType: string; requestState: string } }).result;
     expect(requestState).toMatch(/^v1\./);

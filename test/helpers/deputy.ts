@@ -26,7 +26,7 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import pino from 'pino';
 import { startMockBackend, type MockBackend, type MockBackendOptions } from '../../mock-backend/server.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { tools as generatedTools, type ToolDefinition } from '../../src/generated/tools.ts';
+import { tools as generatedTools, type SurfaceDefinition, type ToolDefinition } from '../../src/generated/tools.ts';
 import { serveHttp, type Deputy } from '../../src/serve.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 
@@ -51,8 +51,11 @@ export interface Harness {
   backendTokens: string[];
   /** Every tool result `callTool` returned. */
   results: CallToolResult[];
-  /** `tenant`: put in the token's `tenant` claim (src/README.md D41). */
-  agentToken(scopes?: readonly string[], subject?: string, tenant?: string): Promise<string>;
+  /**
+   * An agent token: `tenant` goes in its `tenant` claim (src/README.md D41); `audience` defaults to
+   * `deputy.url` (the single /mcp or the first surface).
+   */
+  agentToken(scopes?: readonly string[], subject?: string, options?: { tenant?: string; audience?: string }): Promise<string>;
   connect(options?: ConnectOptions): Promise<Client>;
   /** A v2 SDK client pinned to protocol revision 2026-07-28 (stateless; approvals by multi-round-trip). */
   connectModern(options?: ConnectOptions): Promise<ModernClient>;
@@ -93,6 +96,8 @@ export interface AuditLine {
 }
 
 export interface ConnectOptions {
+  /** The MCP endpoint (default `deputy.url`); a minted token's audience follows it. */
+  url?: string;
   token?: string;
   scopes?: readonly string[];
   subject?: string;
@@ -136,6 +141,8 @@ export interface SetupOptions {
   tools?: readonly ToolDefinition[];
   /** The clock pending approvals expire by. */
   now?: () => number;
+  /** Manifest surfaces to serve (src/README.md D42); absent: the single /mcp. */
+  surfaces?: readonly SurfaceDefinition[];
 }
 
 function sink(lines: string[]): Writable {
@@ -270,6 +277,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     deputy = await serveHttp(config, {
       tools: options.tools ?? generatedTools,
       ...(options.now ? { now: options.now } : {}),
+      ...(options.surfaces ? { surfaces: options.surfaces } : {}),
       log: pino({ level: 'debug' }, sink(logLines)),
       audit: createAuditLog({ destination: sink(auditRaw), redactArguments: config.audit.redactArguments }),
     });
@@ -280,8 +288,8 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
   }
   const clients: Client[] = [];
 
-  const agentToken = async (scopes: readonly string[] = ALL_TOOL_SCOPES, subject = 'dev', tenant?: string) => {
-    const { accessToken } = await backend.auth.mintAccessToken({ subject, clientId: 'deputy-dev-agent', audience: deputy.url, scopes, ...(tenant !== undefined ? { tenant } : {}) });
+  const agentToken = async (scopes: readonly string[] = ALL_TOOL_SCOPES, subject = 'dev', options: { tenant?: string; audience?: string } = {}) => {
+    const { accessToken } = await backend.auth.mintAccessToken({ subject, clientId: 'deputy-dev-agent', audience: options.audience ?? deputy.url, scopes, ...(options.tenant !== undefined ? { tenant: options.tenant } : {}) });
     issuedTokens.push(accessToken);
     return accessToken;
   };
@@ -302,7 +310,8 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
     results,
     agentToken,
     async connect(connectOptions: ConnectOptions = {}) {
-      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject, connectOptions.tenant));
+      const url = connectOptions.url ?? deputy.url;
+      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject, { audience: url, ...(connectOptions.tenant !== undefined ? { tenant: connectOptions.tenant } : {}) }));
       const client = new Client(
         { name: 'deputy-e2e', version: '1.0.0' },
         { capabilities: connectOptions.onElicit ? { elicitation: { form: {} } } : {} },
@@ -313,7 +322,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
           answer(request.params.message, request.params as ElicitRequestFormParams),
         );
       }
-      const transport = new StreamableHTTPClientTransport(new URL(deputy.url), {
+      const transport = new StreamableHTTPClientTransport(new URL(url), {
         requestInit: { headers: { authorization: `Bearer ${token}` } },
       });
       await client.connect(transport);
@@ -321,7 +330,8 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
       return client;
     },
     async connectModern(connectOptions: ConnectOptions = {}) {
-      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject, connectOptions.tenant));
+      const url = connectOptions.url ?? deputy.url;
+      const token = connectOptions.token ?? (await agentToken(connectOptions.scopes, connectOptions.subject, { audience: url, ...(connectOptions.tenant !== undefined ? { tenant: connectOptions.tenant } : {}) }));
       const client = new ModernClient(
         { name: 'deputy-e2e-modern', version: '1.0.0' },
         {
@@ -334,7 +344,7 @@ export async function setup(options: SetupOptions = {}): Promise<Harness> {
         // On 2026-07-28 the SDK fulfils input-required results through this same handler.
         client.setRequestHandler('elicitation/create', async (request) => answer(request.params.message, request.params as ElicitRequestFormParams));
       }
-      await client.connect(new ModernTransport(new URL(deputy.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      await client.connect(new ModernTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
       modernClients.push(client);
       return client;
     },

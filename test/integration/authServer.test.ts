@@ -382,12 +382,12 @@ describe('token CLI', () => {
   });
 
   it("--for mcp prints an agent token for Deputy's endpoint, by default with every scope Deputy's tools need", async () => {
-    const scoped = await runCli(['--for', 'mcp', '--user', 'alice', '--scope', 'drafts:publish']);
+    const scoped = await runCli(['--for', 'mcp', '--user', 'alice', '--scope', 'drafts:publish', '--resource', MCP_URL]);
     expect(scoped.code).toBe(0);
     expect(scoped.stdout).toMatch(JWT_LINE);
     expect(decodeJwt(scoped.stdout)).toMatchObject({ sub: 'alice', aud: MCP_URL, scope: 'drafts:publish' });
 
-    const byDefault = await runCli(['--for', 'mcp']);
+    const byDefault = await runCli(['--for', 'mcp', '--resource', MCP_URL]);
     expect(byDefault.code).toBe(0);
     expect(byDefault.stdout).toMatch(JWT_LINE);
     const expected = existsSync(DEFAULT_TOOLS_PATH)
@@ -397,12 +397,30 @@ describe('token CLI', () => {
   });
 
   it('--tenant puts the tenant in the agent token (DEPUTY_TENANT_CLAIM=tenant), and refuses one that is not a name', async () => {
-    const { code, stdout } = await runCli(['--for', 'mcp', '--tenant', 'north', '--scope', 'drafts:read']);
+    const { code, stdout } = await runCli(['--for', 'mcp', '--surface', 'support', '--tenant', 'north', '--scope', 'drafts:read']);
     expect(code).toBe(0);
     expect(decodeJwt(stdout)).toMatchObject({ sub: 'dev', tenant: 'north', scope: 'drafts:read' });
-    const bad = await runCli(['--for', 'mcp', '--tenant', 'no/such', '--scope', 'drafts:read']);
+    const bad = await runCli(['--for', 'mcp', '--surface', 'support', '--tenant', 'no/such', '--scope', 'drafts:read']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^invalid_request: tenant must be/m);
+  });
+
+  it('--for mcp --surface NAME: the audience is the surface\'s path, the scopes its tools\' (openapi/README.md, "Surfaces")', async () => {
+    const support = await runCli(['--for', 'mcp', '--surface', 'support']);
+    expect(support.code).toBe(0);
+    const scopesOf = (token: string) => String(decodeJwt(token).scope).split(' ').sort();
+    expect(decodeJwt(support.stdout)).toMatchObject({ sub: 'dev', aud: MCP_URL.replace(/\/mcp$/, '/mcp/support') });
+    expect(scopesOf(support.stdout)).toEqual(['customers:read', 'drafts:read', 'tickets:read']);
+    const content = await runCli(['--for', 'mcp', '--surface', 'content']);
+    expect(decodeJwt(content.stdout)).toMatchObject({ aud: MCP_URL.replace(/\/mcp$/, '/mcp/content') });
+    expect(scopesOf(content.stdout)).toEqual(['drafts:publish', 'drafts:read', 'tickets:read', 'tickets:write']);
+    // The shipped manifest declares surfaces, so /mcp is not served: the CLI asks which surface.
+    const unnamed = await runCli(['--for', 'mcp']);
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain('openapi/tools.yaml declares surfaces (content, support); pass --surface NAME');
+    const unknown = await runCli(['--for', 'mcp', '--surface', 'billing']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("no surface 'billing' (it has content, support)");
   });
 
   it('shows the server\'s refusal as "error: description" on stderr and exits 1, printing nothing on stdout', async () => {

@@ -35,7 +35,8 @@ describe('npm scripts stop fully when the npm process is signalled', () => {
     tempDirs.push(dir);
     const auditFile = join(dir, 'audit.log');
     const run = npmRun('start', { PORT: '0', MOCK_BACKEND_PORT: '0', DEPUTY_AUDIT_LOG: auditFile });
-    const mcpUrl = await run.waitFor(/MCP endpoint\s+(\S+)/, 60_000);
+    // The shipped manifest's surfaces (openapi/README.md, "Surfaces"): content's URL and token come first.
+    const mcpUrl = await run.waitFor(/Surface content\s+(\S+)/, 60_000);
     const mockUrl = await run.waitFor(/Mock backend\s+(\S+)/);
     // The token is printed alone on the line after the "Agent token" heading and a blank line.
     await run.waitFor(/^(Claude Code:)$/);

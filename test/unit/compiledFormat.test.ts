@@ -15,6 +15,8 @@ const SHAPES: Record<number, string> = {
   2: '6ce804f166a618371d453b351e8c26c36d362a1fbd91755d5e84d40596f468bf',
   // A write's optional `dryRun` (openapi/README.md, "Dry run").
   3: '76e30c384842c5bfac963f7a773f1006c335080497ec8374a62a37e6af5cd56a',
+  // The server profile's optional `surfaces` (openapi/README.md, "Surfaces").
+  4: '6ba80c5a6b7c413c4139a1cc871e01c1a0482af0cec34cd6e3b5d3c8ccb679bf',
 };
 
 describe('the compiled surface format', () => {

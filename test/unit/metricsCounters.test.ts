@@ -43,9 +43,13 @@ describe('the counters the alert rules read', () => {
     audit.record(event({ outcome: 'denied' }));
     audit.record(event({ tool: 'listDrafts', risk: 'read', outcome: 'denied' }));
     audit.record(event({ tool: 'nope', risk: 'unknown', outcome: 'unknown_tool' }));
-    expect(await value('deputy_tool_calls_total', { tool: 'publishDraft', risk: 'write', outcome: 'denied' })).toBe(2);
-    expect(await value('deputy_tool_calls_total', { tool: 'listDrafts', risk: 'read', outcome: 'denied' })).toBe(1);
-    expect(await value('deputy_tool_calls_total', { tool: '(unknown)', risk: 'unknown', outcome: 'unknown_tool' })).toBe(1);
+    expect(await value('deputy_tool_calls_total', { tool: 'publishDraft', risk: 'write', outcome: 'denied', surface: '' })).toBe(2);
+    expect(await value('deputy_tool_calls_total', { tool: 'listDrafts', risk: 'read', outcome: 'denied', surface: '' })).toBe(1);
+    expect(await value('deputy_tool_calls_total', { tool: '(unknown)', risk: 'unknown', outcome: 'unknown_tool', surface: '' })).toBe(1);
+    // A manifest surface's calls are counted apart (src/README.md D42).
+    audit.record(event({ tool: 'listDrafts', risk: 'read', outcome: 'denied', surface: 'support' }));
+    expect(await value('deputy_tool_calls_total', { tool: 'listDrafts', risk: 'read', outcome: 'denied', surface: 'support' })).toBe(1);
+    expect(await value('deputy_tool_calls_total', { tool: 'listDrafts', risk: 'read', outcome: 'denied', surface: '' })).toBe(1);
   });
 
   it(`count calls per caller subject, the first ${MAX_SUBJECT_LABELS} subjects by name and the rest as (other)`, async () => {

@@ -96,6 +96,39 @@ describe('static token file with tenants', () => {
     );
   });
 
+  it('keeps to both the tenant and the surface of an entry that names both (src/README.md D42)', async () => {
+    const both = StaticTokenProvider.fromYaml(
+      `
+tokens:
+  - id: acme-support-read
+    tenant: acme
+    surfaces: [support]
+    scopes: [drafts:read]
+    token: acme_support_read_01
+  - id: acme-read
+    tenant: acme
+    surfaces: [content]
+    scopes: [drafts:read]
+    token: acme_content_read_01
+  - id: globex-read
+    tenant: globex
+    scopes: [drafts:read]
+    token: globex_read_token_0001
+`,
+      { tenants: true },
+    );
+    const support = both.forSurface('support');
+    expect(await support.getToken({ ...read, tenant: 'acme' })).toBe('acme_support_read_01');
+    expect(await both.forSurface('content').getToken({ ...read, tenant: 'acme' })).toBe('acme_content_read_01');
+    // globex's entry names no surface: every surface, but only for globex's callers.
+    expect(await support.getToken({ ...read, tenant: 'globex' })).toBe('globex_read_token_0001');
+    const crossed = await support.getToken({ ...read, tenant: 'initech' }).catch((error: unknown) => error);
+    expect(isBackendError(crossed) && crossed.code).toBe('BACKEND_TOKEN_UNAVAILABLE');
+    // A surface view still knows every tenant of the file, so start-up checks each on every surface.
+    expect(both.forSurface('billing').tenants()).toEqual(['acme', 'globex']);
+    expect(both.forSurface('billing').coverage([{ ...read, tenant: 'acme' }]).missing).toEqual([expect.objectContaining({ tenant: 'acme' })]);
+  });
+
   it('checks coverage per tenant, naming the tenant and the operation', () => {
     const lopsided = StaticTokenProvider.fromYaml(
       `tokens:
@@ -108,7 +141,7 @@ describe('static token file with tenants', () => {
     expect(lopsided.coverage([read, publish].map((n) => ({ ...n, tenant: 'acme' }))).missing).toEqual([]);
     const globex = lopsided.coverage([read, publish].map((n) => ({ ...n, tenant: 'globex' })));
     expect(globex.missing).toEqual([expect.objectContaining({ operationId: 'publishDraft', tenant: 'globex', reason: expect.stringContaining("of tenant 'globex'") })]);
-    expect(globex.covered).toEqual([{ operationId: 'listDrafts', tokenId: 'globex-read' }]);
+    expect(globex.covered).toEqual([{ operationId: 'listDrafts', tenant: 'globex', tokenId: 'globex-read' }]);
   });
 
   it('refuses an untagged entry with tenants on: it would serve every tenant', () => {
