@@ -5,15 +5,14 @@
  * the session did not exist, so ids cannot be probed.
  */
 import { randomBytes } from 'node:crypto';
-import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import type { Server } from '@modelcontextprotocol/server';
+import type { Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 
 export interface Session {
   id: string;
   subject: string;
   /** The user the per-user session quota counts this session for (subject, or subject and client). */
   user: string;
-  transport: NodeStreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
   lastSeenAt: number;
 }
