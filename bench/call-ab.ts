@@ -9,8 +9,9 @@
  *   npm run build && cp -r dist .cache/ab/before   # …change, npm run build…
  *   npx tsx bench/call-ab.ts --calls 2000 before=.cache/ab/before after=dist
  *
- * Servers share the server core as in `overhead` (BENCH_PIN=0: unpinned). DIR must sit inside the
- * repository so node_modules resolve.
+ * A build is NAME=DIR[:V8_OR_NODE_FLAG,…] (flags through NODE_OPTIONS, e.g.
+ * `semi1=dist:--max-semi-space-size=1`). Servers share the server core as in `overhead`
+ * (BENCH_PIN=0: unpinned). DIR must sit inside the repository so node_modules resolve.
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -28,9 +29,11 @@ const backend = await startBackend();
 const builds: { name: string; deputy: DeputyChild; call: () => Promise<{ isError?: boolean }>; latencies: number[]; cpuStart: number; close: () => Promise<void> }[] = [];
 try {
   for (const spec of positionals) {
-    const [name, dir] = spec.split('=');
-    if (!name || !dir) throw new Error(`not NAME=DIR: ${spec}`);
-    const deputy = await startDeputy({ backendUrl: backend.url, runtime: { compiledDir: dir } });
+    const [name, rest] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
+    const [dir, flags] = rest.split(':');
+    if (!name || !dir) throw new Error(`not NAME=DIR[:FLAGS]: ${spec}`);
+    const env = flags ? { NODE_OPTIONS: flags.split(',').join(' ') } : undefined;
+    const deputy = await startDeputy({ backendUrl: backend.url, runtime: { compiledDir: dir }, ...(env ? { env } : {}) });
     const token = await mintAgentToken(backend.url, deputy.url);
     const agent = values.modern ? await connectModernAgent(deputy.url, token) : await connectAgent(deputy.url, token);
     const args = { customerId: CUSTOMERS[0]!.id };
