@@ -276,7 +276,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
 
   async function serveStateless(req: AuthenticatedRequest, res: Response, body: unknown): Promise<void> {
     const server = options.newServer('legacy');
-    // No elicitation in stateless mode (src/README.md, "Approval"): one JSON body per answer.
+    // No elicitation in stateless mode (src/README.md, "Configuration", DEPUTY_MODE): one JSON body per answer.
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
       void transport.close();
