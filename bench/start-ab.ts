@@ -21,7 +21,7 @@ import { median } from './lib/stats.ts';
 
 const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '7' } }, allowPositionals: true });
 const variants = positionals.map((spec) => {
-  const [name, rest = ''] = spec.split('=');
+  const [name, rest = ''] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
   const [dir, flags, env] = rest.split(':');
   if (!name || !dir) throw new Error(`not NAME=DIR[:FLAGS][:ENV]: ${spec}`);
   return { name, dir, flags: flags ? flags.split(',') : [], env: Object.fromEntries((env ? env.split(';') : []).map((pair) => pair.split('#'))) as Record<string, string> };

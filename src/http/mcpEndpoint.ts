@@ -17,17 +17,24 @@
  * scopes do not allow is answered 403 `insufficient_scope` so the client can step up (MCP
  * authorization spec, "Scope Challenge Handling").
  *
- * The SDK's Node adapter (`@modelcontextprotocol/node`) is used, not its Express adapter: the
- * Express adapter's app factory, bearer middleware and metadata router would replace Deputy's
- * own Origin/Host guard, caller verification (503 when keys cannot be loaded, 403 scope
- * challenge) and metadata with the SDK's; the Node adapter only converts requests and
- * responses, so every check in front of it stays as it is.
+ * Both eras are served by the SDK's web-standard handlers (`WebStandardStreamableHTTPServerTransport`,
+ * `createMcpHandler`) given a headers-only web `Request` and the body express.json() parsed, and
+ * their web `Response` is written straight to the socket (`sendWebResponse`). Neither SDK Node
+ * adapter is used (src/README.md D43): `@modelcontextprotocol/node`'s transport builds a request
+ * listener per request and converts both ways through `@hono/node-server`, and its
+ * `toNodeHandler` serializes the parsed body again; its Express adapter would also replace
+ * Deputy's own Origin/Host guard, caller verification (503 when keys cannot be loaded, 403 scope
+ * challenge) and metadata with the SDK's. Every check in front of the SDK stays as it is.
  */
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import express, { type Request, type Response, type Router } from 'express';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import { classifyInboundRequest, createMcpHandler, isInitializeRequest, type ProtocolEra, type Server } from '@modelcontextprotocol/server';
+import {
+  classifyInboundRequest,
+  createMcpHandler,
+  isInitializeRequest,
+  WebStandardStreamableHTTPServerTransport,
+  type ProtocolEra,
+  type Server,
+} from '@modelcontextprotocol/server';
 import { challenge, type AuthenticatedRequest } from './bearerAuth.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
@@ -70,23 +77,68 @@ function headersOnlyRequest(req: Request, signal: AbortSignal): globalThis.Reque
   return new globalThis.Request(`http://${req.headers.host ?? 'localhost'}${req.originalUrl}`, { method: req.method, headers, signal });
 }
 
-/** Writes a web-standard response (JSON, or an SSE stream with backpressure) to Express. */
+/** Aborted when the client goes away before its answer is complete: ends the SDK's stream and any tool call on it. */
+function disconnectSignal(res: Response): AbortSignal {
+  const disconnected = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) disconnected.abort();
+  });
+  return disconnected.signal;
+}
+
+/**
+ * Writes a web-standard response to the socket in as few writes as it allows; on loopback and
+ * behind a proxy each write is a syscall that also does the receiver's work, the largest part
+ * of Deputy's CPU per call (bench/README.md, "The HTTP path"). A JSON answer goes out whole,
+ * head and body in one write with its length. An SSE stream is written as the SDK enqueues it,
+ * waiting for `drain` when the client reads slowly, but corked until the event loop turns:
+ * a stream that ends at once (a call's answer) leaves in one write, head, event and end
+ * together, while one that stays open (an approval's elicitation, the GET stream) is flushed
+ * then. A client that goes away cancels the stream, which the SDK takes as the end of it.
+ */
 async function sendWebResponse(res: Response, response: globalThis.Response): Promise<void> {
-  res.status(response.status);
-  response.headers.forEach((value, name) => res.append(name, value));
-  if (!response.body) {
-    res.end();
+  const head: Record<string, string> = {};
+  for (const [name, value] of response.headers) head[name] = value;
+  if (!response.body || !(head['content-type'] ?? '').startsWith('text/event-stream')) {
+    const body = Buffer.from(await response.arrayBuffer());
+    res.writeHead(response.status, { ...head, 'content-length': String(body.length) }).end(body);
     return;
   }
-  await new Promise<void>((resolve) => {
-    const stream = Readable.fromWeb(response.body as NodeReadableStream);
-    stream.once('error', () => res.destroy());
-    res.once('close', () => {
-      stream.destroy();
-      resolve();
-    });
-    stream.pipe(res);
+  res.writeHead(response.status, head);
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
+  const gone = new Promise<void>((resolve) => res.once('close', resolve));
+  void gone.then(() => reader.cancel().catch(() => {}));
+  res.cork();
+  let corked = true;
+  const flush = () => {
+    if (corked) res.uncork();
+    corked = false;
+  };
+  const turn = setImmediate(flush);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || res.destroyed) break;
+      if (!res.write(value)) {
+        flush();
+        await Promise.race([new Promise((resolve) => res.once('drain', resolve)), gone]);
+      }
+    }
+  } catch {
+    // The stream failed or was cancelled: end the answer as it stands.
+  }
+  clearImmediate(turn);
+  res.end();
+  flush();
+}
+
+/** A 2025-era request through its session's (or a one-off) transport. */
+async function serveTransport(transport: WebStandardStreamableHTTPServerTransport, req: AuthenticatedRequest, res: Response, body?: unknown): Promise<void> {
+  const response = await transport.handleRequest(headersOnlyRequest(req, disconnectSignal(res)), {
+    ...(req.auth ? { authInfo: req.auth } : {}),
+    ...(body !== undefined ? { parsedBody: body } : {}),
   });
+  await sendWebResponse(res, response);
 }
 
 /** The request's own id, echoed in an error about it (JSON-RPC 2.0 §5); null only when it has none. */
@@ -111,6 +163,17 @@ function malformedToolCall(body: object): { id: string | number } | null {
   if (params.arguments === undefined) return null;
   return isObject(params.arguments) && !Object.hasOwn(params.arguments, '__proto__') ? null : { id: message.id };
 }
+/**
+ * Whether an initialize declares elicitation. Only then can Deputy send anything on a call's
+ * response stream besides its answer (an approval's elicitation request and its completion
+ * notice, src/server/mcpServerFactory.ts); every other session is answered with one JSON body
+ * per request instead of an SSE stream, which costs less per call (src/README.md D43).
+ */
+function declaresElicitation(body: object): boolean {
+  const capabilities = (body as { params?: { capabilities?: { elicitation?: unknown } } }).params?.capabilities;
+  return capabilities?.elicitation !== undefined && capabilities.elicitation !== null;
+}
+
 const MALFORMED_TOOL_CALL = 'Invalid params: tools/call takes params.name (a string) and params.arguments (an object without a __proto__ key, if given)';
 
 export function mcpEndpoint(options: McpEndpointOptions): Router {
@@ -163,12 +226,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     });
     if (era.kind !== 'legacy') {
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
-      // Aborts the modern exchange (and its tool call) when the client goes away first.
-      const disconnected = new AbortController();
-      res.once('close', () => {
-        if (!res.writableFinished) disconnected.abort();
-      });
-      return serveModern(req, res, headersOnlyRequest(req, disconnected.signal), body);
+      return serveModern(req, res, headersOnlyRequest(req, disconnectSignal(res)), body);
     }
     if (options.mode === 'stateless') {
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
@@ -180,7 +238,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       const session = sessions.find(sessionId, caller, options.surface);
       if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session', idOf(body));
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
-      return session.transport.handleRequest(req, res, body);
+      return serveTransport(session.transport, req, res, body);
     }
     if (!isInitializeRequest(body)) {
       return jsonRpcError(res, 400, -32000, 'No session: send initialize first, or include Mcp-Session-Id (or use protocol revision 2026-07-28, which needs no session)', idOf(body));
@@ -202,7 +260,8 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     const release = sessions.hold(user);
 
     const server = options.newServer('legacy');
-    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      enableJsonResponse: !declaresElicitation(body),
       sessionIdGenerator: () => sessions.newId(),
       onsessioninitialized: (id) => sessions.add({ id, subject: caller.subject, tenant: caller.tenant, user, transport, server, lastSeenAt: Date.now(), ...(options.surface !== undefined ? { surface: options.surface } : {}) }),
       onsessionclosed: (id) => sessions.forget(id),
@@ -212,7 +271,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     };
     try {
       await server.connect(transport);
-      await transport.handleRequest(req, res, body);
+      await serveTransport(transport, req, res, body);
     } finally {
       release(); // the session, if any, now counts itself
       if (!transport.sessionId) await server.close(); // initialize was refused or failed; nothing to keep
@@ -221,13 +280,14 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
 
   async function serveStateless(req: AuthenticatedRequest, res: Response, body: unknown): Promise<void> {
     const server = options.newServer('legacy');
-    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    // No elicitation in stateless mode (src/README.md, "Configuration", DEPUTY_MODE): one JSON body per answer.
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
       void transport.close();
       void server.close();
     });
     await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    await serveTransport(transport, req, res, body);
   }
 
   const sessionRequest = async (req: AuthenticatedRequest, res: Response) => {
@@ -239,7 +299,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     if (!sessionId) return jsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required');
     const session = sessions.find(sessionId, req.caller!, options.surface);
     if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
-    await session.transport.handleRequest(req, res);
+    await serveTransport(session.transport, req, res);
   };
   router.get(options.path, sessionRequest);
   router.delete(options.path, sessionRequest);

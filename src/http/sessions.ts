@@ -5,8 +5,7 @@
  * the session did not exist, so ids cannot be probed.
  */
 import { randomBytes } from 'node:crypto';
-import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import type { Server } from '@modelcontextprotocol/server';
+import type { Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 
 export interface Session {
   id: string;
@@ -15,7 +14,7 @@ export interface Session {
   tenant: string | null;
   /** The user the per-user session quota counts this session for (subject, or subject and client). */
   user: string;
-  transport: NodeStreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
   lastSeenAt: number;
   /** The manifest surface it was opened on (src/README.md D42); absent: the single `/mcp`. */

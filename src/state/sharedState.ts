@@ -4,8 +4,8 @@
  * `DEPUTY_REDIS_URL`.
  *
  * The Redis side is redisState.ts, imported only when `DEPUTY_REDIS_URL` is set: ioredis and
- * rate-limiter-flexible's Redis store cost ~100 ms and ~25 MiB to load
- * (bench/README.md, "Cold start"), for nothing when the state is in memory.
+ * rate-limiter-flexible's Redis store cost ~100 ms and ~25 MiB to load (src/README.md D40), for
+ * nothing when the state is in memory.
  */
 import { memoryLimiters, type LimiterFactory } from './limiters.ts';
 import { InMemoryPendingApprovals, type PendingApprovals } from './pendingApprovals.ts';

@@ -224,6 +224,27 @@ describe('sessions are bound to the subject that opened them', () => {
     expect(none.status).toBe(400);
   });
 
+  it('a session without elicitation is answered with one JSON body per call; with it, an SSE stream (src/README.md D43)', async () => {
+    const plain = await h.openSession(devToken);
+    const json = await h.post(callTool('listDrafts', { limit: 1 }), { token: devToken, sessionId: plain });
+    expect(json.status).toBe(200);
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = await json.text();
+    expect(Number(json.headers.get('content-length'))).toBe(Buffer.byteLength(body));
+    expect(JSON.parse(body)).toMatchObject({ id: 3, result: { structuredContent: { items: [expect.any(Object)] } } });
+
+    const init = await h.post({ ...initialize, params: { ...initialize.params, capabilities: { elicitation: {} } } }, { token: devToken });
+    const eliciting = init.headers.get('mcp-session-id')!;
+    expect(init.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await jsonRpcMessages(init);
+    await (await h.post({ jsonrpc: '2.0', method: 'notifications/initialized' }, { token: devToken, sessionId: eliciting })).body?.cancel();
+    const sse = await h.post(callTool('listDrafts', { limit: 1 }), { token: devToken, sessionId: eliciting });
+    expect(sse.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect((await jsonRpcMessages(sse)).at(-1)).toMatchObject({ id: 3, result: { structuredContent: { items: [expect.any(Object)] } } });
+    // Closed again: the user's session quota is shared with the tests below.
+    for (const id of [plain, eliciting]) await fetch(h.deputy.url, { method: 'DELETE', headers: { authorization: `Bearer ${devToken}`, 'mcp-session-id': id } });
+  });
+
   it('DELETE by the owner ends the session', async () => {
     const sessionId = await h.openSession(devToken);
     const del = await fetch(h.deputy.url, { method: 'DELETE', headers: { authorization: `Bearer ${devToken}`, 'mcp-session-id': sessionId } });
