@@ -24,7 +24,7 @@ import type { Bench, BenchOptions, BenchReport, Target } from './lib/bench.ts';
 import { mintAgentToken } from './lib/agents.ts';
 import { round } from './lib/machine.ts';
 import { compiledBuild } from './memory.ts';
-import { BENCH_DEPUTY_ENV, BENCH_SURFACE_PATH, REPO_ROOT, allCoresCommand, freePort, launch, startBackend, type Child } from './lib/processes.ts';
+import { BENCH_DEPUTY_ENV, REPO_ROOT, allCoresCommand, freePort, launch, startBackend, type Child } from './lib/processes.ts';
 import { table } from './lib/stats.ts';
 
 const KIT = resolve(REPO_ROOT, process.env.PEER_KIT ?? '../shared/peer-kit');
@@ -224,7 +224,8 @@ export const peer: Bench = {
 
       // HTTP: Deputy (production build, --compiled), then the peer.
       const deputyPort = await freePort();
-      const mcpUrl = `http://127.0.0.1:${deputyPort}${BENCH_SURFACE_PATH}`;
+      // bench/fixtures/peer-kit-tools.yaml declares no surfaces: everything is at the single /mcp.
+      const mcpUrl = `http://127.0.0.1:${deputyPort}/mcp`;
       const token = await mintAgentToken(auth.url, mcpUrl, 'drafts:read customers:read');
       const header = ['--header', `Authorization: Bearer ${token}`];
       const httpEnv = { ...deputyEnv, PORT: String(deputyPort) };
