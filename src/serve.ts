@@ -220,14 +220,24 @@ export function providerForSurface(provider: TokenProvider, surface: string | nu
   return provider;
 }
 
+/** The static token file behind a provider: itself, or the one beside an OAuth client; null without one. */
+function tokenFileOf(provider: TokenProvider): StaticTokenProvider | null {
+  return provider instanceof StaticTokenProvider ? provider : provider instanceof CredentialRouter ? provider.file : null;
+}
+
+/** How messages name the token file: its path, or the variable that would set it. */
+function tokenFileName(config: Config): string {
+  return config.tokens.provider === 'static' ? config.tokens.file : (config.tokens.file ?? 'DEPUTY_TOKEN_FILE');
+}
+
 /** A token file entry naming a surface the manifest does not declare is a typo that would leave a surface without it. */
 function checkTokenFileSurfaces(provider: TokenProvider, plans: readonly SurfacePlan[], config: Config): void {
-  const file = provider instanceof StaticTokenProvider ? provider : provider instanceof CredentialRouter ? provider.file : null;
+  const file = tokenFileOf(provider);
   if (!file) return;
   const known = new Set(plans.map((p) => p.name).filter((name) => name !== null));
   const strays = file.surfaceNames().filter(({ surface }) => !known.has(surface));
   if (strays.length === 0) return;
-  const where = config.tokens.provider === 'static' ? config.tokens.file : (config.tokens.file ?? 'DEPUTY_TOKEN_FILE');
+  const where = tokenFileName(config);
   const declared = known.size > 0 ? `the manifest declares ${[...known].join(', ')}` : 'the manifest declares no surfaces';
   throw new StartupError(`${where}: ${strays.map((s) => `entry '${s.tokenId}' names surface '${s.surface}'`).join('; ')}, but ${declared}; correct its \`surfaces:\``);
 }
@@ -265,10 +275,10 @@ export function writeScopesOf(tools: readonly ToolDefinition[]): Set<string> {
 export async function checkCredentials(config: Config, provider: TokenProvider, tools: readonly ToolDefinition[], log: Logger, surface?: CredentialCheckSurface): Promise<void> {
   const on = surface ? `surface '${surface.name}': ` : '';
   const needs = credentialNeeds(tools);
-  const file = provider instanceof StaticTokenProvider ? provider : provider instanceof CredentialRouter ? provider.file : null;
+  const file = tokenFileOf(provider);
   const fromFile = provider instanceof CredentialRouter ? needs.filter((n) => provider.servedByFile(n)) : file ? needs : [];
   const fromOAuth = needs.filter((n) => !fromFile.includes(n));
-  const tokenFile = config.tokens.provider === 'static' ? config.tokens.file : (config.tokens.file ?? 'DEPUTY_TOKEN_FILE');
+  const tokenFile = tokenFileName(config);
   // With tenants on, each tenant the file names must cover every exposed operation on its own (D41).
   const tenants = file?.tenants() ?? null;
   const perTenant = <T extends object>(list: readonly T[]): (T & { tenant?: string })[] =>
