@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mintAgentToken } from './lib/agents.ts';
-import { cpuMs, DEPUTY_CLIENT_SECRET, freePort, MIB, REPO_ROOT, rssBytes, startBackend } from './lib/processes.ts';
+import { BENCH_SURFACE_PATH, cpuMs, DEPUTY_CLIENT_SECRET, freePort, MIB, REPO_ROOT, rssBytes, startBackend } from './lib/processes.ts';
 import { median } from './lib/stats.ts';
 
 const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '7' } }, allowPositionals: true });
@@ -48,7 +48,7 @@ try {
   for (let round = 0; round <= Number(values.rounds); round++) {
     for (const v of [...variants].sort(() => Math.random() - 0.5)) {
       const port = await freePort();
-      const url = `http://127.0.0.1:${port}/mcp`;
+      const url = `http://127.0.0.1:${port}${BENCH_SURFACE_PATH}`;
       const token = await mintAgentToken(backend.url, url);
       const t0 = performance.now();
       const env = { PORT: String(port), DEPUTY_AUTH_ISSUER: backend.url, DEPUTY_BACKEND_URL: backend.url, DEPUTY_TOKEN_PROVIDER: 'client_credentials', DEPUTY_OAUTH_CLIENT_ID: 'deputy', DEPUTY_OAUTH_CLIENT_SECRET: DEPUTY_CLIENT_SECRET, DEPUTY_AUDIT_LOG: '/dev/null' };
