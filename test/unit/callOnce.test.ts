@@ -1,13 +1,15 @@
 /**
  * Work a call used to repeat, now done once (src/README.md D46), gives the same answers as
  * before: the shortcut in unsafePathValue, buildRequest's per-binding facts, the JSON text
- * fitToBytes hands to presentResult, and trace ids from a random pool.
+ * fitToBytes hands to presentResult, trace ids from a random pool, and remembered quota keys.
  */
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BackendError, buildRequest, parseBaseUrl, unsafePathValue, type OperationBinding } from '../../src/backend/index.ts';
 import { fitToBytes } from '../../src/tools/fitOutput.ts';
 import { newTrace, randomHex } from '../../src/tools/traceIds.ts';
+import { quotaKeyOf } from '../../src/tools/userQuotas.ts';
 import { getDraftBinding } from '../helpers/bindings.ts';
 
 /** unsafePathValue as it was, every form computed for every value. */
@@ -107,5 +109,18 @@ describe('trace ids', () => {
     }
     expect(seen.size).toBe(1000);
     expect(randomHex(5)).toMatch(/^[0-9a-f]{10}$/);
+  });
+});
+
+describe('quota keys', () => {
+  it('are the hash of who the user is, remembered or not, past the memo bound', () => {
+    const hash = (who: string) => createHash('sha256').update(who).digest('base64url').slice(0, 32);
+    for (let i = 0; i < 12_000; i++) {
+      const caller = { subject: `user-${i}`, clientId: `client-${i % 2}`, tenant: i % 5 === 0 ? 'acme' : null };
+      const user = `${caller.subject}\n${caller.clientId}`;
+      // Twice: the first answer is computed, the second remembered.
+      for (let twice = 0; twice < 2; twice++) expect(quotaKeyOf(caller, 'subject')).toBe(hash(caller.tenant === null ? caller.subject : `acme\u0000${caller.subject}`));
+      expect(quotaKeyOf(caller, 'subject,client')).toBe(hash(caller.tenant === null ? user : `acme\u0000${user}`));
+    }
   });
 });
