@@ -187,7 +187,7 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     };
 
     const onStop = () => collector.fail(stopError(operationId, deadline, attempts()));
-    deadline.signal.addEventListener('abort', onStop, { once: true });
+    const removeOnStop = deadline.onStop(onStop);
     if (deadline.reason) onStop();
     else {
       const dispatchOpts: Dispatcher.DispatchOptions & { retryOptions: interceptors.RetryInterceptorOpts } = {
@@ -207,11 +207,11 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     }
     return collector.promise.then(
       (raw) => {
-        deadline.signal.removeEventListener('abort', onStop);
+        removeOnStop();
         return { raw, attempts: attempts() };
       },
       (err: unknown) => {
-        deadline.signal.removeEventListener('abort', onStop);
+        removeOnStop();
         throw err;
       },
     );

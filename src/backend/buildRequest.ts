@@ -80,8 +80,8 @@ function decodeFully(value: string): string {
  */
 export function unsafePathValue(value: string): string | null {
   if (value.length === 0) return 'is empty';
-  const decoded = decodeFully(value);
-  const forms = new Set([value, decoded, value.normalize('NFKC'), decoded.normalize('NFKC')]);
+  // ASCII without '%' (most ids) is its own decoded and NFKC form: one form to check.
+  const forms = PLAIN_ASCII.test(value) ? [value] : otherForms(value);
   for (const form of forms) {
     if (form === '.' || form === '..' || form.trim() === '') return 'is a dot segment or blank';
     if (form.includes('/') || form.includes('\\')) return 'contains a path separator';
@@ -89,6 +89,14 @@ export function unsafePathValue(value: string): string | null {
     if (CONTROL.test(form)) return 'contains a control character';
   }
   return null;
+}
+
+// eslint-disable-next-line no-control-regex
+const PLAIN_ASCII = /^[\u0000-\u0024\u0026-\u007f]*$/;
+
+function otherForms(value: string): Set<string> {
+  const decoded = decodeFully(value);
+  return new Set([value, decoded, value.normalize('NFKC'), decoded.normalize('NFKC')]);
 }
 
 function scalar(operationId: string, argument: string, value: unknown): Scalar {
@@ -151,7 +159,7 @@ function appendParam(target: URLSearchParams, operationId: string, name: string,
 }
 
 /** The header and query names the binding's credentials occupy: no argument may name them. */
-function credentialPlaces(binding: OperationBinding): { header: Set<string>; query: Set<string> } {
+function credentialPlacesOf(binding: OperationBinding): { header: Set<string>; query: Set<string> } {
   const places = { header: new Set<string>(), query: new Set<string>() };
   for (const c of binding.credentials) {
     if (c.kind === 'header' && c.name !== null) places.header.add(c.name.toLowerCase());
@@ -230,20 +238,47 @@ function fillTemplate(operationId: string, node: JsonValue, entries: Collected['
   return node;
 }
 
+/** Why the binding's path template itself may not be used with `origin`, or null. */
+function templateDenial(templatePath: string, origin: string): string | null {
+  if (!templatePath.startsWith('/') || templatePath.startsWith('//')) return 'the operation path is not origin-relative';
+  let template: URL;
+  try {
+    template = new URL(templatePath, origin);
+  } catch {
+    return 'the operation path is not a valid URL path';
+  }
+  return template.origin !== origin ? 'the operation path points at another origin' : null;
+}
+
+/**
+ * What depends on the binding alone (and the backend origin), worked out on its first call: a
+ * binding is a generated constant, called again and again (src/README.md D46).
+ */
+interface BindingFacts {
+  origin: string;
+  templatePath: string;
+  credentials: OperationBinding['credentials'];
+  places: { header: Set<string>; query: Set<string> };
+  templateDenied: string | null;
+}
+const bindingFacts = new WeakMap<OperationBinding, BindingFacts>();
+
+function factsOf(binding: OperationBinding, target: BackendTarget): BindingFacts {
+  const known = bindingFacts.get(binding);
+  // Re-derived if the binding was changed in place or is used with another backend.
+  if (known && known.origin === target.origin && known.templatePath === binding.path && known.credentials === binding.credentials) return known;
+  const facts = { origin: target.origin, templatePath: binding.path, credentials: binding.credentials, places: credentialPlacesOf(binding), templateDenied: templateDenial(binding.path, target.origin) };
+  bindingFacts.set(binding, facts);
+  return facts;
+}
+
 /**
  * The egress allowlist: the request URL must resolve to exactly the configured origin and
  * under its base path, and the URL parser must not have rewritten the path (dot segments).
  */
-function checkEgress(operationId: string, target: BackendTarget, templatePath: string, filledPath: string, query: string): string {
+function checkEgress(operationId: string, target: BackendTarget, templateDenied: string | null, filledPath: string, query: string): string {
   const deny = (reason: string) => backendError('BACKEND_EGRESS_DENIED', operationId, { reason });
-  if (!templatePath.startsWith('/') || templatePath.startsWith('//')) throw deny('the operation path is not origin-relative');
-  let template: URL;
-  try {
-    template = new URL(templatePath, target.origin);
-  } catch {
-    throw deny('the operation path is not a valid URL path');
-  }
-  if (template.origin !== target.origin) throw deny('the operation path points at another origin');
+  if (templateDenied !== null) throw deny(templateDenied);
   const wanted = target.basePath + filledPath;
   const url = new URL(wanted + (query ? `?${query}` : ''), target.origin);
   if (url.origin !== target.origin) throw deny('the request URL points at another origin');
@@ -252,9 +287,10 @@ function checkEgress(operationId: string, target: BackendTarget, templatePath: s
 }
 
 export function buildRequest(target: BackendTarget, binding: OperationBinding, args: Readonly<Record<string, unknown>>): BuiltRequest {
+  const facts = factsOf(binding, target);
   const collected = collect(binding, args);
   const filledPath = fillPath(binding, collected.path);
-  const places = credentialPlaces(binding);
+  const places = facts.places;
   const query = new URLSearchParams();
   for (const [name, { argument, value }] of collected.query) {
     if (places.query.has(name)) throw invalid(binding.operationId, argument, `query parameter '${name}' carries a credential and may not be set by a tool`);
@@ -262,6 +298,6 @@ export function buildRequest(target: BackendTarget, binding: OperationBinding, a
   }
   const headers = buildHeaders(binding.operationId, collected.header, places.header);
   const { body, contentType } = buildBody(binding, collected.body);
-  const path = checkEgress(binding.operationId, target, binding.path, filledPath, query.toString());
+  const path = checkEgress(binding.operationId, target, facts.templateDenied, filledPath, query.toString());
   return { method: binding.method, path, headers, body, contentType };
 }

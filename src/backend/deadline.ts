@@ -1,14 +1,17 @@
 /**
  * The deadline of one backend call: its total time budget (token fetch, every attempt, every
- * backoff) and the caller's cancellation, as one signal (src/README.md, "Limits").
+ * backoff) and the caller's cancellation, as one stop (src/README.md, "Limits").
+ *
+ * Its listeners are a plain set, not an AbortController: every call makes one, and a signal with
+ * its EventTarget was a measurable share of the call's CPU (src/README.md D46).
  */
 import { backendError, type BackendError } from './backendError.ts';
 
 export type StopReason = 'timeout' | 'aborted';
 
-/** The total time budget of one call, and the caller's cancellation, as one signal. */
+/** The total time budget of one call, and the caller's cancellation, as one stop. */
 export class Deadline {
-  readonly #controller = new AbortController();
+  readonly #listeners = new Set<() => void>();
   readonly #end: number;
   readonly #timer: NodeJS.Timeout;
   readonly #parent: AbortSignal | undefined;
@@ -23,33 +26,38 @@ export class Deadline {
     else parent?.addEventListener('abort', this.#onParentAbort, { once: true });
   }
 
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
   remainingMs(): number {
     return this.#end - Date.now();
+  }
+
+  /** Calls `listener` once when the deadline stops (not if it has already); returns its removal. */
+  onStop(listener: () => void): () => void {
+    const once = () => {
+      this.#listeners.delete(once);
+      listener();
+    };
+    this.#listeners.add(once);
+    return () => this.#listeners.delete(once);
   }
 
   #stop(reason: StopReason): void {
     if (this.reason) return;
     this.reason = reason;
-    this.#controller.abort();
+    for (const listener of [...this.#listeners]) listener();
   }
 
   /** Settle with `promise`, or reject when the deadline passes first. */
   race<T>(promise: Promise<T>, onStop: () => Error): Promise<T> {
     if (this.reason) return Promise.reject(onStop());
     return new Promise<T>((resolve, reject) => {
-      const stop = () => reject(onStop());
-      this.signal.addEventListener('abort', stop, { once: true });
+      const remove = this.onStop(() => reject(onStop()));
       promise.then(
         (v) => {
-          this.signal.removeEventListener('abort', stop);
+          remove();
           resolve(v);
         },
         (e: unknown) => {
-          this.signal.removeEventListener('abort', stop);
+          remove();
           reject(e);
         },
       );
@@ -59,15 +67,14 @@ export class Deadline {
   /** Wait `ms`, unless the deadline passes first. */
   sleep(ms: number, done: () => void, stopped: () => void): void {
     if (this.reason) return stopped();
-    const onAbort = () => {
+    const remove = this.onStop(() => {
       clearTimeout(timer);
       stopped();
-    };
+    });
     const timer = setTimeout(() => {
-      this.signal.removeEventListener('abort', onAbort);
+      remove();
       done();
     }, ms);
-    this.signal.addEventListener('abort', onAbort, { once: true });
   }
 
   clear(): void {

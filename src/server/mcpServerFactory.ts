@@ -109,47 +109,53 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
     const caller = resolved.caller;
     const resumed = options.era === 'modern' ? ctx.mcpReq.requestState<ApprovalClaim>() : undefined;
     const { outOfBand } = options;
-    let form: Approver;
-    let page: Approver | null = null;
-    if (options.era === 'modern') {
-      form = approvalRounds({
-        caller,
-        supported: declaresFormElicitation(capabilities),
-        resumed,
-        responses: ctx.mcpReq.inputResponses,
-        seal: (claim) => approvals.seal.seal(claim),
-        consumed: approvals.consumed,
-        ttlMs: approvals.seal.ttlMs,
-      });
-      if (outOfBand && (declaresUrlElicitation(capabilities) || resumed?.outOfBand)) {
-        page = outOfBand.approver({ mode: 'rounds', caller, resumed, responses: ctx.mcpReq.inputResponses, seal: (claim) => approvals.seal.seal(claim) });
-      }
-    } else {
-      form = elicitingApprover(
-        {
-          supported: options.elicitation && declaresFormElicitation(capabilities),
-          // Sent as part of this tools/call (related request), so it travels on the call's own
-          // response stream and needs no standalone GET stream.
-          elicit: (params, signal) => ctx.mcpReq.elicitInput(params, { signal }),
-        },
-        (error) => options.onElicitationFailure(request.params.name, error),
-      );
-      if (outOfBand && options.elicitation && declaresUrlElicitation(capabilities)) {
-        page = outOfBand.approver({
-          mode: 'wait',
+    // Built when the approval step first asks (a write's call): a read never needs one (src/README.md D46).
+    const buildApprover = (): Approver => {
+      let form: Approver;
+      let page: Approver | null = null;
+      if (options.era === 'modern') {
+        form = approvalRounds({
           caller,
-          elicit: (params, signal) => ctx.mcpReq.elicitInput(params, { signal }),
-          complete: (id) => server.createElicitationCompletionNotifier(id)(),
+          supported: declaresFormElicitation(capabilities),
+          resumed,
+          responses: ctx.mcpReq.inputResponses,
+          seal: (claim) => approvals.seal.seal(claim),
+          consumed: approvals.consumed,
+          ttlMs: approvals.seal.ttlMs,
         });
+        if (outOfBand && (declaresUrlElicitation(capabilities) || resumed?.outOfBand)) {
+          page = outOfBand.approver({ mode: 'rounds', caller, resumed, responses: ctx.mcpReq.inputResponses, seal: (claim) => approvals.seal.seal(claim) });
+        }
+      } else {
+        form = elicitingApprover(
+          {
+            supported: options.elicitation && declaresFormElicitation(capabilities),
+            // Sent as part of this tools/call (related request), so it travels on the call's own
+            // response stream and needs no standalone GET stream.
+            elicit: (params, signal) => ctx.mcpReq.elicitInput(params, { signal }),
+          },
+          (error) => options.onElicitationFailure(request.params.name, error),
+        );
+        if (outOfBand && options.elicitation && declaresUrlElicitation(capabilities)) {
+          page = outOfBand.approver({
+            mode: 'wait',
+            caller,
+            elicit: (params, signal) => ctx.mcpReq.elicitInput(params, { signal }),
+            complete: (id) => server.createElicitationCompletionNotifier(id)(),
+          });
+        }
       }
-    }
-    const approver = routedApprover({ form, page, link: outOfBand ? outOfBand.approver({ mode: 'link', caller }) : null, resumedOnPage: resumed?.outOfBand === true });
+      return routedApprover({ form, page, link: outOfBand ? outOfBand.approver({ mode: 'link', caller }) : null, resumedOnPage: resumed?.outOfBand === true });
+    };
+    let approver: Approver | undefined;
     const pending = tools.call(request.params.name, request.params.arguments ?? {}, {
       caller: resolved.caller,
       callerToken: resolved.token,
       sessionId: ctx.sessionId ?? null,
       client: client ? { name: client.name, version: client.version } : null,
-      approver,
+      get approver() {
+        return (approver ??= buildApprover());
+      },
       signal: ctx.mcpReq.signal,
     });
     if (!pending) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);

@@ -274,7 +274,7 @@ export function callSteps(deps: CallStepDeps): Record<CallStepName, CallStep> {
       const facts = { truncated: projected.truncated, shrunk: fitted.shrunk, redactions: redacted.redactions };
       const items = Array.isArray((fitted.value as { items?: unknown }).items) ? (fitted.value as { items: unknown[] }).items.length : null;
       return {
-        result: { content: [{ type: 'text', text: presentResult(tool, fitted.value, facts) }], structuredContent: fitted.value as Record<string, unknown> },
+        result: { content: [{ type: 'text', text: presentResult(tool, fitted.value, facts, fitted.json) }], structuredContent: fitted.value as Record<string, unknown> },
         outcome: {
           outcome: 'ok',
           approval: call.approval,

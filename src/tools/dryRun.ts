@@ -85,7 +85,7 @@ export async function dryRunOutput(call: ToolCall, rehearsal: Rehearsal, redacto
   if (violation !== null) return violation;
   const facts = { truncated, shrunk: fitted.shrunk, redactions: redacted.redactions };
   return {
-    result: { content: [{ type: 'text', text: presentResult(tool, fitted.value, facts) }], structuredContent: fitted.value as Record<string, unknown> },
+    result: { content: [{ type: 'text', text: presentResult(tool, fitted.value, facts, fitted.json) }], structuredContent: fitted.value as Record<string, unknown> },
     outcome: {
       outcome: 'dry_run',
       approval: call.approval,

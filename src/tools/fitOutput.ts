@@ -9,14 +9,19 @@ export interface Fitted {
   bytes: number;
   /** True when anything was removed to fit. */
   shrunk: boolean;
+  /** `value` as JSON: measured here, and the text result's data, serialized once (src/README.md D46). */
+  json: string;
 }
 
-const byteLength = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
-
 export function fitToBytes(value: unknown, maxBytes: number): Fitted {
-  let bytes = byteLength(value);
-  if (bytes <= maxBytes) return { value, bytes, shrunk: false };
+  let json = JSON.stringify(value);
+  let bytes = Buffer.byteLength(json);
+  if (bytes <= maxBytes) return { value, bytes, shrunk: false, json };
   const copy = structuredClone(value);
+  const byteLength = (v: unknown) => {
+    json = JSON.stringify(v);
+    return Buffer.byteLength(json);
+  };
 
   // 1. Drop list tails, longest list first, until it fits or every list is down to one item.
   for (;;) {
@@ -24,7 +29,7 @@ export function fitToBytes(value: unknown, maxBytes: number): Fitted {
     if (!list || list.length <= 1) break;
     list.length = Math.max(1, Math.floor(list.length * 0.75));
     bytes = byteLength(copy);
-    if (bytes <= maxBytes) return { value: copy, bytes, shrunk: true };
+    if (bytes <= maxBytes) return { value: copy, bytes, shrunk: true, json };
   }
   // 2. Cut the longest strings.
   for (let round = 0; round < 64 && bytes > maxBytes; round++) {
@@ -35,7 +40,7 @@ export function fitToBytes(value: unknown, maxBytes: number): Fitted {
     slot.set(`${slot.value.slice(0, keep)}… [cut]`);
     bytes = byteLength(copy);
   }
-  return { value: copy, bytes, shrunk: true };
+  return { value: copy, bytes, shrunk: true, json };
 }
 
 function longestArray(node: unknown): unknown[] | undefined {

@@ -11,7 +11,6 @@
  * (toolErrors.ts); a call that is refused before the backend step makes no backend request. The
  * user's in-flight slot is given back however the call ends.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CallToolResult, InputRequiredResult, Tool } from '@modelcontextprotocol/server';
 import { isBackendError, type BackendClient } from '../backend/index.ts';
@@ -24,6 +23,7 @@ import { createRedactor } from './redactSecrets.ts';
 import type { CatalogEntry, ToolCatalog } from './toolCatalog.ts';
 import type { CallContext, ToolService } from './toolContract.ts';
 import { messageForBackendError, toolMessages, type ErrorContext } from './toolErrors.ts';
+import { newTrace, randomHex } from './traceIds.ts';
 import { UserQuotas, type QuotaLimits } from './userQuotas.ts';
 import type { LimiterFactory } from '../state/limiters.ts';
 import { SharedStateUnavailable } from '../state/singleUse.ts';
@@ -76,14 +76,14 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
   async function run(entry: CatalogEntry, rawArgs: unknown, context: CallContext): Promise<CallToolResult | InputRequiredResult> {
     const tool = entry.definition;
     const started = performance.now();
-    const traceId = randomBytes(16).toString('hex');
+    const { traceId, traceparent } = newTrace();
     const call: ToolCall = {
       entry,
       tool,
       context,
       rawArgs,
       correlationId: traceId,
-      traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+      traceparent,
       args: null,
       approval: 'not_reached',
       approvalId: null,
@@ -144,7 +144,7 @@ export function createToolService(options: ToolServiceOptions): DeputyToolServic
 
   function recordRefusal(tool: string, caller: Caller, sessionId: string | null, outcome: 'denied' | 'unknown_tool'): void {
     audit.record({
-      correlationId: randomBytes(16).toString('hex'),
+      correlationId: randomHex(16),
       ...surface,
       caller: { subject: caller.subject, clientId: caller.clientId },
       tenant: caller.tenant,

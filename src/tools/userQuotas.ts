@@ -48,8 +48,19 @@ export function quotaKeyOf(caller: Pick<Caller, 'subject' | 'clientId' | 'tenant
   // The same subject in two tenants is two users (D41). Without tenants the key is as before,
   // so counters in a shared store carry over an upgrade.
   const who = caller.tenant === null ? user : `${caller.tenant}\u0000${user}`;
-  return createHash('sha256').update(who).digest('base64url').slice(0, 32);
+  let key = knownKeys.get(who);
+  if (key === undefined) {
+    key = createHash('sha256').update(who).digest('base64url').slice(0, 32);
+    // Bounded: a process serving more users than this starts the memo over (src/README.md D46).
+    if (knownKeys.size >= MAX_KNOWN_KEYS) knownKeys.clear();
+    knownKeys.set(who, key);
+  }
+  return key;
 }
+
+/** The hashed key of each user seen lately: every call, and the fair share's check, asks for it. */
+const knownKeys = new Map<string, string>();
+const MAX_KNOWN_KEYS = 10_000;
 
 interface ToolLimiter {
   limiter: RateLimiterAbstract;
