@@ -415,6 +415,7 @@ describe('the body, read without Express (src/README.md D44)', () => {
     const res = await rawPost('/mcp', { authorization: `Bearer ${devToken}` }, [], 'PATCH');
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('GET, POST, DELETE');
+    expect((await rawPost('/mcp', { authorization: `Bearer ${devToken}` }, [], 'HEAD')).status).toBe(405);
   });
 
   it('a refusal is JSON with its length, and names no framework', async () => {
