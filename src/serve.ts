@@ -32,7 +32,7 @@ import { callerFromAuthInfo } from './http/bearerAuth.ts';
 import { SessionRegistry } from './http/sessions.ts';
 import { createMcpServer, type ApprovalRoundsConfig, type CallerSource, type ProtocolEra } from './server/mcpServerFactory.ts';
 import { createRequestStateSeal, createSealer, randomStateKey } from './server/requestState.ts';
-import { approvalPageRoutes, type PageSession } from './http/approvalPage.ts';
+import type { ApprovalPageOptions, PageSession } from './http/approvalPage.ts';
 import { createSignIn, type LoginTransaction } from './http/approvalSignIn.ts';
 import { memoryState, type SharedState } from './state/sharedState.ts';
 import { createOutOfBandApprovals, type OutOfBandApprovals } from './tools/outOfBand.ts';
@@ -69,7 +69,7 @@ function approvalRoundsFor(config: Config, keys: readonly string[], state: Share
 const PAGE_SESSION_MS = 30 * 60_000;
 const PAGE_LOGIN_MS = 10 * 60_000;
 
-/** The approval page: pending approvals (in the shared state; src/README.md, "Approval out of band"), its sign-in and routes. */
+/** The approval page: pending approvals (in the shared state; src/README.md, "Approval out of band"), its sign-in and what its routes are built from. */
 function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog, log: Logger, state: SharedState, now: () => number) {
   const outOfBand = createOutOfBandApprovals({
     store: state.pendingApprovals,
@@ -85,7 +85,8 @@ function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: 
     clientSecret: live.approvals.clientSecret,
     verify: createCallerVerifier({ issuer: auth.issuer, audience: `${live.publicUrl}/approvals`, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms, tenantClaim: live.tenants?.claim ?? null }),
   });
-  const routes = approvalPageRoutes({
+  // Its routes are built with the rest of Express, on the first request for them (src/http/app.ts).
+  const options: ApprovalPageOptions = {
     outOfBand,
     signIn,
     sessions: createSealer<PageSession>(keys, PAGE_SESSION_MS),
@@ -93,8 +94,8 @@ function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: 
     secure: new URL(live.publicUrl).protocol === 'https:',
     onError: (error) => log.warn({ err: error instanceof Error ? error.name : 'unknown' }, 'approval page request failed'),
     now,
-  });
-  return { outOfBand, routes };
+  };
+  return { outOfBand, options };
 }
 
 function mcpServerFor(identity: ReturnType<typeof identityFor>, tools: DeputyToolService, callerOf: CallerSource, approvals: ApprovalRoundsConfig, outOfBand: OutOfBandApprovals | null, log: Logger, legacyElicitation: boolean) {
@@ -587,7 +588,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     maxBodyBytes: live.maxBodyBytes,
     userOf: (caller) => quotaKeyOf(caller, config.quotas.key),
     readiness,
-    approvalPage: page.routes,
+    approvalPage: page.options,
     metrics: live.metrics ? { registry: metrics.registry, token: live.metrics.token } : null,
   });
   if (!live.metrics) log.info('/metrics is not served (DEPUTY_METRICS=off, or a non-loopback bind without DEPUTY_METRICS_TOKEN)');

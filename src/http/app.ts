@@ -1,23 +1,25 @@
 /**
- * The HTTP face of Deputy. Order matters and is fixed here:
- *   1. health endpoints (before the Host check: orchestrator probes address the pod or container
- *      IP, and the answers reveal nothing a rebinding page could use)
- *   2. Origin/Host guard (DNS rebinding) for everything else; Protected Resource Metadata,
- *      /metrics (public, no bearer token) and the approval page (its own sign-in, approvalPage.ts)
- *   3. bearer authentication for /mcp (or each manifest surface's path, with its own audience)
- *   4. the MCP endpoint (batch refusal, scope challenge, then per protocol era: 2025-era sessions
- *      or the stateless 2026-07-28 handler)
+ * The HTTP face of Deputy: one `node:http` request listener. Order matters and is fixed here:
+ *   1. the MCP endpoints — `/mcp`, or each manifest surface's path — served on plain `node:http`,
+ *      never through Express (src/README.md D44): Origin/Host guard (DNS rebinding), then bearer
+ *      authentication with the surface's own audience, then the endpoint (mcpEndpoint.ts: body cap,
+ *      batch refusal, scope challenge, then per protocol era: 2025-era sessions or the stateless
+ *      2026-07-28 handler)
+ *   2. everything else through Express (expressApp.ts), loaded on the first such request: health,
+ *      Protected Resource Metadata, /metrics, the approval page, and the 404 naming the endpoints
  */
-import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/server';
-import { bearerAuth } from './bearerAuth.ts';
+import { bearerAuth, isRefusal, type BearerAuth } from './bearerAuth.ts';
 import type { CallerVerifier } from './callerAuth.ts';
 import type { ProtocolEra } from '@modelcontextprotocol/server';
-import { mcpEndpoint } from './mcpEndpoint.ts';
-import { metricsHandler, type MetricsRegistry } from './metrics.ts';
+import type { ApprovalPageOptions } from './approvalPage.ts';
+import { mcpEndpoint, type McpEndpoint } from './mcpEndpoint.ts';
+import type { MetricsRegistry } from './metrics.ts';
 import { originGuard, type OriginPolicy } from './originGuard.ts';
-import { protectedResourceMetadataUrl, protectedResourceRoutes } from './protectedResource.ts';
+import { protectedResourceMetadataUrl } from './protectedResource.ts';
 import type { Readiness } from './readiness.ts';
+import { jsonRpcError, sendRefusal } from './respond.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
 
@@ -51,50 +53,37 @@ export interface AppOptions {
   userOf: (caller: Caller) => string;
   /** The dependencies' state, cached (src/http/readiness.ts). */
   readiness: Readiness;
-  /** The approval page's routes under /approvals (approvalPage.ts); null = not served. */
-  approvalPage: Router | null;
+  /** What the approval page's routes under /approvals are built from (approvalPage.ts); null = not served. */
+  approvalPage: ApprovalPageOptions | null;
   /** Prometheus exposition at /metrics; null = not served (404). */
   metrics: { registry: MetricsRegistry; token: string | null } | null;
 }
 
-export function createApp(options: AppOptions): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const report = await options.readiness.report();
-    res.status(report.status === 'not_ready' ? 503 : 200).json(report);
-  });
+/**
+ * How Express's router matched the endpoint's path: case-insensitive, one trailing slash allowed,
+ * the query string ignored.
+ */
+function routeKey(url: string | undefined): string {
+  const query = url?.indexOf('?') ?? -1;
+  const path = (query === -1 ? (url ?? '') : url!.slice(0, query)).toLowerCase();
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
 
-  app.use(originGuard(options.origin));
+interface McpRoute {
+  auth: BearerAuth;
+  endpoint: McpEndpoint;
+}
 
-  if (options.metrics) app.get('/metrics', metricsHandler(options.metrics.registry, options.metrics.token));
-  if (options.approvalPage) app.use(options.approvalPage);
-
-  const single = options.surfaces.length === 1 && options.surfaces[0]!.name === null;
+export function createApp(options: AppOptions): RequestListener {
+  const guard = originGuard(options.origin);
+  const routes = new Map<string, McpRoute>();
   for (const surface of options.surfaces) {
     const path = new URL(surface.resource).pathname;
     const resourceMetadataUrl = protectedResourceMetadataUrl(surface.resource);
-    app.use(
-      protectedResourceRoutes({
-        resource: surface.resource,
-        authorizationServers: [options.authorizationServer],
-        scopes: surface.scopes,
-        resourceName: surface.name === null ? 'Deputy' : `Deputy: ${surface.title ?? surface.name}`,
-        rootVariant: options.surfaces.length === 1,
-      }),
-    );
-    const auth = bearerAuth({ verify: surface.verifyCaller, resourceMetadataUrl, resource: surface.resource });
-    // The single /mcp guards everything under it, as it always has; a surface guards exactly its
-    // path, so /mcp's guard cannot answer for /mcp/support with the wrong audience.
-    if (single) app.use(path, auth);
-    else app.all(path, auth);
-    app.use(
-      mcpEndpoint({
-        path,
+    routes.set(routeKey(path), {
+      // Audience = this surface's resource: a token for another surface is refused (401 invalid_token).
+      auth: bearerAuth({ verify: surface.verifyCaller, resourceMetadataUrl, resource: surface.resource }),
+      endpoint: mcpEndpoint({
         ...(surface.name !== null ? { surface: surface.name } : {}),
         mode: options.mode,
         sessions: options.sessions,
@@ -105,24 +94,30 @@ export function createApp(options: AppOptions): Express {
         maxBodyBytes: options.maxBodyBytes,
         userOf: options.userOf,
       }),
-    );
+    });
   }
 
-  const endpoints = options.surfaces.map((s) => new URL(s.resource).pathname).join(', ');
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found', error_description: `No such endpoint; the MCP endpoint${options.surfaces.length === 1 ? ' is' : 's are'} ${endpoints}` });
-  });
-  // Body-parser and unexpected errors: a short JSON answer, never a stack trace.
-  const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, _next) => {
-    if (res.headersSent) return;
-    if (error.type === 'entity.too.large') {
-      res.status(413).json({ jsonrpc: '2.0', error: { code: -32600, message: 'Request body too large' }, id: null });
-    } else if (error.type === 'entity.parse.failed') {
-      res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not valid JSON' }, id: null });
-    } else {
-      res.status(500).json({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null });
-    }
+  async function serveMcp(route: McpRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const refusal = guard(req);
+    if (refusal) return sendRefusal(res, refusal);
+    const who = await route.auth(req);
+    if (isRefusal(who)) return sendRefusal(res, who);
+    await route.endpoint(req, res, who);
+  }
+
+  // Express (~185 ms of CPU and ~16 MiB to import) is loaded only when a request needs it.
+  let express: Promise<RequestListener> | null = null;
+  const viaExpress = async (req: IncomingMessage, res: ServerResponse) => {
+    const app = await (express ??= import('./expressApp.ts').then(({ createExpressApp }) => createExpressApp(options)));
+    app(req, res);
   };
-  app.use(onError);
-  return app;
+
+  return (req, res) => {
+    const route = routes.get(routeKey(req.url));
+    (route ? serveMcp(route, req, res) : viaExpress(req, res)).catch(() => {
+      // An unexpected failure: a short JSON-RPC answer, never a stack trace (as Express's error handler gave).
+      if (res.headersSent) res.destroy();
+      else jsonRpcError(res, 500, -32603, 'Internal error');
+    });
+  };
 }

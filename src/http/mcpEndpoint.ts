@@ -1,7 +1,7 @@
 /**
  * `/mcp`: the Streamable HTTP endpoint, both protocol eras on one URL (src/README.md,
  * "Protocol eras"). The SDK's own classifier decides per request (`classifyInboundRequest`, the
- * step behind `isLegacyRequest` and `createMcpHandler`, fed the body express.json() parsed):
+ * step behind `isLegacyRequest` and `createMcpHandler`, fed the body jsonBody.ts parsed):
  *
  * - 2026-07-28 (a request whose `_meta` carries the protocol-version envelope): stateless; the
  *   SDK's `createMcpHandler` serves it from a fresh server instance and owns the revision's
@@ -18,15 +18,18 @@
  * authorization spec, "Scope Challenge Handling").
  *
  * Both eras are served by the SDK's web-standard handlers (`WebStandardStreamableHTTPServerTransport`,
- * `createMcpHandler`) given a headers-only web `Request` and the body express.json() parsed, and
+ * `createMcpHandler`) given a headers-only web `Request` and the body jsonBody.ts parsed, and
  * their web `Response` is written straight to the socket (`sendWebResponse`). Neither SDK Node
  * adapter is used (src/README.md D43): `@modelcontextprotocol/node`'s transport builds a request
  * listener per request and converts both ways through `@hono/node-server`, and its
  * `toNodeHandler` serializes the parsed body again; its Express adapter would also replace
  * Deputy's own Origin/Host guard, caller verification (503 when keys cannot be loaded, 403 scope
  * challenge) and metadata with the SDK's. Every check in front of the SDK stays as it is.
+ *
+ * Served on plain `node:http`, never through Express (src/README.md D44): app.ts routes the
+ * endpoint's path here after its Origin/Host guard and bearer authentication.
  */
-import express, { type Request, type Response, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   classifyInboundRequest,
   createMcpHandler,
@@ -35,14 +38,14 @@ import {
   type ProtocolEra,
   type Server,
 } from '@modelcontextprotocol/server';
-import { challenge, type AuthenticatedRequest } from './bearerAuth.ts';
+import { challenge, type Authenticated } from './bearerAuth.ts';
+import { readJsonBody } from './jsonBody.ts';
+import { jsonRpcError, sendJson } from './respond.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
 import { missingScopes } from '../tools/policy.ts';
 
 export interface McpEndpointOptions {
-  /** Where it is served: `/mcp`, or a manifest surface's path (src/README.md D42). */
-  path: string;
   /** The surface's name, which its sessions are bound to; undefined for the single `/mcp`. */
   surface?: string;
   /** How the 2025 era is served; the 2026-07-28 era is always stateless. */
@@ -58,27 +61,29 @@ export interface McpEndpointOptions {
   userOf: (caller: Caller) => string;
 }
 
-function jsonRpcError(res: Response, status: number, code: number, message: string, id: string | number | null = null): void {
-  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id });
+/** A header the client may have sent once; a repeated one is the list Node joined with ", ". */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /**
- * The web-standard view of a request whose body express.json() already parsed: headers only.
+ * The web-standard view of a request whose body jsonBody.ts already parsed: headers only.
  * The SDK's modern handler takes the parsed body beside it, so the body is never serialized
  * again (the Node adapter's `toWebRequest` would).
  */
-function headersOnlyRequest(req: Request, signal: AbortSignal): globalThis.Request {
+function headersOnlyRequest(req: IncomingMessage, signal: AbortSignal): globalThis.Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(':') || name === 'content-length' || name === 'transfer-encoding' || name === 'content-encoding') continue;
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
     else headers.set(name, value);
   }
-  return new globalThis.Request(`http://${req.headers.host ?? 'localhost'}${req.originalUrl}`, { method: req.method, headers, signal });
+  return new globalThis.Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: req.method, headers, signal });
 }
 
 /** Aborted when the client goes away before its answer is complete: ends the SDK's stream and any tool call on it. */
-function disconnectSignal(res: Response): AbortSignal {
+function disconnectSignal(res: ServerResponse): AbortSignal {
   const disconnected = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) disconnected.abort();
@@ -96,7 +101,7 @@ function disconnectSignal(res: Response): AbortSignal {
  * together, while one that stays open (an approval's elicitation, the GET stream) is flushed
  * then. A client that goes away cancels the stream, which the SDK takes as the end of it.
  */
-async function sendWebResponse(res: Response, response: globalThis.Response): Promise<void> {
+async function sendWebResponse(res: ServerResponse, response: globalThis.Response): Promise<void> {
   const head: Record<string, string> = {};
   for (const [name, value] of response.headers) head[name] = value;
   if (!response.body || !(head['content-type'] ?? '').startsWith('text/event-stream')) {
@@ -133,9 +138,9 @@ async function sendWebResponse(res: Response, response: globalThis.Response): Pr
 }
 
 /** A 2025-era request through its session's (or a one-off) transport. */
-async function serveTransport(transport: WebStandardStreamableHTTPServerTransport, req: AuthenticatedRequest, res: Response, body?: unknown): Promise<void> {
+async function serveTransport(transport: WebStandardStreamableHTTPServerTransport, req: IncomingMessage, res: ServerResponse, who: Authenticated, body?: unknown): Promise<void> {
   const response = await transport.handleRequest(headersOnlyRequest(req, disconnectSignal(res)), {
-    ...(req.auth ? { authInfo: req.auth } : {}),
+    authInfo: who.auth,
     ...(body !== undefined ? { parsedBody: body } : {}),
   });
   await sendWebResponse(res, response);
@@ -176,21 +181,28 @@ function declaresElicitation(body: object): boolean {
 
 const MALFORMED_TOOL_CALL = 'Invalid params: tools/call takes params.name (a string) and params.arguments (an object without a __proto__ key, if given)';
 
-export function mcpEndpoint(options: McpEndpointOptions): Router {
-  const router = express.Router();
+/** Serves one request to the endpoint's path, already past the Origin/Host guard and authenticated (app.ts). */
+export type McpEndpoint = (req: IncomingMessage, res: ServerResponse, who: Authenticated) => Promise<void>;
+
+export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { sessions } = options;
   // 2025-era traffic never reaches this handler (routed below), so it rejects rather than serves it.
   const modern = createMcpHandler(() => options.newServer('modern'), { legacy: 'reject', maxRequestBodySize: options.maxBodyBytes });
-  const serveModern = async (req: AuthenticatedRequest, res: Response, webRequest: globalThis.Request, body: unknown) => {
-    const response = await modern.fetch(webRequest, { parsedBody: body, ...(req.auth ? { authInfo: req.auth } : {}) });
+  const serveModern = async (res: ServerResponse, webRequest: globalThis.Request, who: Authenticated, body: unknown) => {
+    const response = await modern.fetch(webRequest, { parsedBody: body, authInfo: who.auth });
     await sendWebResponse(res, response);
   };
 
-  router.post(options.path, express.json({ limit: options.maxBodyBytes, type: () => true }), async (req: AuthenticatedRequest, res) => {
-    const body: unknown = req.body;
+  async function post(req: IncomingMessage, res: ServerResponse, who: Authenticated): Promise<void> {
+    const read = await readJsonBody(req, options.maxBodyBytes);
+    if (!read.ok) {
+      if (read.status !== null) jsonRpcError(res, read.status, read.code, read.message);
+      return;
+    }
+    const { body } = read;
     if (Array.isArray(body)) return jsonRpcError(res, 400, -32600, 'JSON-RPC batches are not supported; send one message per request');
     if (body === null || typeof body !== 'object') return jsonRpcError(res, 400, -32600, 'Expected one JSON-RPC message');
-    const caller = req.caller!;
+    const { caller } = who;
 
     const message = body as { method?: unknown; params?: { name?: unknown } };
     if (message.method === 'tools/call' && typeof message.params?.name === 'string') {
@@ -198,18 +210,12 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       const missing = needed ? missingScopes({ name: message.params.name, callerScopes: needed }, caller) : [];
       if (needed && missing.length > 0) {
         // Audit against a session only if it is really this caller's (the header is client text).
-        const claimed = req.get('mcp-session-id');
+        const claimed = header(req, 'mcp-session-id');
         const sessionId = options.mode === 'stateful' && claimed ? (sessions.find(claimed, caller, options.surface)?.id ?? null) : null;
         options.onDenied(message.params.name, caller, sessionId);
-        res.set(
-          'WWW-Authenticate',
-          challenge(options.resourceMetadataUrl, {
-            error: 'insufficient_scope',
-            scope: [...new Set([...caller.scopes, ...needed])].join(' '),
-            error_description: `This tool needs the scope ${missing.join(' ')}`,
-          }),
-        );
-        res.status(403).json({ error: 'insufficient_scope', error_description: `This tool needs the scope ${missing.join(' ')}` });
+        const description = `This tool needs the scope ${missing.join(' ')}`;
+        const scope = [...new Set([...caller.scopes, ...needed])].join(' ');
+        sendJson(res, 403, { error: 'insufficient_scope', error_description: description }, { 'www-authenticate': challenge(options.resourceMetadataUrl, { error: 'insufficient_scope', scope, error_description: description }) });
         return;
       }
     }
@@ -219,26 +225,26 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     // Request for every 2025-era call (~0.1 ms each).
     const era = classifyInboundRequest({
       httpMethod: 'POST',
-      protocolVersionHeader: req.get('mcp-protocol-version'),
-      mcpMethodHeader: req.get('mcp-method'),
-      mcpNameHeader: req.get('mcp-name'),
+      protocolVersionHeader: header(req, 'mcp-protocol-version'),
+      mcpMethodHeader: header(req, 'mcp-method'),
+      mcpNameHeader: header(req, 'mcp-name'),
       body,
     });
     if (era.kind !== 'legacy') {
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
-      return serveModern(req, res, headersOnlyRequest(req, disconnectSignal(res)), body);
+      return serveModern(res, headersOnlyRequest(req, disconnectSignal(res)), who, body);
     }
     if (options.mode === 'stateless') {
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
-      return serveStateless(req, res, body);
+      return serveStateless(req, res, who, body);
     }
 
-    const sessionId = req.get('mcp-session-id');
+    const sessionId = header(req, 'mcp-session-id');
     if (sessionId) {
       const session = sessions.find(sessionId, caller, options.surface);
       if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session', idOf(body));
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
-      return serveTransport(session.transport, req, res, body);
+      return serveTransport(session.transport, req, res, who, body);
     }
     if (!isInitializeRequest(body)) {
       return jsonRpcError(res, 400, -32000, 'No session: send initialize first, or include Mcp-Session-Id (or use protocol revision 2026-07-28, which needs no session)', idOf(body));
@@ -247,13 +253,13 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     const user = options.userOf(caller);
     const quota = sessions.userQuota(user);
     if (quota) {
-      res.set('Retry-After', String(quota.retryAfterSeconds));
       return jsonRpcError(
         res,
         429,
         -32000,
         `Quota reached (open sessions): this user already has ${quota.limit} open sessions. Reuse one, close one (DELETE /mcp with its Mcp-Session-Id), or retry after ${quota.retryAfterSeconds} s, when an idle one expires`,
         idOf(body),
+        { 'retry-after': String(quota.retryAfterSeconds) },
       );
     }
     if (!sessions.hasRoom()) return jsonRpcError(res, 503, -32000, 'Too many open sessions; try again later', idOf(body));
@@ -271,14 +277,14 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     };
     try {
       await server.connect(transport);
-      await serveTransport(transport, req, res, body);
+      await serveTransport(transport, req, res, who, body);
     } finally {
       release(); // the session, if any, now counts itself
       if (!transport.sessionId) await server.close(); // initialize was refused or failed; nothing to keep
     }
-  });
+  }
 
-  async function serveStateless(req: AuthenticatedRequest, res: Response, body: unknown): Promise<void> {
+  async function serveStateless(req: IncomingMessage, res: ServerResponse, who: Authenticated, body: unknown): Promise<void> {
     const server = options.newServer('legacy');
     // No elicitation in stateless mode (src/README.md, "Configuration", DEPUTY_MODE): one JSON body per answer.
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
@@ -287,22 +293,24 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       void server.close();
     });
     await server.connect(transport);
-    await serveTransport(transport, req, res, body);
+    await serveTransport(transport, req, res, who, body);
   }
 
-  const sessionRequest = async (req: AuthenticatedRequest, res: Response) => {
-    if (options.mode === 'stateless') {
-      res.set('Allow', 'POST');
-      return jsonRpcError(res, 405, -32000, 'Method not allowed in stateless mode');
-    }
-    const sessionId = req.get('mcp-session-id');
+  async function sessionRequest(req: IncomingMessage, res: ServerResponse, who: Authenticated): Promise<void> {
+    if (options.mode === 'stateless') return jsonRpcError(res, 405, -32000, 'Method not allowed in stateless mode', null, { allow: 'POST' });
+    const sessionId = header(req, 'mcp-session-id');
     if (!sessionId) return jsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required');
-    const session = sessions.find(sessionId, req.caller!, options.surface);
+    const session = sessions.find(sessionId, who.caller, options.surface);
     if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
-    await serveTransport(session.transport, req, res);
-  };
-  router.get(options.path, sessionRequest);
-  router.delete(options.path, sessionRequest);
+    await serveTransport(session.transport, req, res, who);
+  }
 
-  return router;
+  // The methods of the Streamable HTTP transport; any other is answered 405 naming them (RFC 9110 §15.5.6).
+  const allow = options.mode === 'stateless' ? 'POST' : 'GET, POST, DELETE';
+  return (req, res, who) => {
+    if (req.method === 'POST') return post(req, res, who);
+    if (req.method === 'GET' || req.method === 'DELETE') return sessionRequest(req, res, who);
+    jsonRpcError(res, 405, -32000, `Method not allowed; this endpoint takes ${allow}`, null, { allow });
+    return Promise.resolve();
+  };
 }

@@ -4,7 +4,7 @@
  * well-known URI of each resource (`/mcp`, or a manifest surface's path; §3.1: path inserted after
  * the well-known prefix) and, where there is one resource, at the root variant older clients fetch.
  */
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 
 export interface ProtectedResourceOptions {
   /** The resource identifier: the canonical URL of the MCP endpoint. */
@@ -27,8 +27,8 @@ export function protectedResourceMetadataUrl(resource: string): string {
   return `${url.origin}/.well-known/oauth-protected-resource${path}`;
 }
 
-export function protectedResourceRoutes(options: ProtectedResourceOptions): Router {
-  const router = express.Router();
+/** `express.Router` passed in: this module is also loaded where Express is not (app.ts, src/README.md D44). */
+export function protectedResourceRoutes(router: Router, options: ProtectedResourceOptions): Router {
   const document = {
     resource: options.resource,
     authorization_servers: [...options.authorizationServers],

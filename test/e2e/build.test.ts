@@ -101,8 +101,11 @@ describe('the production build', () => {
     await stopAndCheck(serve, 'SIGINT', [mcpUrl]);
   }, 60_000);
 
-  /** Every module `node dist/src/main.js serve ARGS` loads up to its listening line (test/helpers/moduleTrace.mjs). */
-  async function modulesLoadedServing(args: string[], name: string): Promise<string[]> {
+  /**
+   * Every module `node dist/src/main.js serve ARGS` loads up to its listening line, and through
+   * `use` of its MCP URL if given (test/helpers/moduleTrace.mjs).
+   */
+  async function modulesLoadedServing(args: string[], name: string, use?: (mcpUrl: string) => Promise<void>): Promise<string[]> {
     const trace = join(dir, `${name}.modules`);
     const child = spawn(process.execPath, ['--import', join(ROOT, 'test/helpers/moduleTrace.mjs'), 'dist/src/main.js', 'serve', ...args], {
       cwd: ROOT,
@@ -110,7 +113,12 @@ describe('the production build', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
-      for await (const line of createInterface({ input: child.stdout })) if (line.startsWith('deputy listening on')) break;
+      for await (const line of createInterface({ input: child.stdout })) {
+        const listening = /^deputy listening on (\S+)/.exec(line);
+        if (!listening) continue;
+        await use?.(listening[1]!);
+        break;
+      }
     } finally {
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
@@ -124,18 +132,37 @@ describe('the production build', () => {
     await run(process.execPath, ['dist/src/main.js', 'compile', '--out', compiled], { cwd: ROOT });
     for (const [name, args] of [['committed', []], ['compiled', ['--compiled', compiled]]] as const) {
       const loaded = await modulesLoadedServing([...args], name);
-      // The trace works: it saw the server's own modules and the CommonJS ones (express).
+      // The trace works: it saw the server's own modules and the CommonJS ones (pino).
       expect(loaded.some((m) => m.endsWith('dist/src/serve.js')), name).toBe(true);
-      expect(loaded.some((m) => /node_modules\/express\//.test(m)), name).toBe(true);
+      expect(loaded.some((m) => /node_modules\/pino\//.test(m)), name).toBe(true);
       const generator = loaded.filter((m) => /dist\/src\/codegen\/|node_modules\/(@redocly|openapi-typescript|typescript|yaml)\//.test(m));
       expect(generator, name).toEqual([]);
       // Loaded only when needed (bench/README.md, "Cold start"): prom-client on the first event
       // or scrape, secretlint on the first text with an anchor, ioredis and the Redis limiters
-      // with DEPUTY_REDIS_URL; of rate-limiter-flexible only its in-memory limiter's files.
-      const lazy = loaded.filter((m) => /node_modules\/(prom-client|@opentelemetry|@secretlint|ioredis)\/|rate-limiter-flexible\/lib\/(index|RateLimiterRedis)\.js/.test(m));
+      // with DEPUTY_REDIS_URL; of rate-limiter-flexible only its in-memory limiter's files; Express
+      // on the first request that is not for an MCP endpoint (src/README.md D44).
+      const lazy = loaded.filter((m) => /node_modules\/(prom-client|@opentelemetry|@secretlint|ioredis|express)\/|rate-limiter-flexible\/lib\/(index|RateLimiterRedis)\.js/.test(m));
       expect(lazy, name).toEqual([]);
       expect(loaded.some((m) => m.endsWith('rate-limiter-flexible/lib/RateLimiterMemory.js')), `${name}: ${loaded.length} ${loaded.filter((m) => m.includes('undici')).length}`).toBe(true);
     }
+  }, 60_000);
+
+  it('answers MCP calls without loading Express, and loads it for the first other request (src/README.md D44)', async () => {
+    const express = (loaded: string[]) => loaded.filter((m) => /node_modules\/(express|body-parser|router)\//.test(m));
+    const mcpOnly = await modulesLoadedServing([], 'mcp-only', async (mcpUrl) => {
+      const client = new Client({ name: 'build-test', version: '1.0.0' });
+      const token = await mintAgentToken(backend.url, mcpUrl);
+      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('listDrafts');
+      expect((await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } })).isError).toBeFalsy();
+      await client.close();
+    });
+    expect(mcpOnly.some((m) => m.endsWith('dist/src/http/mcpEndpoint.js'))).toBe(true);
+    expect(express(mcpOnly)).toEqual([]);
+    const withHealth = await modulesLoadedServing([], 'health', async (mcpUrl) => {
+      expect((await fetch(new URL('/healthz', mcpUrl))).status).toBe(200);
+    });
+    expect(express(withHealth)).not.toEqual([]);
   }, 60_000);
 
   it('maps a stack trace back to the TypeScript source', async () => {

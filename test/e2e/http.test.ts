@@ -4,7 +4,8 @@
  * Origin/Host guard, batch and size limits, and the stateless mode. Raw `fetch` where the status
  * and headers are the point; the SDK client where a client's view is.
  */
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, generateKeyPair } from 'jose';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -324,6 +325,105 @@ describe('message limits', () => {
     const text = await res.text();
     expect(text).toContain('Parse error');
     expect(text).not.toMatch(/at \w+ \(|node_modules/);
+  });
+});
+
+/**
+ * The body as `node:http` delivers it, read by Deputy itself (src/http/jsonBody.ts, src/README.md
+ * D44): chunked or compressed, with or without a length. Each chunk is written on its own.
+ */
+function rawPost(path: string, headers: OutgoingHttpHeaders, chunks: (string | Buffer)[], method = 'POST', options: { noBody?: boolean } = {}): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  const url = new URL(path, h.deputy.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    // Node's client sends `Content-Length: 0` for an empty POST; without it the request has no body.
+    if (options.noBody) for (const name of ['content-length', 'transfer-encoding']) req.removeHeader(name);
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
+
+describe('the body, read without Express (src/README.md D44)', () => {
+  // A subject of its own, so its sessions do not count against the dev user's quota.
+  let token: string;
+  let sessionId: string;
+  beforeAll(async () => {
+    token = await h.agentToken(ALL_TOOL_SCOPES, 'body-reader');
+    sessionId = await h.openSession(token);
+  });
+  const headers = (sessionId: string, more: OutgoingHttpHeaders = {}) => ({ authorization: `Bearer ${token}`, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...more });
+
+  it('a chunked body without a length that grows over the limit → 413, before it reaches a tool', async () => {
+    const text = JSON.stringify(callTool('searchCustomers', { q: 'x'.repeat(h.config.maxBodyBytes) }));
+    const res = await rawPost('/mcp', headers(sessionId), [text.slice(0, 1000), text.slice(1000)]);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.text)).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, message: 'Request body too large' }, id: null });
+    expect(h.backend.requestLog.forOperation('searchCustomers')).toEqual([]);
+  });
+
+  it('a gzip body is served; one that inflates past the limit → 413', async () => {
+    const small = gzipSync(JSON.stringify(callTool('listDrafts')));
+    const served = await rawPost('/mcp', headers(sessionId, { 'content-encoding': 'gzip', 'content-length': small.length }), [small]);
+    expect(served.status).toBe(200);
+    expect(h.backend.requestLog.forOperation('listDrafts')).toHaveLength(1);
+    const bomb = gzipSync(JSON.stringify(callTool('searchCustomers', { q: 'x'.repeat(h.config.maxBodyBytes * 4) })));
+    expect(bomb.length).toBeLessThan(h.config.maxBodyBytes);
+    const refused = await rawPost('/mcp', headers(sessionId, { 'content-encoding': 'gzip', 'content-length': bomb.length }), [bomb]);
+    expect(refused.status).toBe(413);
+    expect(h.backend.requestLog.forOperation('searchCustomers')).toEqual([]);
+  });
+
+  it('an unknown Content-Encoding or a charset other than UTF-8 → 415', async () => {
+    const body = JSON.stringify(callTool('listDrafts'));
+    const encoded = await rawPost('/mcp', headers(sessionId, { 'content-encoding': 'compress' }), [body]);
+    expect(encoded.status).toBe(415);
+    expect(JSON.parse(encoded.text)).toMatchObject({ error: { code: -32600, message: expect.stringContaining('Content-Encoding') } });
+    const latin1 = await rawPost('/mcp', headers(sessionId, { 'content-type': 'application/json; charset=latin1' }), [body]);
+    expect(latin1.status).toBe(415);
+    expect(h.backend.requestLog.forOperation('listDrafts')).toEqual([]);
+  });
+
+  it.each([
+    ['JSON that is not an object or array', '"tools/call"', {}, 400, -32700],
+    ['a corrupt gzip body', 'not gzip', { 'content-encoding': 'gzip' }, 400, -32700],
+    ['an empty body (read as {}, as express.json() read it: no JSON-RPC message)', '', {}, 400, -32600],
+  ])('%s → 400', async (_name, body, more, status, code) => {
+    const res = await rawPost('/mcp', { authorization: `Bearer ${devToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...more }, [body]);
+    expect(res.status).toBe(status);
+    expect(JSON.parse(res.text)).toMatchObject({ jsonrpc: '2.0', error: { code } });
+  });
+
+  it('a POST with no body at all (no length, not chunked) → 400 "Expected one JSON-RPC message"', async () => {
+    const res = await rawPost('/mcp', { authorization: `Bearer ${devToken}` }, [], 'POST', { noBody: true });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text)).toMatchObject({ error: { code: -32600, message: 'Expected one JSON-RPC message' } });
+  });
+
+  it('the path is matched as Express matched it: any case, one trailing slash, the query ignored', async () => {
+    const res = await rawPost('/MCP/?from=test', headers(sessionId), [JSON.stringify(listTools)]);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toMatchObject({ id: 2, result: { tools: expect.any(Array) } });
+  });
+
+  it('another method → 401 without a token, 405 naming the methods with one', async () => {
+    expect((await rawPost('/mcp', {}, [], 'PUT')).status).toBe(401);
+    const res = await rawPost('/mcp', { authorization: `Bearer ${devToken}` }, [], 'PATCH');
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, POST, DELETE');
+    expect((await rawPost('/mcp', { authorization: `Bearer ${devToken}` }, [], 'HEAD')).status).toBe(405);
+  });
+
+  it('a refusal is JSON with its length, and names no framework', async () => {
+    const res = await rawPost('/mcp', {}, []);
+    expect(res.status).toBe(401);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.text));
+    expect(res.headers['x-powered-by']).toBeUndefined();
   });
 });
 
