@@ -5,8 +5,12 @@
  *      authentication with the surface's own audience, then the endpoint (mcpEndpoint.ts: body cap,
  *      batch refusal, scope challenge, then per protocol era: 2025-era sessions or the stateless
  *      2026-07-28 handler)
- *   2. everything else through Express (expressApp.ts), loaded on the first such request: health,
- *      Protected Resource Metadata, /metrics, the approval page, and the 404 naming the endpoints
+ *   2. health (`/healthz`, `/readyz`: before the guard, as orchestrator probes address the pod or
+ *      container IP, and the answers reveal nothing a rebinding page could use)
+ *   3. the guard, then Protected Resource Metadata and /metrics (public, no bearer token)
+ *   4. the approval page under `/approvals` (its own sign-in, approvalPage.ts) through Express
+ *      (expressApp.ts), loaded on the first such request
+ *   5. a 404 that names the MCP endpoints
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/server';
@@ -15,11 +19,11 @@ import type { CallerVerifier } from './callerAuth.ts';
 import type { ProtocolEra } from '@modelcontextprotocol/server';
 import type { ApprovalPageOptions } from './approvalPage.ts';
 import { mcpEndpoint, type McpEndpoint } from './mcpEndpoint.ts';
-import type { MetricsRegistry } from './metrics.ts';
+import { metricsHandler, type MetricsRegistry } from './metrics.ts';
 import { originGuard, type OriginPolicy } from './originGuard.ts';
-import { protectedResourceMetadataUrl } from './protectedResource.ts';
+import { protectedResourceDocument, protectedResourceMetadataUrl } from './protectedResource.ts';
 import type { Readiness } from './readiness.ts';
-import { jsonRpcError, sendRefusal } from './respond.ts';
+import { jsonRpcError, sendJson, sendRefusal } from './respond.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
 
@@ -105,16 +109,57 @@ export function createApp(options: AppOptions): RequestListener {
     await route.endpoint(req, res, who);
   }
 
-  // Express (~185 ms of CPU and ~16 MiB to import) is loaded only when a request needs it.
+  type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  // GET (and HEAD, which Node answers without the body) routes; the probes are answered before the guard.
+  const probes = new Map<string, Handler>([
+    ['/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' })],
+    [
+      '/readyz',
+      async (_req, res) => {
+        const report = await options.readiness.report();
+        sendJson(res, report.status === 'not_ready' ? 503 : 200, report);
+      },
+    ],
+  ]);
+  const reads = new Map<string, Handler>();
+  for (const surface of options.surfaces) {
+    const { paths, document } = protectedResourceDocument({
+      resource: surface.resource,
+      authorizationServers: [options.authorizationServer],
+      scopes: surface.scopes,
+      resourceName: surface.name === null ? 'Deputy' : `Deputy: ${surface.title ?? surface.name}`,
+      rootVariant: options.surfaces.length === 1,
+    });
+    for (const path of paths) reads.set(routeKey(path), (_req, res) => sendJson(res, 200, document, { 'cache-control': 'public, max-age=300' }));
+  }
+  if (options.metrics) reads.set('/metrics', metricsHandler(options.metrics.registry, options.metrics.token));
+
+  const endpoints = options.surfaces.map((s) => new URL(s.resource).pathname).join(', ');
+  const notFound = { error: 'not_found', error_description: `No such endpoint; the MCP endpoint${options.surfaces.length === 1 ? ' is' : 's are'} ${endpoints}` };
+  // Express (~185 ms of CPU and ~16 MiB to import) is loaded only for the approval page.
+  const approvalPage = options.approvalPage;
   let express: Promise<RequestListener> | null = null;
-  const viaExpress = async (req: IncomingMessage, res: ServerResponse) => {
-    const app = await (express ??= import('./expressApp.ts').then(({ createExpressApp }) => createExpressApp(options)));
+  const viaExpress = async (page: ApprovalPageOptions, req: IncomingMessage, res: ServerResponse) => {
+    const app = await (express ??= import('./expressApp.ts').then(({ createExpressApp }) => createExpressApp(page, notFound)));
     app(req, res);
   };
 
+  async function serveOther(key: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    const probe = read ? probes.get(key) : undefined;
+    if (probe) return probe(req, res);
+    const refusal = guard(req);
+    if (refusal) return sendRefusal(res, refusal);
+    const handler = read ? reads.get(key) : undefined;
+    if (handler) return handler(req, res);
+    if (approvalPage && (key === '/approvals' || key.startsWith('/approvals/'))) return viaExpress(approvalPage, req, res);
+    sendJson(res, 404, notFound);
+  }
+
   return (req, res) => {
-    const route = routes.get(routeKey(req.url));
-    (route ? serveMcp(route, req, res) : viaExpress(req, res)).catch(() => {
+    const key = routeKey(req.url);
+    const route = routes.get(key);
+    (route ? serveMcp(route, req, res) : serveOther(key, req, res)).catch(() => {
       // An unexpected failure: a short JSON-RPC answer, never a stack trace (as Express's error handler gave).
       if (res.headersSent) res.destroy();
       else jsonRpcError(res, 500, -32603, 'Internal error');

@@ -7,10 +7,11 @@
  * and on any other bind only with a scrape token, never public by default.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { AuditLog } from '../tools/audit.ts';
 import type { PromMetrics } from './promMetrics.ts';
+import { sendJson } from './respond.ts';
 
 export interface DeputyMetrics {
   registry: MetricsRegistry;
@@ -91,17 +92,17 @@ export function createMetrics(options: MetricsSources): DeputyMetrics {
 }
 
 /** GET /metrics, guarded: `token` null means open (loopback binds only, decided by config). */
-export function metricsHandler(registry: MetricsRegistry, token: string | null): RequestHandler {
+export function metricsHandler(registry: MetricsRegistry, token: string | null): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const expected = token === null ? null : Buffer.from(`Bearer ${token}`);
   return async (req, res) => {
     if (expected) {
       const given = Buffer.from(req.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        res.set('WWW-Authenticate', 'Bearer realm="metrics"').status(401).json({ error: 'unauthorized', error_description: 'A metrics scrape token is required' });
+        sendJson(res, 401, { error: 'unauthorized', error_description: 'A metrics scrape token is required' }, { 'www-authenticate': 'Bearer realm="metrics"' });
         return;
       }
     }
     const body = await registry.metrics();
-    res.set('Content-Type', registry.contentType).send(body);
+    res.writeHead(200, { 'content-type': registry.contentType, 'content-length': String(Buffer.byteLength(body)) }).end(body);
   };
 }

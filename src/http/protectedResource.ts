@@ -4,8 +4,6 @@
  * well-known URI of each resource (`/mcp`, or a manifest surface's path; §3.1: path inserted after
  * the well-known prefix) and, where there is one resource, at the root variant older clients fetch.
  */
-import type { Router } from 'express';
-
 export interface ProtectedResourceOptions {
   /** The resource identifier: the canonical URL of the MCP endpoint. */
   resource: string;
@@ -27,8 +25,8 @@ export function protectedResourceMetadataUrl(resource: string): string {
   return `${url.origin}/.well-known/oauth-protected-resource${path}`;
 }
 
-/** `express.Router` passed in: this module is also loaded where Express is not (app.ts, src/README.md D44). */
-export function protectedResourceRoutes(router: Router, options: ProtectedResourceOptions): Router {
+/** The metadata document and every path it is served at (app.ts answers them; src/README.md D44). */
+export function protectedResourceDocument(options: ProtectedResourceOptions): { paths: string[]; document: object } {
   const document = {
     resource: options.resource,
     authorization_servers: [...options.authorizationServers],
@@ -39,9 +37,5 @@ export function protectedResourceRoutes(router: Router, options: ProtectedResour
   };
   const path = new URL(options.resource).pathname;
   const paths = [...(options.rootVariant === false ? [] : ['/.well-known/oauth-protected-resource']), ...(path === '/' ? [] : [`/.well-known/oauth-protected-resource${path}`])];
-  router.get(paths, (_req, res) => {
-    res.set('Cache-Control', 'public, max-age=300');
-    res.json(document);
-  });
-  return router;
+  return { paths, document };
 }

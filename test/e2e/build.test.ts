@@ -147,22 +147,26 @@ describe('the production build', () => {
     }
   }, 60_000);
 
-  it('answers MCP calls without loading Express, and loads it for the first other request (src/README.md D44)', async () => {
+  it('answers MCP, health, metadata and metrics without Express, and loads it for the approval page (src/README.md D44)', async () => {
     const express = (loaded: string[]) => loaded.filter((m) => /node_modules\/(express|body-parser|router)\//.test(m));
-    const mcpOnly = await modulesLoadedServing([], 'mcp-only', async (mcpUrl) => {
+    const withoutPage = await modulesLoadedServing([], 'mcp-only', async (mcpUrl) => {
       const client = new Client({ name: 'build-test', version: '1.0.0' });
       const token = await mintAgentToken(backend.url, mcpUrl);
       await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
       expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('listDrafts');
       expect((await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } })).isError).toBeFalsy();
       await client.close();
+      for (const path of ['/healthz', '/readyz', `/.well-known/oauth-protected-resource${new URL(mcpUrl).pathname}`, '/metrics']) {
+        expect((await fetch(new URL(path, mcpUrl))).status, path).toBe(200);
+      }
+      expect((await fetch(new URL('/no-such-path', mcpUrl))).status).toBe(404);
     });
-    expect(mcpOnly.some((m) => m.endsWith('dist/src/http/mcpEndpoint.js'))).toBe(true);
-    expect(express(mcpOnly)).toEqual([]);
-    const withHealth = await modulesLoadedServing([], 'health', async (mcpUrl) => {
-      expect((await fetch(new URL('/healthz', mcpUrl))).status).toBe(200);
+    expect(withoutPage.some((m) => m.endsWith('dist/src/http/mcpEndpoint.js'))).toBe(true);
+    expect(express(withoutPage)).toEqual([]);
+    const withPage = await modulesLoadedServing([], 'page', async (mcpUrl) => {
+      expect((await fetch(new URL('/approvals/style.css', mcpUrl))).status).toBe(200);
     });
-    expect(express(withHealth)).not.toEqual([]);
+    expect(express(withPage)).not.toEqual([]);
   }, 60_000);
 
   it('maps a stack trace back to the TypeScript source', async () => {
