@@ -377,9 +377,18 @@ export function backendFor(config: Config, provider: TokenProvider, limits?: Bac
   });
 }
 
-/** Any HTTP answer means the server is up (a backend's root is often 404 or 501), except a gateway or overload status. */
+/**
+ * Any HTTP answer means the server is up (a backend's root is often 404 or 501), except a gateway
+ * or overload status. Through node:http(s), not global fetch: Node's bundled fetch would be a
+ * second HTTP stack loaded at start for this alone (~30 ms, ~5 MiB more; src/README.md D45).
+ */
 export async function reachable(url: string): Promise<boolean> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  await response.body?.cancel();
-  return ![502, 503, 504].includes(response.status);
+  const { get } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const request = get(url, { signal: AbortSignal.timeout(2_000) }, (response) => {
+      response.resume();
+      resolve(![502, 503, 504].includes(response.statusCode ?? 0));
+    });
+    request.on('error', reject);
+  });
 }

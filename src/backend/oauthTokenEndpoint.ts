@@ -2,7 +2,7 @@
  * What the two OAuth providers share: one client of the authorization server's token endpoint
  * (RFC 6749 §3.2, client_secret_basic) and a token cache with single-flight refresh.
  */
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { backendError, BackendError } from './backendError.ts';
 
 export interface OAuthClientConfig {
@@ -36,7 +36,8 @@ export class OAuthTokenEndpoint {
   readonly clientId: string;
   readonly #authorization: string;
   readonly #timeoutMs: number;
-  readonly #agent: Agent;
+  /** Created with the first request: undici is loaded when first needed (src/README.md D45). */
+  #agent: Agent | undefined;
 
   constructor(config: OAuthClientConfig) {
     const url = new URL(config.tokenUrl);
@@ -46,7 +47,6 @@ export class OAuthTokenEndpoint {
     this.clientId = config.clientId;
     this.#authorization = basicAuth(config.clientId, config.clientSecret);
     this.#timeoutMs = config.timeoutMs ?? 10_000;
-    this.#agent = new Agent({ connect: { timeout: this.#timeoutMs }, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs, connections: 4 });
   }
 
   /**
@@ -54,6 +54,8 @@ export class OAuthTokenEndpoint {
    * JSON). Throws only BACKEND_TOKEN_UNAVAILABLE, naming the network error code.
    */
   async postForm(form: URLSearchParams, operationId: string, what: string): Promise<{ status: number; json: unknown }> {
+    const { Agent, request } = await import('undici');
+    this.#agent ??= new Agent({ connect: { timeout: this.#timeoutMs }, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs, connections: 4 });
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(this.tokenUrl, {
@@ -108,7 +110,7 @@ export class OAuthTokenEndpoint {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await this.#agent?.close();
   }
 }
 
