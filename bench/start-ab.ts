@@ -10,8 +10,9 @@
  *   npx tsx bench/start-ab.ts plain=dist 'semi1=dist:--max-semi-space-size=1'
  *
  * A variant is NAME=DIR[:NODE_FLAG,NODE_FLAG…][:VAR#VALUE;VAR#VALUE…] (DIR holds src/main.js;
- * it must sit inside the repository so node_modules resolve). `--enable-source-maps` is always
- * passed, as `npm run serve` and the container run the build.
+ * it must sit inside the repository so node_modules resolve). Node runs the build as `npm run
+ * serve` and the container do, with no flag; a build from before D45 (src/README.md) needs
+ * `:--enable-source-maps` to start as it was served then.
  *
  * `--transport stdio` starts `main.js stdio` instead (the committed tools, the same
  * client-credentials check) and times spawn → the `tools/list` answer on its stdout; the
@@ -78,7 +79,7 @@ try {
       const token = stdio ? '' : await mintAgentToken(backend.url, url);
       const t0 = performance.now();
       const env = { PORT: String(port), DEPUTY_AUTH_ISSUER: backend.url, DEPUTY_BACKEND_URL: backend.url, DEPUTY_TOKEN_PROVIDER: 'client_credentials', DEPUTY_OAUTH_CLIENT_ID: 'deputy', DEPUTY_OAUTH_CLIENT_SECRET: DEPUTY_CLIENT_SECRET, DEPUTY_AUDIT_LOG: '/dev/null' };
-      const child = spawn(process.execPath, ['--enable-source-maps', ...v.flags, `${v.dir}/src/main.js`, stdio ? 'stdio' : 'serve'], {
+      const child = spawn(process.execPath, [...v.flags, `${v.dir}/src/main.js`, stdio ? 'stdio' : 'serve'], {
         cwd: REPO_ROOT,
         env: { ...process.env, ...env, ...v.env },
         stdio: stdio ? ['pipe', 'pipe', 'ignore'] : 'ignore',
