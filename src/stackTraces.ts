@@ -52,6 +52,14 @@ export function mapStackTracesOnDemand(): void {
     } catch {
       header = 'Error';
     }
-    return `${header}${sites.map((site) => `\n    at ${frame(site)}`).join('')}`;
+    // A trace is printed when something already went wrong: mapping must never make it worse.
+    const line = (site: NodeJS.CallSite) => {
+      try {
+        return frame(site);
+      } catch {
+        return (site as { toString(): string }).toString();
+      }
+    };
+    return `${header}${sites.map((site) => `\n    at ${line(site)}`).join('')}`;
   };
 }
