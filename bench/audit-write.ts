@@ -2,7 +2,7 @@
  * What one audit line costs Deputy's process, written the way Deputy writes it: the same pino
  * options (`createAuditLog`) and a file destination, one line per turn of the event loop as a
  * server writes them, per-line (`minLength: 0`, one write each) against batched
- * (`AUDIT_BUFFER`, src/serve.ts). CPU time (user + system) per line, so a busy machine changes it
+ * (`AUDIT_BUFFER`, src/serveCommon.ts). CPU time (user + system) per line, so a busy machine changes it
  * little; the file is deleted afterwards.
  *
  *   npx tsx bench/audit-write.ts [--lines 20000] [--rounds 3]
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { AUDIT_BUFFER } from '../src/serve.ts';
+import { AUDIT_BUFFER } from '../src/serveCommon.ts';
 import { createAuditLog, type AuditEvent } from '../src/tools/audit.ts';
 
 const { values } = parseArgs({ options: { lines: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' } } });

@@ -215,7 +215,7 @@ export const peer: Bench = {
       DEPUTY_AUDIT_LOG: '/dev/null',
     };
     const main = join(deputy.dist, 'src/main.js');
-    const deputyArgs = (transport: 'serve' | 'stdio') => ['--enable-source-maps', main, transport, '--compiled', deputy.surface, '--backend-url', `${backendBase}/v1`, '--token-file', deputy.tokenFile];
+    const deputyArgs = (transport: 'serve' | 'stdio') => [main, transport, '--compiled', deputy.surface, '--backend-url', `${backendBase}/v1`, '--token-file', deputy.tokenFile];
     const peerEnv = { API_BASE_URL: `${backendBase}/v1`, BEARER_TOKEN_BEARERAUTH: BENCH_TOKEN };
     const envFlags = (env: Record<string, string>) => Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
     const sides: Record<'deputyHttp' | 'peerHttp' | 'deputyStdio' | 'peerStdio', Side> = {} as never;

@@ -10,16 +10,24 @@
  *   npx tsx bench/start-ab.ts plain=dist 'semi1=dist:--max-semi-space-size=1'
  *
  * A variant is NAME=DIR[:NODE_FLAG,NODE_FLAG…][:VAR#VALUE;VAR#VALUE…] (DIR holds src/main.js;
- * it must sit inside the repository so node_modules resolve). `--enable-source-maps` is always
- * passed, as `npm run serve` and the container run the build.
+ * it must sit inside the repository so node_modules resolve). Node runs the build as `npm run
+ * serve` and the container do, with no flag; a build from before D45 (src/README.md) needs
+ * `:--enable-source-maps` to start as it was served then.
+ *
+ * `--transport stdio` starts `main.js stdio` instead (the committed tools, the same
+ * client-credentials check) and times spawn → the `tools/list` answer on its stdout; the
+ * initialize line is written at spawn, so it waits in the pipe until Deputy reads it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { mintAgentToken } from './lib/agents.ts';
 import { BENCH_SURFACE_PATH, cpuMs, DEPUTY_CLIENT_SECRET, freePort, MIB, REPO_ROOT, rssBytes, startBackend } from './lib/processes.ts';
 import { median } from './lib/stats.ts';
 
-const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '7' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, transport: { type: 'string', default: 'http' } }, allowPositionals: true });
+if (values.transport !== 'http' && values.transport !== 'stdio') throw new Error(`--transport http|stdio, not ${values.transport}`);
+const stdio = values.transport === 'stdio';
 const variants = positionals.map((spec) => {
   const [name, rest = ''] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
   const [dir, flags, env] = rest.split(':');
@@ -42,6 +50,25 @@ async function firstToolsList(url: string, token: string): Promise<void> {
   if (list.status !== 200 || !(await list.text()).includes('"tools"')) throw new Error(`tools/list: ${list.status}`);
 }
 
+/** The same three messages over the child's stdin; resolves on the `tools/list` answer. */
+function stdioToolsList(child: ChildProcess): Promise<void> {
+  const send = (message: unknown) => child.stdin!.write(`${JSON.stringify(message)}\n`);
+  send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'start-ab', version: '1' } } });
+  return new Promise((resolve, reject) => {
+    child.once('exit', () => reject(new Error('exited during start')));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const message = JSON.parse(line) as { id?: number; result?: { tools?: unknown } };
+      if (message.id === 1) {
+        send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+        send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      } else if (message.id === 2) {
+        if (message.result?.tools) resolve();
+        else reject(new Error(`tools/list: ${line.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
 const backend = await startBackend('all');
 const results = new Map(variants.map((v) => [v.name, { ms: [] as number[], cpu: [] as number[], rss: [] as number[] }]));
 try {
@@ -49,13 +76,18 @@ try {
     for (const v of [...variants].sort(() => Math.random() - 0.5)) {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}${BENCH_SURFACE_PATH}`;
-      const token = await mintAgentToken(backend.url, url);
+      const token = stdio ? '' : await mintAgentToken(backend.url, url);
       const t0 = performance.now();
       const env = { PORT: String(port), DEPUTY_AUTH_ISSUER: backend.url, DEPUTY_BACKEND_URL: backend.url, DEPUTY_TOKEN_PROVIDER: 'client_credentials', DEPUTY_OAUTH_CLIENT_ID: 'deputy', DEPUTY_OAUTH_CLIENT_SECRET: DEPUTY_CLIENT_SECRET, DEPUTY_AUDIT_LOG: '/dev/null' };
-      const child = spawn(process.execPath, ['--enable-source-maps', ...v.flags, `${v.dir}/src/main.js`, 'serve'], { cwd: REPO_ROOT, env: { ...process.env, ...env, ...v.env }, stdio: 'ignore' });
+      const child = spawn(process.execPath, [...v.flags, `${v.dir}/src/main.js`, stdio ? 'stdio' : 'serve'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...env, ...v.env },
+        stdio: stdio ? ['pipe', 'pipe', 'ignore'] : 'ignore',
+      });
       const exited = new Promise((resolve) => child.once('exit', resolve));
       try {
-        for (;;) {
+        if (stdio) await stdioToolsList(child);
+        else for (;;) {
           if (child.exitCode !== null) throw new Error(`${v.name} exited during start`);
           try {
             await firstToolsList(url, token);

@@ -2,11 +2,14 @@
 // its own module, loaded only when asked for, and owns its flags. Add commands to COMMANDS.
 
 import module from 'node:module';
+import { mapStackTracesOnDemand } from './stackTraces.ts';
 
 // Node ≥ 22.1 keeps V8's compiled code of every module on disk and reuses it on the next start
 // (bench/README.md, "Cold start"); on Node 20 the function is absent and nothing happens.
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off; an unwritable cache directory only costs the gain.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+// Stack traces name the TypeScript sources, reading a map only when a trace is printed (D45).
+mapStackTracesOnDemand();
 
 type Command = (argv: string[]) => Promise<number>;
 

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { CompiledSurfaceError, readCompiledSurface } from './compiledSurface.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { profile as generatedProfile, tools as generatedTools } from './generated/tools.ts';
-import { StartupError, serveHttp, serveStdio, type ServeDependencies } from './serve.ts';
+import { StartupError, type ServeDependencies } from './serveCommon.ts';
 
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -76,11 +76,15 @@ async function run(argv: string[], transport: 'http' | 'stdio'): Promise<number>
     // The manifest's surfaces travel in its server profile (src/README.md D42).
     const surface: ServeDependencies = { ...compiled, ...(compiled.profile?.surfaces ? { surfaces: compiled.profile.surfaces } : {}) };
     if (transport === 'stdio') {
+      // Each transport's module is loaded for its own command only: `stdio` loads nothing of the
+      // HTTP side (src/README.md D45).
+      const { serveStdio } = await import('./serveStdio.ts');
       const running = await serveStdio(config, surface);
       await Promise.race([untilSignal(), new Promise((resolve) => process.stdin.once('close', resolve))]);
       await running.close();
       return 0;
     }
+    const { serveHttp } = await import('./serve.ts');
     const deputy = await serveHttp(config, surface);
     // Listen for the signals before saying so: a SIGTERM sent the moment the line appears would
     // otherwise meet Node's default action and end the process without flushing the audit trail.

@@ -186,7 +186,7 @@ export function deputyNodeArgs(opts: Pick<DeputyOptions, 'runtime' | 'cpuProfDir
   const runtime = opts.runtime ?? 'tsx';
   if (runtime === 'tsx') return [...prof, '--import', 'tsx', 'src/main.ts', 'serve'];
   // As `npm run serve` and the container run the production build.
-  return [...prof, '--enable-source-maps', `${runtime.compiledDir}/src/main.js`, 'serve'];
+  return [...prof, `${runtime.compiledDir}/src/main.js`, 'serve'];
 }
 
 /**

@@ -21,7 +21,7 @@
  * (placeCredentials), after every header and query parameter the model controls.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { interceptors, Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, interceptors, Pool } from 'undici';
 import { backendError, BackendError, errorFromResponse } from './backendError.ts';
 import { credentialKey, type BackendLimits } from './backendLimits.ts';
 import { buildRequest, parseBaseUrl, type BackendTarget, type BuiltRequest } from './buildRequest.ts';
@@ -123,19 +123,27 @@ export const BACKEND_INTERCEPTORS = ['retry', 'egressGuard'] as const;
 
 export function createBackendClient(opts: BackendClientOptions): BackendClient {
   const target: BackendTarget = parseBaseUrl(opts.baseUrl);
-  const pool = new Pool(target.origin, {
-    connect: { timeout: opts.connectTimeoutMs },
-    headersTimeout: opts.headersTimeoutMs,
-    bodyTimeout: opts.bodyTimeoutMs,
-    connections: opts.connections ?? 64,
-    pipelining: 1,
-  });
-  const available: Record<(typeof BACKEND_INTERCEPTORS)[number], Dispatcher.DispatcherComposeInterceptor> = {
-    retry: interceptors.retry({ throwOnError: false, retry: NEVER_RETRY }),
-    egressGuard: egressGuard(target.origin),
-  };
-  // compose() wraps in array order, so the last one is outermost: reverse the outermost-first list.
-  const dispatcher = pool.compose([...BACKEND_INTERCEPTORS].reverse().map((name) => available[name]));
+  // undici is loaded on the first call, not at start (src/README.md D45): importing it costs
+  // ~190 ms of CPU and ~18 MiB, which a start would pay before anything needs the backend.
+  let pool: Pool | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let loading: Promise<void> | undefined;
+  const connect = (): Promise<void> =>
+    (loading ??= import('undici').then((undici) => {
+      pool = new undici.Pool(target.origin, {
+        connect: { timeout: opts.connectTimeoutMs },
+        headersTimeout: opts.headersTimeoutMs,
+        bodyTimeout: opts.bodyTimeoutMs,
+        connections: opts.connections ?? 64,
+        pipelining: 1,
+      });
+      const available: Record<(typeof BACKEND_INTERCEPTORS)[number], Dispatcher.DispatcherComposeInterceptor> = {
+        retry: undici.interceptors.retry({ throwOnError: false, retry: NEVER_RETRY }),
+        egressGuard: egressGuard(target.origin),
+      };
+      // compose() wraps in array order, so the last one is outermost: reverse the outermost-first list.
+      dispatcher = pool.compose([...BACKEND_INTERCEPTORS].reverse().map((name) => available[name]));
+    }));
   const random = opts.random ?? Math.random;
   const defaultTimeoutMs = opts.timeoutMs ?? 30_000;
   const userAgent = opts.userAgent ?? 'deputy';
@@ -200,7 +208,7 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
         retryOptions: { retry },
       };
       try {
-        dispatcher.dispatch(dispatchOpts, collector);
+        dispatcher!.dispatch(dispatchOpts, collector);
       } catch (err) {
         collector.fail(networkError(operationId, err, attempts()));
       }
@@ -251,6 +259,7 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
       });
       const fetchAll = () => Promise.all(requests.map((req) => getToken(req, deadline)));
       const values = await fetchAll();
+      if (!dispatcher) await connect();
       let { raw, attempts } = await send(binding, built, callOptions, values, deadline, 0);
       if (raw.status === 401 && requests.length > 0) {
         // RFC 6750 §3.1 invalid_token: a cached token may have been revoked or rotated. Drop
@@ -276,7 +285,8 @@ export function createBackendClient(opts: BackendClientOptions): BackendClient {
     async close() {
       if (closed) return;
       closed = true;
-      await pool.close();
+      await loading?.catch(() => undefined);
+      await pool?.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * An OAuth provider next to the static token file: OAuth mints bearer tokens, while API keys,
  * basic pairs and every scheme a token file entry names come from the file. Start-up checks
- * each half with its own coverage rule (src/serve.ts).
+ * each half with its own coverage rule (src/serveCommon.ts).
  */
 import type { StaticTokenProvider } from './staticTokens.ts';
 import { kindOf, RedactedSecretHolder, type TokenProvider, type TokenRequest } from './tokenProvider.ts';

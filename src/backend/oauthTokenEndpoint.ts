@@ -2,7 +2,7 @@
  * What the two OAuth providers share: one client of the authorization server's token endpoint
  * (RFC 6749 §3.2, client_secret_basic) and a token cache with single-flight refresh.
  */
-import { Agent, request } from 'undici';
+import type { Agent, IncomingMessage } from 'node:http';
 import { backendError, BackendError } from './backendError.ts';
 
 export interface OAuthClientConfig {
@@ -36,7 +36,8 @@ export class OAuthTokenEndpoint {
   readonly clientId: string;
   readonly #authorization: string;
   readonly #timeoutMs: number;
-  readonly #agent: Agent;
+  /** Created with the first request, for the URL's protocol. */
+  #agent: Agent | undefined;
 
   constructor(config: OAuthClientConfig) {
     const url = new URL(config.tokenUrl);
@@ -46,7 +47,6 @@ export class OAuthTokenEndpoint {
     this.clientId = config.clientId;
     this.#authorization = basicAuth(config.clientId, config.clientSecret);
     this.#timeoutMs = config.timeoutMs ?? 10_000;
-    this.#agent = new Agent({ connect: { timeout: this.#timeoutMs }, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs, connections: 4 });
   }
 
   /**
@@ -54,18 +54,33 @@ export class OAuthTokenEndpoint {
    * JSON). Throws only BACKEND_TOKEN_UNAVAILABLE, naming the network error code.
    */
   async postForm(form: URLSearchParams, operationId: string, what: string): Promise<{ status: number; json: unknown }> {
-    let res: Awaited<ReturnType<typeof request>>;
+    // node:http(s), not the undici package: a start with client credentials asks for its tokens
+    // before anything else needs undici, which costs ~190 ms of CPU and ~18 MiB to load (src/README.md
+    // D45). Nor global fetch, which refuses some ports outright. A redirect is an answer, not followed.
+    const http = this.tokenUrl.startsWith('https:') ? await import('node:https') : await import('node:http');
+    this.#agent ??= new http.Agent({ keepAlive: true, maxSockets: 4 });
+    const body = form.toString();
+    let res: IncomingMessage;
     try {
-      res = await request(this.tokenUrl, {
-        method: 'POST',
-        dispatcher: this.#agent,
-        headers: {
-          authorization: this.#authorization,
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        },
-        body: form.toString(),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+      res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = http.request(
+          this.tokenUrl,
+          {
+            method: 'POST',
+            agent: this.#agent,
+            headers: {
+              authorization: this.#authorization,
+              'content-type': 'application/x-www-form-urlencoded',
+              'content-length': Buffer.byteLength(body),
+              accept: 'application/json',
+            },
+            // Covers the whole exchange, the answer's body included.
+            signal: AbortSignal.timeout(this.#timeoutMs),
+          },
+          resolve,
+        );
+        req.on('error', reject);
+        req.end(body);
       });
     } catch (err) {
       const code = (err as { code?: unknown }).code ?? (err as { name?: unknown }).name;
@@ -75,11 +90,11 @@ export class OAuthTokenEndpoint {
     }
     let json: unknown;
     try {
-      json = await readJson(res.body);
+      json = await readJson(res);
     } catch {
       json = undefined;
     }
-    return { status: res.statusCode, json };
+    return { status: res.statusCode ?? 0, json };
   }
 
   /** POST the grant. Any failure is BACKEND_TOKEN_UNAVAILABLE naming at most the OAuth `error` code. */
@@ -108,7 +123,7 @@ export class OAuthTokenEndpoint {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    this.#agent?.destroy();
   }
 }
 

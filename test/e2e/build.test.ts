@@ -76,14 +76,14 @@ describe('the production build', () => {
     const mcpUrl = await serve.waitFor(/deputy listening on (\S+)/);
     // What runs is node on the build, not tsx on the sources.
     const { stdout: command } = await run('ps', ['-o', 'args=', '--ppid', String(serve.child.pid)]);
-    expect(command.trim()).toMatch(/^node --enable-source-maps dist\/src\/main\.js serve$/);
+    expect(command.trim()).toMatch(/^node dist\/src\/main\.js serve$/);
 
     const client = new Client({ name: 'build-test', version: '1.0.0' });
     const token = await mintAgentToken(backend.url, mcpUrl);
     await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name)).toContain('listDrafts');
-    // Audit lines are buffered (src/serve.ts, AUDIT_BUFFER): stopped right after a burst of calls,
+    // Audit lines are buffered (src/serveCommon.ts, AUDIT_BUFFER): stopped right after a burst of calls,
     // well inside one flush period, the trail must still hold every one of them.
     for (let i = 0; i < 25; i++) {
       const result = await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } });
@@ -140,7 +140,7 @@ describe('the production build', () => {
       // Loaded only when needed (bench/README.md, "Cold start"): prom-client on the first event
       // or scrape, secretlint on the first text with an anchor, ioredis and the Redis limiters
       // with DEPUTY_REDIS_URL; of rate-limiter-flexible only its in-memory limiter's files; Express
-      // on the first request that is not for an MCP endpoint (src/README.md D44).
+      // on the first request for the approval page (src/README.md D44).
       const lazy = loaded.filter((m) => /node_modules\/(prom-client|@opentelemetry|@secretlint|ioredis|express)\/|rate-limiter-flexible\/lib\/(index|RateLimiterRedis)\.js/.test(m));
       expect(lazy, name).toEqual([]);
       expect(loaded.some((m) => m.endsWith('rate-limiter-flexible/lib/RateLimiterMemory.js')), `${name}: ${loaded.length} ${loaded.filter((m) => m.includes('undici')).length}`).toBe(true);
@@ -169,9 +169,53 @@ describe('the production build', () => {
     expect(express(withPage)).not.toEqual([]);
   }, 60_000);
 
-  it('maps a stack trace back to the TypeScript source', async () => {
-    const probe = `import(${JSON.stringify(join(DIST, 'src/config.js'))}).then((m) => { try { m.loadConfig({ PORT: 'not a port' }, 'http'); } catch (e) { console.log(e.stack); } })`;
-    const { stdout } = await run(process.execPath, ['--enable-source-maps', '-e', probe], { cwd: ROOT });
-    expect(stdout).toMatch(/src\/config\.ts:\d+/);
+  it('stdio loads nothing of the HTTP side: no Express, no src/http/, no serveHttp (src/README.md D45)', async () => {
+    const trace = join(dir, 'stdio.modules');
+    const env = serveEnv(join(dir, 'stdio.log'));
+    delete env.DEPUTY_AUTH_ISSUER;
+    const child = spawn(process.execPath, ['--import', join(ROOT, 'test/helpers/moduleTrace.mjs'), 'dist/src/main.js', 'stdio'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, DEPUTY_OAUTH_TOKEN_URL: `${backend.url}/oauth/token`, MODULE_TRACE_FILE: trace },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      // Served once it answers: every module serving needs is loaded by then.
+      const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
+      send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'build-test', version: '1' } } });
+      for await (const line of createInterface({ input: child.stdout })) {
+        const message = JSON.parse(line) as { id?: number; result?: { tools?: { name: string }[] } };
+        if (message.id === 1) {
+          send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+          send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+        } else if (message.id === 2) {
+          expect(message.result?.tools?.map((tool) => tool.name)).toContain('listDrafts');
+          break;
+        }
+      }
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+    const loaded = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+    // The trace works: it saw stdio's own module and a CommonJS dependency (pino).
+    expect(loaded.some((m) => m.endsWith('dist/src/serveStdio.js'))).toBe(true);
+    expect(loaded.some((m) => /node_modules\/pino\//.test(m))).toBe(true);
+    const http = loaded.filter((m) => /dist\/src\/(http\/|serve\.js)|node_modules\/(express|body-parser|router|prom-client)\//.test(m));
+    expect(http).toEqual([]);
+  }, 60_000);
+
+  it('maps a stack trace back to the TypeScript source, without --enable-source-maps (src/README.md D45)', async () => {
+    // What main.js does first, then an error thrown deep in the build; without the mapping the
+    // same trace names dist/src/config.js, so the check below can fail.
+    const probe = (map: boolean) =>
+      `${map ? `await (await import(${JSON.stringify(join(DIST, 'src/stackTraces.js'))})).mapStackTracesOnDemand();` : ''}
+       const m = await import(${JSON.stringify(join(DIST, 'src/config.js'))});
+       try { m.loadConfig({ PORT: 'not a port' }, 'http'); } catch (e) { console.log(e.stack); }`;
+    const trace = async (map: boolean) => (await run(process.execPath, ['--input-type=module', '-e', probe(map)], { cwd: ROOT })).stdout;
+    const mapped = await trace(true);
+    expect(mapped).toMatch(/at Module\.loadConfig \(\/\S+\/src\/config\.ts:\d+:\d+\)/);
+    expect(mapped).not.toMatch(/dist\/src\/config\.js/);
+    expect(await trace(false)).toMatch(/dist\/src\/config\.js:\d+/);
   });
 });

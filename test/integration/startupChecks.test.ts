@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockBackend, type MockBackend } from '../../mock-backend/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { tools, type ToolDefinition } from '../../src/generated/tools.ts';
-import { serveHttp, StartupError } from '../../src/serve.ts';
+import { serveHttp } from '../../src/serve.ts';
+import { StartupError } from '../../src/serveCommon.ts';
 import { createAuditLog } from '../../src/tools/audit.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -15,7 +15,7 @@ import { compileTools, type CompileResult } from '../../src/codegen/compile.ts';
 import { loadSpec } from '../../src/codegen/loadSpec.ts';
 import type { ToolDefinition } from '../../src/generated/tools.ts';
 import type { AuditEvent } from '../../src/tools/audit.ts';
-import { credentialNeeds } from '../../src/serve.ts';
+import { credentialNeeds } from '../../src/serveCommon.ts';
 import { memoryLimiters } from '../../src/state/limiters.ts';
 import { buildCatalog } from '../../src/tools/toolCatalog.ts';
 import { createToolService } from '../../src/tools/toolService.ts';

@@ -16,7 +16,7 @@ import { StaticTokenFileError, StaticTokenProvider, isBackendError, type TokenRe
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { tools as generatedTools } from '../../src/generated/tools.ts';
 import { createCallerVerifier } from '../../src/http/callerAuth.ts';
-import { checkCredentials, createTokenProvider } from '../../src/serve.ts';
+import { checkCredentials, createTokenProvider } from '../../src/serveCommon.ts';
 import { idempotencyKey } from '../../src/tools/callSteps.ts';
 
 const TWO_TENANTS = `
