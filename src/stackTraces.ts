@@ -38,7 +38,19 @@ function frame(site: NodeJS.CallSite): string {
   const entry = mapOf(file)?.findEntry(line - 1, column - 1);
   if (!entry || !('originalSource' in entry) || !entry.originalSource) return text;
   const source = entry.originalSource.startsWith('file:') ? fileURLToPath(entry.originalSource) : resolve(dirname(file), entry.originalSource);
-  return text.replace(`${name}:${line}:${column}`, `${source}:${entry.originalLine + 1}:${entry.originalColumn + 1}`);
+  // A function, so a `$` in the path is not read as a replacement pattern.
+  return text.replace(`${name}:${line}:${column}`, () => `${source}:${entry.originalLine + 1}:${entry.originalColumn + 1}`);
+}
+
+/**
+ * The first line, as Node writes it: Node's own errors as their `toString` gives them
+ * (`TypeError [ERR_…]: …`), anything else through `Error.prototype.toString`, which also names
+ * a plain object given to `Error.captureStackTrace` "Error" rather than "[object Object]".
+ */
+function headerOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === 'string' && code.startsWith('ERR_')) return String(error);
+  return Error.prototype.toString.call(error);
 }
 
 /** Installs the mapping for every stack trace formatted from now on; nothing when Node already maps them. */
@@ -48,7 +60,7 @@ export function mapStackTracesOnDemand(): void {
   Error.prepareStackTrace = (error: Error, sites: NodeJS.CallSite[]) => {
     let header: string;
     try {
-      header = String(error);
+      header = headerOf(error);
     } catch {
       header = 'Error';
     }

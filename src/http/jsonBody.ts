@@ -45,6 +45,8 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonB
   if (decoder === undefined) return drained(req, { ok: false, status: 415, code: -32600, message: 'Unsupported Content-Encoding: send the body as identity, gzip, deflate or br' });
   if (decoder === null && Number(length) > limit) return drained(req, TOO_LARGE);
 
+  // The client left while the request waited (for authentication): its stream will never end or close again.
+  if (req.destroyed) return Promise.resolve(GONE);
   const decoding = decoder ? req.pipe(decoder()) : null;
   const stream: Readable = decoding ?? req;
   return new Promise((resolve) => {
@@ -60,12 +62,16 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonB
       detach();
       resolve(result);
     };
+    // A decoder given up on may still fail on bytes it was handed; with no listener left that
+    // 'error' would end the process, so it is unpiped, muted and destroyed.
+    const dropDecoder = () => {
+      if (!decoding) return;
+      req.unpipe(decoding);
+      decoding.on('error', () => {}).destroy();
+    };
     const refuse = (result: JsonBody) => {
       detach();
-      if (decoding) {
-        req.unpipe(decoding);
-        decoding.on('error', () => {}).destroy();
-      }
+      dropDecoder();
       void drained(req, result).then(resolve);
     };
     const onData = (chunk: Buffer) => {
@@ -77,7 +83,9 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonB
     // A corrupt compressed body is a body that is not JSON.
     const onError = () => refuse(decoding ? PARSE_ERROR : GONE);
     const onClose = () => {
-      if (!req.complete) finish(GONE);
+      if (req.complete) return;
+      dropDecoder();
+      finish(GONE);
     };
     stream.on('data', onData);
     stream.once('end', onEnd);

@@ -6,7 +6,7 @@
  */
 import { createServer, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { SignJWT, generateKeyPair } from 'jose';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -416,6 +416,36 @@ describe('the body, read without Express (src/README.md D44)', () => {
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('GET, POST, DELETE');
     expect((await rawPost('/mcp', { authorization: `Bearer ${devToken}` }, [], 'HEAD')).status).toBe(405);
+  });
+
+  it('a compressed body cut off by the client mid-stream leaves the process up', async () => {
+    // Corrupt bytes reach the decoder, then the client goes away: the decoder fails after the
+    // request is given up, and an 'error' nobody listens to would end the process.
+    const crashes: unknown[] = [];
+    const record = (error: unknown) => crashes.push(error);
+    process.prependListener('uncaughtException', record);
+    try {
+      const { hostname, port, host } = new URL(h.deputy.url);
+      for (const encoding of ['gzip', 'deflate', 'br']) {
+        for (let i = 0; i < 10; i++) {
+          await new Promise<void>((resolve) => {
+            const socket = connect(Number(port), hostname, () => {
+              // The head first, so the body is being read when the corrupt bytes come and the client leaves.
+              socket.write(`POST /mcp HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Encoding: ${encoding}\r\nContent-Length: 1000\r\n\r\n`);
+              // Bytes and FIN together: the request closes before the decoder has failed on them.
+              setTimeout(() => socket.end('not compressed at all '.repeat(10)), 50);
+              setTimeout(() => socket.destroy(), 500);
+            });
+            socket.on('error', () => {}).on('close', () => resolve());
+          });
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(crashes).toEqual([]);
+      expect((await rawPost('/mcp', headers(sessionId), [JSON.stringify(listTools)])).status).toBe(200);
+    } finally {
+      process.removeListener('uncaughtException', record);
+    }
   });
 
   it('a refusal is JSON with its length, and names no framework', async () => {
