@@ -3,7 +3,7 @@
  * 2025-11-25). A caller's bearer JWT is verified against the authorization server's JWKS
  * with a pinned issuer, audience (this server's resource URL, RFC 8707) and algorithm list.
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import { TENANT_NAME, type Caller } from '../tools/caller.ts';
 
 export interface CallerVerifierOptions {
@@ -37,9 +37,15 @@ export type CallerVerifier = (token: string) => Promise<CallerVerification>;
 const VERIFIED_TTL_MS = 60_000;
 const VERIFIED_MAX = 1_000;
 
+type Jose = typeof import('jose');
+
 export function createCallerVerifier(options: CallerVerifierOptions): CallerVerifier {
-  // jose caches the key set and refetches (rate-limited) when it meets an unknown `kid`.
-  const keySet = options.keySet ?? createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5_000 });
+  // jose (~70 ms of CPU, ~7 MiB with the `fetch` its key set uses) is loaded by the first token to
+  // verify, not at start (src/README.md D45). jose caches the key set and refetches (rate-limited)
+  // when it meets an unknown `kid`.
+  let loading: Promise<{ jose: Jose; keySet: JWTVerifyGetKey }> | null = null;
+  const load = () =>
+    (loading ??= import('jose').then((jose) => ({ jose, keySet: options.keySet ?? jose.createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5_000 }) })));
   // Every request of a session carries the same token, and checking its signature is most of
   // the cost of authentication (ES256: ~0.1–0.2 ms of CPU; bench/README.md). A token that
   // verified is remembered, by its exact text, until the sooner of its `exp` and 60 s; failures
@@ -52,8 +58,9 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
       if (hit.until > now) return { ok: true, caller: { ...hit.caller, scopes: [...hit.caller.scopes] } };
       verified.delete(token);
     }
+    const { jose, keySet } = await load();
     try {
-      const { payload } = await jwtVerify(token, keySet, {
+      const { payload } = await jose.jwtVerify(token, keySet, {
         issuer: options.issuer,
         audience: options.audience,
         algorithms: [...options.algorithms],
@@ -80,10 +87,11 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
     } catch (error) {
       // jose reports every problem with the token itself as a JOSEError; anything else (a refused
       // or failed JWKS fetch) and a JWKS timeout or bad key set are the authorization server's.
-      if (!(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) {
+      const errors = jose.errors;
+      if (!(error instanceof errors.JOSEError) || error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
         return { ok: false, unavailable: true, description: 'The authorization server keys could not be loaded' };
       }
-      return { ok: false, description: describeVerificationFailure(error) };
+      return { ok: false, description: describeVerificationFailure(errors, error) };
     }
   };
 }
@@ -99,7 +107,7 @@ const noTenant = (claim: string) =>
   `The access token names no tenant: its "${claim}" claim must be a tenant name (letters, digits, _.- up to 64). Ask the authorization server for a token of your tenant`;
 
 /** A short reason for `WWW-Authenticate: error_description`. Never includes the token. */
-function describeVerificationFailure(error: unknown): string {
+function describeVerificationFailure(joseErrors: Jose['errors'], error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'The access token has expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'aud') return 'The access token was not issued for this resource';
