@@ -24,17 +24,13 @@ import {
   StartupError,
   auditFor,
   backendFor,
-  checkCredentials,
-  checkTokenFileSurfaces,
+  checkedTokenProviders,
   createLogger,
-  createTokenProvider,
   identityFor,
   mcpServerFor,
-  providerForSurface,
   reachable,
   surfacePlans,
   toolServiceFor,
-  writeScopesOf,
   type ServeDependencies,
 } from './serveCommon.ts';
 import { memoryState, type SharedState } from './state/sharedState.ts';
@@ -131,14 +127,8 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   }
   const log = deps.log ?? createLogger(config.logLevel);
   const plans = surfacePlans(deps);
-  const provider = createTokenProvider(config);
-  checkTokenFileSurfaces(provider, plans, config);
-  const writeScopes = writeScopesOf(deps.tools);
   // Each surface with its own credentials, checked apart: a read-only one refuses any that could write (D42).
-  const providers = plans.map((plan) => providerForSurface(provider, plan.name));
-  for (const [i, plan] of plans.entries()) {
-    await checkCredentials(config, providers[i]!, plan.tools, log, plan.name === null ? undefined : { name: plan.name, readOnly: plan.readOnly, writeScopes });
-  }
+  const { root: provider, providers } = await checkedTokenProviders(config, deps, plans, log);
   // One record of the backend's limits: surfaces' credentials with the same scheme and scopes are
   // counted as one, the cautious reading when they are in fact two.
   const limits = backendLimitsFor(config);

@@ -136,7 +136,7 @@ export function surfacePlans(deps: Pick<ServeDependencies, 'tools' | 'surfaces'>
  * surface (src/README.md D42); an OAuth client is shared, since it mints each token with exactly
  * its operation's scopes whoever asks.
  */
-export function providerForSurface(provider: TokenProvider, surface: string | null): TokenProvider {
+function providerForSurface(provider: TokenProvider, surface: string | null): TokenProvider {
   if (surface === null) return provider;
   if (provider instanceof StaticTokenProvider || provider instanceof CredentialRouter) return provider.forSurface(surface);
   return provider;
@@ -153,7 +153,7 @@ function tokenFileName(config: Config): string {
 }
 
 /** A token file entry naming a surface the manifest does not declare is a typo that would leave a surface without it. */
-export function checkTokenFileSurfaces(provider: TokenProvider, plans: readonly SurfacePlan[], config: Config): void {
+function checkTokenFileSurfaces(provider: TokenProvider, plans: readonly SurfacePlan[], config: Config): void {
   const file = tokenFileOf(provider);
   if (!file) return;
   const known = new Set(plans.map((p) => p.name).filter((name) => name !== null));
@@ -174,6 +174,24 @@ export function createTokenProvider(config: Config): TokenProvider {
   return tokens.file === null ? oauth : new CredentialRouter(oauth, StaticTokenProvider.fromFile(tokens.file, fileOptions));
 }
 
+/**
+ * The token provider, and each served surface's view of it with every credential checked
+ * (src/README.md D3, D42): what `serve` and `stdio` both do before anything else. The token
+ * file is checked against every surface the manifest declares, served here or not.
+ */
+export async function checkedTokenProviders(config: Config, deps: ServeDependencies, served: readonly SurfacePlan[], log: Logger): Promise<{ root: TokenProvider; providers: TokenProvider[] }> {
+  const root = createTokenProvider(config);
+  checkTokenFileSurfaces(root, surfacePlans(deps), config);
+  const writeScopes = writeScopesOf(deps.tools);
+  const providers: TokenProvider[] = [];
+  for (const plan of served) {
+    const provider = providerForSurface(root, plan.name);
+    await checkCredentials(config, provider, plan.tools, log, plan.name === null ? undefined : { name: plan.name, readOnly: plan.readOnly, writeScopes });
+    providers.push(provider);
+  }
+  return { root, providers };
+}
+
 const needName = (n: CredentialNeed) => `${n.operationId} (scheme ${n.scheme}: ${describeKind(n.kind)}${n.scopes.length > 0 ? ` with ${n.scopes.join(' ')}` : ''})`;
 
 /** The surface a credential check is for (src/README.md D42). */
@@ -185,7 +203,7 @@ export interface CredentialCheckSurface {
 }
 
 /** Every scope the manifest's write and destructive tools' own operations need. */
-export function writeScopesOf(tools: readonly ToolDefinition[]): Set<string> {
+function writeScopesOf(tools: readonly ToolDefinition[]): Set<string> {
   return new Set(tools.filter((tool) => tool.risk !== 'read').flatMap((tool) => tool.operation.credentials.flatMap((c) => c.scopes)));
 }
 

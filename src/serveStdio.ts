@@ -11,17 +11,13 @@ import {
   StartupError,
   auditFor,
   backendFor,
-  checkCredentials,
-  checkTokenFileSurfaces,
+  checkedTokenProviders,
   createLogger,
-  createTokenProvider,
   identityFor,
   mcpServerFor,
-  providerForSurface,
   reachable,
   surfacePlans,
   toolServiceFor,
-  writeScopesOf,
   type ServeDependencies,
   type SurfacePlan,
 } from './serveCommon.ts';
@@ -51,10 +47,8 @@ export async function serveStdio(config: Config, deps: ServeDependencies): Promi
   const log = deps.log ?? createLogger(config.logLevel);
   if (config.tokens.provider === 'token_exchange') throw new StartupError('token_exchange needs a caller token; use static or client_credentials over stdio');
   const plan = stdioPlan(config, deps);
-  const root = createTokenProvider(config);
-  checkTokenFileSurfaces(root, surfacePlans(deps), config);
-  const provider = providerForSurface(root, plan.name);
-  await checkCredentials(config, provider, plan.tools, log, plan.name === null ? undefined : { name: plan.name, readOnly: plan.readOnly, writeScopes: writeScopesOf(deps.tools) });
+  const { root, providers } = await checkedTokenProviders(config, deps, [plan], log);
+  const provider = providers[0]!;
   if (!(await reachable(config.backend.url).catch(() => false))) {
     log.warn({ url: config.backend.url }, 'BACKEND UNREACHABLE at start-up: tool calls will fail until it answers; check DEPUTY_BACKEND_URL');
   }
