@@ -37,15 +37,24 @@ export type CallerVerifier = (token: string) => Promise<CallerVerification>;
 const VERIFIED_TTL_MS = 60_000;
 const VERIFIED_MAX = 1_000;
 
-type Jose = typeof import('jose');
+/** The parts of jose a verification uses, each from its own module: jose's index loads every JWE, JWK and JWS module besides. */
+interface Jose {
+  jwtVerify: typeof import('jose/jwt/verify').jwtVerify;
+  createRemoteJWKSet: typeof import('jose/jwks/remote').createRemoteJWKSet;
+  errors: typeof import('jose/errors');
+}
+const loadJose = async (): Promise<Jose> => {
+  const [{ jwtVerify }, { createRemoteJWKSet }, errors] = await Promise.all([import('jose/jwt/verify'), import('jose/jwks/remote'), import('jose/errors')]);
+  return { jwtVerify, createRemoteJWKSet, errors };
+};
 
 export function createCallerVerifier(options: CallerVerifierOptions): CallerVerifier {
-  // jose (~70 ms of CPU, ~7 MiB with the `fetch` its key set uses) is loaded by the first token to
-  // verify, not at start (src/README.md D45). jose caches the key set and refetches (rate-limited)
+  // jose (~40 ms of CPU, ~6 MiB: only the modules a verification needs) is loaded by the first
+  // token to verify, not at start (src/README.md D45). jose caches the key set and refetches (rate-limited)
   // when it meets an unknown `kid`.
   let loading: Promise<{ jose: Jose; keySet: JWTVerifyGetKey }> | null = null;
   const load = () =>
-    (loading ??= import('jose').then((jose) => ({ jose, keySet: options.keySet ?? jose.createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5_000 }) })));
+    (loading ??= loadJose().then((jose) => ({ jose, keySet: options.keySet ?? jose.createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5_000 }) })));
   // Every request of a session carries the same token, and checking its signature is most of
   // the cost of authentication (ES256: ~0.1–0.2 ms of CPU; bench/README.md). A token that
   // verified is remembered, by its exact text, until the sooner of its `exp` and 60 s; failures

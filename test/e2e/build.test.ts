@@ -164,6 +164,11 @@ describe('the production build', () => {
     });
     expect(withoutPage.some((m) => m.endsWith('dist/src/http/mcpEndpoint.js'))).toBe(true);
     expect(express(withoutPage)).toEqual([]);
+    // The trace sees Node's bundled dependencies: the SDK's web-standard transport loaded its undici.
+    expect(withoutPage).toContain('node:internal/deps/undici/undici');
+    // Verifying the agent's token loaded jose's verification modules, never its index (all of JWE, JWK, JWS).
+    expect(withoutPage.some((m) => m.endsWith('jose/dist/webapi/jwt/verify.js'))).toBe(true);
+    expect(withoutPage.filter((m) => m.endsWith('jose/dist/webapi/index.js'))).toEqual([]);
     const withPage = await modulesLoadedServing([], 'page', async (mcpUrl) => {
       expect((await fetch(new URL('/approvals/style.css', mcpUrl))).status).toBe(200);
     });
@@ -204,6 +209,9 @@ describe('the production build', () => {
     expect(loaded.some((m) => /node_modules\/pino\//.test(m))).toBe(true);
     const http = loaded.filter((m) => /dist\/src\/(http\/|serve\.js)|node_modules\/(express|body-parser|router|prom-client)\//.test(m));
     expect(http).toEqual([]);
+    // Nor Node's own bundled undici (global `fetch`, `Headers`: ~9 MiB, ~110 ms), which only the
+    // SDK's web-standard HTTP transport needs.
+    expect(loaded.filter((m) => m.startsWith('node:internal/deps/undici/'))).toEqual([]);
   }, 60_000);
 
   it('maps a stack trace back to the TypeScript source, without --enable-source-maps (src/README.md D45)', async () => {

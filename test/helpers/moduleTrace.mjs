@@ -14,4 +14,7 @@ export async function load(url, context, next) {
 }`;
 register(`data:text/javascript,${encodeURIComponent(hook)}`);
 const cache = createRequire(import.meta.url).cache;
-process.on('exit', () => appendFileSync(file, `${Object.keys(cache).join('\n')}\n`));
+// Node's own bundled dependencies (its undici behind global `fetch`/`Headers`, …) load through
+// neither hook: `process.moduleLoadList` names them, written as `node:internal/deps/…`.
+const bundled = () => process.moduleLoadList.filter((m) => m.startsWith('NativeModule internal/deps/')).map((m) => `node:${m.slice(13)}`);
+process.on('exit', () => appendFileSync(file, `${[...Object.keys(cache), ...bundled()].join('\n')}\n`));
