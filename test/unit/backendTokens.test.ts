@@ -151,9 +151,19 @@ describe('static token file', () => {
     ['unknown key', 'tokens:\n  - {id: a, scopes: [x], token: aaaaaaaaaa1, admin: true}', /admin|unrecognized/i],
     ['env var not set', 'tokens:\n  - {id: a, scopes: [x], tokenEnv: NOT_SET_ANYWHERE}', /NOT_SET_ANYWHERE/],
     ['token with a space', 'tokens:\n  - {id: a, scopes: [x], token: "aaaa aaaaaa1"}', /visible ASCII/],
+    // YAML syntax: where, never what (the line may hold a token).
+    ['a syntax error', 'tokens:\n  - id: a\n    scopes: [x]\n    token: [aaaaaaaaaa1\n', /^static token file: not valid YAML at line 5, column 1$/],
+    ['a key given twice', 'tokens:\n  - id: a\n    id: b\n    scopes: [x]\n    token: aaaaaaaaaa1\n', /^static token file: not valid YAML at line 3, column 5$/],
+    // The core schema, as before: a date-like or yes/no scalar is a string, so it is the token.
+    ['a number where the token goes', 'tokens:\n  - {id: a, scopes: [x], token: 0x1F00000000}', /token/],
   ];
   it.each(invalid)('refuses %s', (_name, yaml, message) => {
     expect(() => StaticTokenProvider.fromYaml(yaml, { env: {} })).toThrow(message);
+  });
+
+  it('reads scalars with the core schema: a date-like token is the string written, not a date', async () => {
+    const p = StaticTokenProvider.fromYaml('tokens:\n  - {id: a, scopes: [x], token: 2026-12-01T10:00:00Z}\n', { env: {} });
+    expect(await p.getToken({ operationId: 'op', scopes: ['x'] })).toBe('2026-12-01T10:00:00Z');
   });
 
   it('never echoes a token in a load error', () => {
