@@ -13,7 +13,7 @@ import { LOOPBACK_HOSTS, type Config } from './config.ts';
 import { createApp, type McpSurfaceOptions } from './http/app.ts';
 import { cachedReadiness } from './http/readiness.ts';
 import { createMetrics, type DeputyMetrics } from './http/metrics.ts';
-import { createCallerVerifier } from './http/callerAuth.ts';
+import { createCallerVerifier, probeKeySet, type KeySetCache } from './http/callerAuth.ts';
 import { callerFromAuthInfo } from './http/bearerAuth.ts';
 import { SessionRegistry } from './http/sessions.ts';
 import type { ApprovalRoundsConfig } from './server/mcpServerFactory.ts';
@@ -59,7 +59,7 @@ const PAGE_SESSION_MS = 30 * 60_000;
 const PAGE_LOGIN_MS = 10 * 60_000;
 
 /** The approval page: pending approvals (in the shared state; src/README.md, "Approval out of band"), its sign-in and what its routes are built from. */
-function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: readonly string[], audit: AuditLog, log: Logger, state: SharedState, now: () => number) {
+function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keyCache: KeySetCache, keys: readonly string[], audit: AuditLog, log: Logger, state: SharedState, now: () => number) {
   const outOfBand = createOutOfBandApprovals({
     store: state.pendingApprovals,
     pageUrl: (id) => `${live.publicUrl}/approvals/${id}`,
@@ -72,7 +72,7 @@ function approvalPageFor(live: Config, auth: NonNullable<Config['auth']>, keys: 
     publicUrl: live.publicUrl,
     clientId: live.approvals.clientId,
     clientSecret: live.approvals.clientSecret,
-    verify: createCallerVerifier({ issuer: auth.issuer, audience: `${live.publicUrl}/approvals`, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms, tenantClaim: live.tenants?.claim ?? null }),
+    verify: createCallerVerifier({ issuer: auth.issuer, audience: `${live.publicUrl}/approvals`, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms, tenantClaim: live.tenants?.claim ?? null, keyCache }),
   });
   // Its routes are built with the rest of Express, on the first request for them (src/http/app.ts).
   const options: ApprovalPageOptions = {
@@ -176,11 +176,13 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const port = (server.address() as AddressInfo).port;
   const live = withActualPort(config, port);
   const auth = config.auth;
+  // Seeded by the start-up check of the authorization server; read by every verifier below.
+  const keyCache: KeySetCache = {};
 
   const readiness = cachedReadiness(
     [
       { name: 'backend', check: () => reachable(live.backend.url) },
-      { name: 'authorizationServer', check: () => reachable(auth.jwksUrl) },
+      { name: 'authorizationServer', check: () => probeKeySet(auth.jwksUrl, keyCache) },
       ...(state.kind === 'redis'
         ? [{ name: 'sharedState', check: () => state.check(), degradedReason: 'Redis does not answer: reads go on with per-replica limits; writes and approvals are refused until it is back' }]
         : []),
@@ -194,7 +196,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   if (!ready.authorizationServer) log.warn({ url: auth.jwksUrl }, 'AUTHORIZATION SERVER UNREACHABLE at start-up: no caller can be verified until it answers; check DEPUTY_AUTH_ISSUER / DEPUTY_AUTH_JWKS_URL (/readyz reports not_ready)');
 
   const stateKeys = stateKeysFor(config, log);
-  const page = approvalPageFor(live, auth, stateKeys, audit, log, state, now);
+  const page = approvalPageFor(live, auth, keyCache, stateKeys, audit, log, state, now);
   const approvalRounds = approvalRoundsFor(config, stateKeys, state, metrics);
   const served: ServedSurface[] = plans.map((plan, i) => ({
     name: plan.name,
@@ -211,7 +213,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     // Audience = this surface's resource URL: a token for another surface is refused here (401 invalid_token).
     verifyCaller: testCaller
       ? async () => ({ ok: true, caller: testCaller })
-      : createCallerVerifier({ issuer: auth.issuer, audience: url, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms, tenantClaim: live.tenants?.claim ?? null }),
+      : createCallerVerifier({ issuer: auth.issuer, audience: url, jwksUrl: auth.jwksUrl, algorithms: auth.algorithms, tenantClaim: live.tenants?.claim ?? null, keyCache }),
     newServer: mcpServerFor(identityFor(deps), tools, callerFromAuthInfo, approvalRounds, page.outOfBand, log, live.mode === 'stateful'),
     onDenied: (tool, caller, sessionId) => tools.recordRefusal(tool, caller, sessionId, 'denied'),
     toolScopes: (name) => tools.toolScopes(name),

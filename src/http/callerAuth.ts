@@ -3,7 +3,8 @@
  * 2025-11-25). A caller's bearer JWT is verified against the authorization server's JWKS
  * with a pinned issuer, audience (this server's resource URL, RFC 8707) and algorithm list.
  */
-import type { JWTVerifyGetKey } from 'jose';
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
+import type { JWKSCacheInput } from 'jose/jwks/remote';
 import { TENANT_NAME, type Caller } from '../tools/caller.ts';
 
 export interface CallerVerifierOptions {
@@ -19,8 +20,19 @@ export interface CallerVerifierOptions {
    * caller's tenant is null. Set, a token without it as a tenant name is refused (src/README.md D41).
    */
   tenantClaim?: string | null;
+  /**
+   * The key set the start-up check already read (`probeKeySet`), shared by every verifier of
+   * `jwksUrl`: the first token is then verified without fetching the keys again.
+   */
+  keyCache?: KeySetCache;
   /** For tests: a key set instead of fetching `jwksUrl`. */
   keySet?: JWTVerifyGetKey;
+}
+
+/** A JWKS read from the authorization server and when (ms since the epoch): jose's `jwksCache` shape. */
+export interface KeySetCache {
+  jwks?: JSONWebKeySet;
+  uat?: number;
 }
 
 export type CallerVerification =
@@ -40,13 +52,64 @@ const VERIFIED_MAX = 1_000;
 /** The parts of jose a verification uses, each from its own module: jose's index loads every JWE, JWK and JWS module besides. */
 interface Jose {
   jwtVerify: typeof import('jose/jwt/verify').jwtVerify;
-  createRemoteJWKSet: typeof import('jose/jwks/remote').createRemoteJWKSet;
+  remote: typeof import('jose/jwks/remote');
   errors: typeof import('jose/errors');
 }
 const loadJose = async (): Promise<Jose> => {
-  const [{ jwtVerify }, { createRemoteJWKSet }, errors] = await Promise.all([import('jose/jwt/verify'), import('jose/jwks/remote'), import('jose/errors')]);
-  return { jwtVerify, createRemoteJWKSet, errors };
+  const [{ jwtVerify }, remote, errors] = await Promise.all([import('jose/jwt/verify'), import('jose/jwks/remote'), import('jose/errors')]);
+  return { jwtVerify, remote, errors };
 };
+
+/** A JWKS larger than this is not kept from the start-up check (jose then fetches it itself). */
+const MAX_KEY_SET_BYTES = 1024 * 1024;
+
+/**
+ * The start-up and readiness check of the authorization server: GET its JWKS through
+ * node:http(s) (as `reachable` in serveCommon.ts; no redirect followed), reachable unless it
+ * answers a gateway or overload status. While `cache` is empty, a 200 answer holding a key set
+ * (JSON with a `keys` array) seeds it: a replica's first caller then waits for no key fetch,
+ * which against a remote authorization server is a round trip on the first call
+ * (src/README.md D51). jose still checks the seeded set, and refetches for an unknown `kid`.
+ */
+export async function probeKeySet(url: string, cache: KeySetCache): Promise<boolean> {
+  const { get } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const headers = { accept: 'application/json, application/jwk-set+json' };
+    const request = get(url, { headers, signal: AbortSignal.timeout(2_000) }, (response) => {
+      const up = ![502, 503, 504].includes(response.statusCode ?? 0);
+      if (response.statusCode !== 200 || cache.jwks !== undefined) {
+        response.resume();
+        resolve(up);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_KEY_SET_BYTES) response.destroy();
+        else chunks.push(chunk);
+      });
+      response.on('error', () => {});
+      response.on('close', () => {
+        if (response.complete && size <= MAX_KEY_SET_BYTES && cache.jwks === undefined) {
+          const jwks = parseKeySet(Buffer.concat(chunks).toString('utf8'));
+          if (jwks) Object.assign(cache, { jwks, uat: Date.now() });
+        }
+        resolve(up);
+      });
+    });
+    request.on('error', reject);
+  });
+}
+
+function parseKeySet(text: string): JSONWebKeySet | undefined {
+  try {
+    const json = JSON.parse(text) as { keys?: unknown };
+    return json !== null && typeof json === 'object' && Array.isArray(json.keys) ? (json as JSONWebKeySet) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export function createCallerVerifier(options: CallerVerifierOptions): CallerVerifier {
   // jose (~40 ms of CPU, ~6 MiB: only the modules a verification needs) is loaded by the first
@@ -54,7 +117,15 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
   // when it meets an unknown `kid`.
   let loading: Promise<{ jose: Jose; keySet: JWTVerifyGetKey }> | null = null;
   const load = () =>
-    (loading ??= loadJose().then((jose) => ({ jose, keySet: options.keySet ?? jose.createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5_000 }) })));
+    (loading ??= loadJose().then((jose) => ({
+      jose,
+      keySet:
+        options.keySet ??
+        jose.remote.createRemoteJWKSet(new URL(options.jwksUrl), {
+          timeoutDuration: 5_000,
+          ...(options.keyCache ? { [jose.remote.jwksCache]: options.keyCache as JWKSCacheInput } : {}),
+        }),
+    })));
   // Every request of a session carries the same token, and checking its signature is most of
   // the cost of authentication (ES256: ~0.1–0.2 ms of CPU; bench/README.md). A token that
   // verified is remembered, by its exact text, until the sooner of its `exp` and 60 s; failures

@@ -466,6 +466,23 @@ describe('health', () => {
     expect(await ready.json()).toEqual({ status: 'ready', checks: { backend: true, authorizationServer: true } });
   });
 
+  it("verifies the first caller with the key set the start-up check read: one JWKS fetch (src/README.md D51)", async () => {
+    const s = await setup();
+    try {
+      const jwksFetches = () => s.backend.requestLog.entries().filter((entry) => entry.path === '/.well-known/jwks.json').length;
+      expect(jwksFetches()).toBe(1); // the start-up check of the authorization server
+      const client = await s.connect();
+      expect((await s.callTool(client, 'listDrafts', { limit: 1 })).isError).toBeFalsy();
+      expect(jwksFetches()).toBe(1);
+      // A token signed with a key the seeded set does not hold is still refused.
+      const { privateKey } = await generateKeyPair('ES256');
+      const forged = await new SignJWT({ scope: 'drafts:read' }).setProtectedHeader({ alg: 'ES256', kid: 'not-in-the-set' }).setIssuer(s.config.auth!.issuer).setAudience(s.deputy.url).setSubject('mallory').setExpirationTime('5m').sign(privateKey);
+      expect((await s.post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { token: forged })).status).toBe(401);
+    } finally {
+      await s.teardown();
+    }
+  });
+
   it('/readyz is 503 while the backend answers 503', async () => {
     const origin = new URL(h.deputy.url).origin;
     const down = createServer((_req, res) => res.writeHead(503).end());
