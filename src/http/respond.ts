@@ -12,9 +12,38 @@ export interface Refusal {
   body: object;
 }
 
+/**
+ * How long a connection stays open, after answering a request whose body was not read to its end,
+ * for the client to take the answer before the close (src/README.md D48).
+ */
+export const LINGER_MS = 2_000;
+
 export function sendJson(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) }).end(text);
+  const head = { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) };
+  if (res.req.complete) res.writeHead(status, head).end(text);
+  else answerAndClose(res, status, head, text);
+}
+
+/**
+ * The answer to a request refused before its body arrived in full (src/README.md D48): written
+ * whole at once, with `Connection: close`; the rest of the body is not read — what still arrives is
+ * dropped undecoded, for at most LINGER_MS — and then Node closes the connection. Closing at once,
+ * with the client's bytes unread, makes the kernel reset the connection, which can erase the
+ * answer before the client reads it (RFC 9112 §9.6): most clients read only once they have sent
+ * their whole body, and a proxy that gets a reset while it forwards the body answers 502.
+ */
+function answerAndClose(res: ServerResponse, status: number, head: Record<string, string>, text: string): void {
+  const { req } = res;
+  res.writeHead(status, { ...head, connection: 'close' }).write(text);
+  const close = () => {
+    clearTimeout(linger);
+    req.removeListener('end', close).removeListener('close', close);
+    res.end();
+  };
+  const linger = setTimeout(close, LINGER_MS).unref();
+  req.once('end', close).once('close', close);
+  req.resume();
 }
 
 export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
