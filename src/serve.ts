@@ -164,6 +164,8 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   let handle: RequestListener = (req, res) => void appReady.then((listener) => listener(req, res));
   // Bounds on receiving a request, never on answering it, and keep-alive (src/README.md D48).
   const server: HttpServer = createHttpServer(listenerOptions(config.bodyTimeoutMs), (req, res) => handle(req, res));
+  // The app answers `Expect: 100-continue` itself, once it knows it will read the body (app.ts).
+  server.on('checkContinue', (req, res) => handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
     server.listen(config.port, config.host, () => resolve());

@@ -19,6 +19,7 @@ import { bearerAuth, isRefusal, type BearerAuth } from './bearerAuth.ts';
 import type { CallerVerifier } from './callerAuth.ts';
 import type { ProtocolEra } from '@modelcontextprotocol/server';
 import type { ApprovalPageOptions } from './approvalPage.ts';
+import { expectsContinue } from './jsonBody.ts';
 import { mcpEndpoint, type McpEndpoint } from './mcpEndpoint.ts';
 import { metricsHandler, type MetricsRegistry } from './metrics.ts';
 import { originGuard, type OriginPolicy } from './originGuard.ts';
@@ -182,6 +183,9 @@ export function createApp(options: AppOptions): RequestListener {
   return (req, res) => {
     const key = routeKey(req.url);
     const route = routes.get(key);
+    // `Expect: 100-continue` comes here unanswered (serve.ts): an MCP endpoint asks for the body
+    // only once its head has passed every check (src/README.md D48); anything else at once, as Node would.
+    if (!route && expectsContinue(req)) res.writeContinue();
     (route ? serveMcp(route, req, res) : serveOther(key, req, res)).catch(() => {
       // An unexpected failure: a short JSON-RPC answer, never a stack trace (as Express's error handler gave).
       if (res.headersSent) res.destroy();

@@ -45,7 +45,16 @@ function charsetOf(contentType: string | undefined): string | undefined {
   return contentType === undefined ? undefined : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase();
 }
 
-export function readJsonBody(req: IncomingMessage, { maxBytes, deadline }: BodyLimits): Promise<JsonBody> {
+/** Whether the client waits for `100 Continue` before it sends the body (RFC 9110 §10.1.1). */
+export function expectsContinue(req: IncomingMessage): boolean {
+  return /(?:^|\W)100-continue(?:$|\W)/i.test(req.headers.expect ?? '');
+}
+
+/**
+ * `askForBody` is called once the head has passed every check, right before the body is read:
+ * it answers an `Expect: 100-continue`, so a body refused on its head alone is never sent.
+ */
+export function readJsonBody(req: IncomingMessage, { maxBytes, deadline }: BodyLimits, askForBody: () => void = () => {}): Promise<JsonBody> {
   const length = req.headers['content-length'];
   // type-is's hasBody, which body-parser asks first.
   if (req.headers['transfer-encoding'] === undefined && (length === undefined || Number.isNaN(Number(length)))) return Promise.resolve({ ok: true, body: undefined });
@@ -59,6 +68,7 @@ export function readJsonBody(req: IncomingMessage, { maxBytes, deadline }: BodyL
 
   // The client left while the request waited (for authentication): its stream will never end or close again.
   if (req.destroyed) return Promise.resolve(GONE);
+  askForBody();
   const decoding = decoder ? req.pipe(decoder()) : null;
   const stream: Readable = decoding ?? req;
   return new Promise((resolve) => {

@@ -39,7 +39,7 @@ import {
   type Server,
 } from '@modelcontextprotocol/server';
 import { challenge, type Authenticated } from './bearerAuth.ts';
-import { readJsonBody } from './jsonBody.ts';
+import { expectsContinue, readJsonBody } from './jsonBody.ts';
 import { jsonRpcError, sendJson } from './respond.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
@@ -197,7 +197,9 @@ export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   };
 
   async function post(req: IncomingMessage, res: ServerResponse, who: Authenticated, bodyDeadline: number): Promise<void> {
-    const read = await readJsonBody(req, { maxBytes: options.maxBodyBytes, deadline: bodyDeadline });
+    const read = await readJsonBody(req, { maxBytes: options.maxBodyBytes, deadline: bodyDeadline }, () => {
+      if (expectsContinue(req)) res.writeContinue();
+    });
     if (!read.ok) {
       if (read.status !== null) jsonRpcError(res, read.status, read.code, read.message);
       return;

@@ -161,6 +161,34 @@ describe('a body over the cap is answered 413 at once, and the connection closed
   });
 });
 
+describe('Expect: 100-continue', () => {
+  it('a head refused on its own is answered without 100 Continue: the body is never asked for', async () => {
+    const overCap = await exchange(withToken({ 'content-length': 10 * CAP, expect: '100-continue' }));
+    expectRefusal(overCap, 413, 'Request body too large'); // the first answer, with no 100 before it
+    const noToken = await exchange(head({ 'content-length': callTool.length, expect: '100-continue' }));
+    expect(noToken.status).toBe(401);
+  });
+
+  it('a head that passes gets 100 Continue, then its body is read and served', async () => {
+    const sessionId = await h.openSession(token);
+    const answer = await exchange(withToken({ 'mcp-session-id': sessionId, 'content-length': callTool.length, expect: '100-continue', connection: 'close' }), (socket) => {
+      socket.once('data', () => socket.write(callTool));
+    });
+    expect(answer.status).toBe(100);
+    expect(answer.sentBeforeAnswer).toBe(0);
+    expect(answer.body).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.body).toContain('"result"');
+  });
+
+  it('any other path is told to go on at once, as Node does by itself', async () => {
+    const answer = await exchange(head({ 'content-length': 2, expect: '100-continue', connection: 'close' }, '/nowhere'), (socket) => {
+      socket.once('data', () => socket.write('{}'));
+    });
+    expect(answer.status).toBe(100);
+    expect(answer.body).toMatch(/^HTTP\/1\.1 404 /);
+  });
+});
+
 describe('a body that trickles is answered 408 at its deadline, and the connection closed', () => {
   it('an identity body, a byte every 100 ms', async () => {
     const answer = await exchange(withToken({ 'content-length': callTool.length }), trickle('{', 100));
