@@ -3,7 +3,7 @@
  * (src/README.md D44). The same bytes Express's `res.status().json()` sent, less its ETag, which
  * means nothing on an answer to a POST or on an error.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** An answer decided before a request reaches its handler: a refusal by a guard. */
 export interface Refusal {
@@ -21,8 +21,19 @@ export const LINGER_MS = 2_000;
 export function sendJson(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   const head = { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) };
-  if (res.req.complete) res.writeHead(status, head).end(text);
-  else answerAndClose(res, status, head, text);
+  if (bodyPending(res.req)) answerAndClose(res, status, head, text);
+  else res.writeHead(status, head).end(text);
+}
+
+/**
+ * Whether some of the request's body has yet to arrive. Not for a request without a body, which
+ * Node hands over before it has marked it complete (an answer written at once, as a probe's is,
+ * would otherwise close a connection a client keeps alive).
+ */
+function bodyPending(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**
