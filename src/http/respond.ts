@@ -41,8 +41,8 @@ function bodyPending(req: IncomingMessage): boolean {
  * whole at once, with `Connection: close`; the rest of the body is not read — what still arrives is
  * dropped undecoded, for at most LINGER_MS — and then Node closes the connection. Closing at once,
  * with the client's bytes unread, makes the kernel reset the connection, which can erase the
- * answer before the client reads it (RFC 9112 §9.6): most clients read only once they have sent
- * their whole body, and a proxy that gets a reset while it forwards the body answers 502.
+ * answer before the client reads it (RFC 9112 §9.6), and most clients read only once they have
+ * sent their whole body.
  */
 function answerAndClose(res: ServerResponse, status: number, head: Record<string, string>, text: string): void {
   const { req } = res;
