@@ -179,6 +179,7 @@ const FIXES: Record<string, string> = {
   DEPUTY_STDIO_TENANT: 'the local operator\'s tenant, a name from the token file\'s `tenant:` entries',
   DEPUTY_QUOTA_SESSIONS: 'a number below DEPUTY_MAX_SESSIONS (default: a tenth of it, at most 10)',
   DEPUTY_REDIS_URL: 'redis://[user:password@]host:6379[/db], or rediss:// for TLS',
+  DEPUTY_BODY_TIMEOUT_SECONDS: 'whole seconds from 1 to 3600, e.g. 30',
 };
 
 /** Variables that no longer exist, and what replaced them: set, they would silently do nothing. */
