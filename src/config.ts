@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   DEPUTY_MAX_SESSIONS: positiveInt.default(1000),
   DEPUTY_SESSION_IDLE_SECONDS: positiveInt.default(900),
   DEPUTY_MAX_BODY_BYTES: positiveInt.default(262_144),
+  /** How long a request's body may take to arrive after its head (src/README.md D48). */
+  DEPUTY_BODY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
   /** Keys sealing 2026-07-28 approval state; the first seals, all verify (rotation). Unset: a random per-process key. */
   DEPUTY_STATE_KEYS: list
     .pipe(z.array(z.string().min(32, 'each key needs at least 32 characters (256 bits)')).min(1))
@@ -107,6 +109,8 @@ export interface Config {
   /** Redis/Valkey URL of the state all replicas share; null = this process's memory. Holds a password: never logged. */
   redisUrl: string | null;
   maxBodyBytes: number;
+  /** How long a request's body may take to arrive after its head: 408 beyond (src/README.md D48). */
+  bodyTimeoutMs: number;
   /**
    * Approvals: sealing keys (null = a random per-process key), how long an approval stays valid,
    * and the approval page's OAuth client (null id = its Client ID Metadata Document URL).
@@ -175,6 +179,7 @@ const FIXES: Record<string, string> = {
   DEPUTY_STDIO_TENANT: 'the local operator\'s tenant, a name from the token file\'s `tenant:` entries',
   DEPUTY_QUOTA_SESSIONS: 'a number below DEPUTY_MAX_SESSIONS (default: a tenth of it, at most 10)',
   DEPUTY_REDIS_URL: 'redis://[user:password@]host:6379[/db], or rediss:// for TLS',
+  DEPUTY_BODY_TIMEOUT_SECONDS: 'whole seconds from 1 to 3600, e.g. 30',
 };
 
 /** Variables that no longer exist, and what replaced them: set, they would silently do nothing. */
@@ -286,6 +291,7 @@ function build(e: z.infer<typeof EnvSchema>): Config {
     },
     redisUrl: e.DEPUTY_REDIS_URL ?? null,
     maxBodyBytes: e.DEPUTY_MAX_BODY_BYTES,
+    bodyTimeoutMs: e.DEPUTY_BODY_TIMEOUT_SECONDS * 1000,
     approvals: {
       stateKeys: e.DEPUTY_STATE_KEYS ?? null,
       ttlMs: e.DEPUTY_APPROVAL_TTL_SECONDS * 1000,

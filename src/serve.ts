@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { BackendLimits } from './backend/index.ts';
 import { LOOPBACK_HOSTS, type Config } from './config.ts';
-import { createApp, type McpSurfaceOptions } from './http/app.ts';
+import { createApp, listenerOptions, type McpSurfaceOptions } from './http/app.ts';
 import { cachedReadiness } from './http/readiness.ts';
 import { createMetrics, type DeputyMetrics } from './http/metrics.ts';
 import { createCallerVerifier, probeKeySet, type KeySetCache } from './http/callerAuth.ts';
@@ -162,8 +162,10 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   let appIsReady!: (listener: RequestListener) => void;
   const appReady = new Promise<RequestListener>((resolve) => (appIsReady = resolve));
   let handle: RequestListener = (req, res) => void appReady.then((listener) => listener(req, res));
-  const server: HttpServer = createHttpServer((req, res) => handle(req, res));
-  server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts (60 s)
+  // Bounds on receiving a request, never on answering it, and keep-alive (src/README.md D48).
+  const server: HttpServer = createHttpServer(listenerOptions(config.bodyTimeoutMs), (req, res) => handle(req, res));
+  // The app answers `Expect: 100-continue` itself, once it knows it will read the body (app.ts).
+  server.on('checkContinue', (req, res) => handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
     server.listen(config.port, config.host, () => resolve());
@@ -225,6 +227,7 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
     mode: live.mode,
     sessions,
     maxBodyBytes: live.maxBodyBytes,
+    bodyTimeoutMs: live.bodyTimeoutMs,
     userOf: (caller) => quotaKeyOf(caller, config.quotas.key),
     readiness,
     approvalPage: page.options,

@@ -12,12 +12,14 @@
  *      (expressApp.ts), loaded on the first such request
  *   5. a 404 that names the MCP endpoints
  */
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerOptions, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Server } from '@modelcontextprotocol/server';
 import { bearerAuth, isRefusal, type BearerAuth } from './bearerAuth.ts';
 import type { CallerVerifier } from './callerAuth.ts';
 import type { ProtocolEra } from '@modelcontextprotocol/server';
 import type { ApprovalPageOptions } from './approvalPage.ts';
+import { expectsContinue } from './jsonBody.ts';
 import { mcpEndpoint, type McpEndpoint } from './mcpEndpoint.ts';
 import { metricsHandler, type MetricsRegistry } from './metrics.ts';
 import { originGuard, type OriginPolicy } from './originGuard.ts';
@@ -53,6 +55,8 @@ export interface AppOptions {
   /** One registry for every surface: a session is found only on the surface it was opened on. */
   sessions: SessionRegistry;
   maxBodyBytes: number;
+  /** How long a request's body may take to arrive once its head has (DEPUTY_BODY_TIMEOUT_SECONDS, src/README.md D48). */
+  bodyTimeoutMs: number;
   /** The user a caller's sessions count for in the per-user session quota. */
   userOf: (caller: Caller) => string;
   /** The dependencies' state, cached (src/http/readiness.ts). */
@@ -61,6 +65,24 @@ export interface AppOptions {
   approvalPage: ApprovalPageOptions | null;
   /** Prometheus exposition at /metrics; null = not served (404). */
   metrics: { registry: MetricsRegistry; token: string | null } | null;
+}
+
+/** The longest a request's head may take to arrive (src/README.md D48). */
+const HEADERS_TIMEOUT_MS = 10_000;
+
+/**
+ * The listener's own bounds on receiving a request (src/README.md D48), for `http.createServer`.
+ * Node counts them only until a request has arrived in full, never while it is answered, so an SSE
+ * stream or a tool call as long as its timeout is not cut. `requestTimeout` backs up the body
+ * reader's deadline (jsonBody.ts) for what it does not read, such as the approval page's forms,
+ * and comes after it: a request's head arrives within `headersTimeout`, and the reader's deadline
+ * is `bodyTimeoutMs` after that. A request past it gets Node's bare 408 and the connection closes;
+ * connections are checked every second, not Node's default 30 s. Keep-alive: 65 s, longer than
+ * common load-balancer idle timeouts (60 s).
+ */
+export function listenerOptions(bodyTimeoutMs: number): ServerOptions {
+  const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, bodyTimeoutMs);
+  return { headersTimeout, requestTimeout: headersTimeout + bodyTimeoutMs + 1_000, connectionsCheckingInterval: 1_000, keepAliveTimeout: 65_000 };
 }
 
 /**
@@ -102,11 +124,13 @@ export function createApp(options: AppOptions): RequestListener {
   }
 
   async function serveMcp(route: McpRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Counted from the head's arrival, authentication included: the client sends its body meanwhile.
+    const bodyDeadline = performance.now() + options.bodyTimeoutMs;
     const refusal = guard(req);
     if (refusal) return sendRefusal(res, refusal);
     const who = await route.auth(req);
     if (isRefusal(who)) return sendRefusal(res, who);
-    await route.endpoint(req, res, who);
+    await route.endpoint(req, res, who, bodyDeadline);
   }
 
   type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -159,6 +183,9 @@ export function createApp(options: AppOptions): RequestListener {
   return (req, res) => {
     const key = routeKey(req.url);
     const route = routes.get(key);
+    // `Expect: 100-continue` comes here unanswered (serve.ts): an MCP endpoint asks for the body
+    // only once its head has passed every check (src/README.md D48); anything else at once, as Node would.
+    if (!route && expectsContinue(req)) res.writeContinue();
     (route ? serveMcp(route, req, res) : serveOther(key, req, res)).catch(() => {
       // An unexpected failure: a short JSON-RPC answer, never a stack trace (as Express's error handler gave).
       if (res.headersSent) res.destroy();

@@ -39,7 +39,7 @@ import {
   type Server,
 } from '@modelcontextprotocol/server';
 import { challenge, type Authenticated } from './bearerAuth.ts';
-import { readJsonBody } from './jsonBody.ts';
+import { expectsContinue, readJsonBody } from './jsonBody.ts';
 import { jsonRpcError, sendJson } from './respond.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Caller } from '../tools/caller.ts';
@@ -181,8 +181,11 @@ function declaresElicitation(body: object): boolean {
 
 const MALFORMED_TOOL_CALL = 'Invalid params: tools/call takes params.name (a string) and params.arguments (an object without a __proto__ key, if given)';
 
-/** Serves one request to the endpoint's path, already past the Origin/Host guard and authenticated (app.ts). */
-export type McpEndpoint = (req: IncomingMessage, res: ServerResponse, who: Authenticated) => Promise<void>;
+/**
+ * Serves one request to the endpoint's path, already past the Origin/Host guard and authenticated
+ * (app.ts); its body must have arrived by `bodyDeadline` (`performance.now()`'s clock, src/README.md D48).
+ */
+export type McpEndpoint = (req: IncomingMessage, res: ServerResponse, who: Authenticated, bodyDeadline: number) => Promise<void>;
 
 export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { sessions } = options;
@@ -193,8 +196,10 @@ export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     await sendWebResponse(res, response);
   };
 
-  async function post(req: IncomingMessage, res: ServerResponse, who: Authenticated): Promise<void> {
-    const read = await readJsonBody(req, options.maxBodyBytes);
+  async function post(req: IncomingMessage, res: ServerResponse, who: Authenticated, bodyDeadline: number): Promise<void> {
+    const read = await readJsonBody(req, { maxBytes: options.maxBodyBytes, deadline: bodyDeadline }, () => {
+      if (expectsContinue(req)) res.writeContinue();
+    });
     if (!read.ok) {
       if (read.status !== null) jsonRpcError(res, read.status, read.code, read.message);
       return;
@@ -307,8 +312,8 @@ export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
 
   // The methods of the Streamable HTTP transport; any other is answered 405 naming them (RFC 9110 §15.5.6).
   const allow = options.mode === 'stateless' ? 'POST' : 'GET, POST, DELETE';
-  return (req, res, who) => {
-    if (req.method === 'POST') return post(req, res, who);
+  return (req, res, who, bodyDeadline) => {
+    if (req.method === 'POST') return post(req, res, who, bodyDeadline);
     if (req.method === 'GET' || req.method === 'DELETE') return sessionRequest(req, res, who);
     jsonRpcError(res, 405, -32000, `Method not allowed; this endpoint takes ${allow}`, null, { allow });
     return Promise.resolve();

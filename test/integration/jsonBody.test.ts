@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readJsonBody, type JsonBody } from '../../src/http/jsonBody.ts';
 
@@ -16,7 +17,7 @@ const read: Promise<JsonBody>[] = [];
 
 beforeAll(async () => {
   server = createServer((req: IncomingMessage, res) => {
-    const body = new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => readJsonBody(req, 1000));
+    const body = new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => readJsonBody(req, { maxBytes: 1000, deadline: performance.now() + 10_000 }));
     read.push(body);
     void body.then(() => res.end());
   });

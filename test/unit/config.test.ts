@@ -59,6 +59,14 @@ describe('loadConfig reports every problem at once', () => {
     }
   });
 
+  it('DEPUTY_BODY_TIMEOUT_SECONDS: 30 s by default, whole seconds from 1 to 3600, nothing else', () => {
+    expect(loadConfig(complete).bodyTimeoutMs).toBe(30_000);
+    expect(loadConfig({ ...complete, DEPUTY_BODY_TIMEOUT_SECONDS: '3600' }).bodyTimeoutMs).toBe(3_600_000);
+    for (const bad of ['0', '3601', '1.5', 'soon']) {
+      expect(problemsOf({ ...complete, DEPUTY_BODY_TIMEOUT_SECONDS: bad })).toEqual([expect.stringMatching(/^DEPUTY_BODY_TIMEOUT_SECONDS: .* — set it to whole seconds from 1 to 3600/)]);
+    }
+  });
+
   it('reports a variable set to an invalid empty value once', () => {
     const problems = problemsOf({ ...complete, DEPUTY_BACKEND_URL: '' });
     expect(problems).toEqual([expect.stringMatching(/^DEPUTY_BACKEND_URL: .* — set it to an absolute URL/)]);
