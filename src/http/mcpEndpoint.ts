@@ -179,6 +179,16 @@ function declaresElicitation(body: object): boolean {
   return capabilities?.elicitation !== undefined && capabilities.elicitation !== null;
 }
 
+/**
+ * The id of a request (not a notification, nor a client's answer to a server request), keyed so
+ * that 1 and "1" differ (JSON-RPC 2.0 §4: an id is a string or a number).
+ */
+function requestKey(body: object): string | null {
+  const message = body as { method?: unknown; id?: unknown };
+  if (typeof message.method !== 'string') return null;
+  return typeof message.id === 'string' || typeof message.id === 'number' ? `${typeof message.id}:${message.id}` : null;
+}
+
 const MALFORMED_TOOL_CALL = 'Invalid params: tools/call takes params.name (a string) and params.arguments (an object without a __proto__ key, if given)';
 
 /**
@@ -189,6 +199,10 @@ export type McpEndpoint = (req: IncomingMessage, res: ServerResponse, who: Authe
 
 export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { sessions } = options;
+  // The request ids in flight on each 2025-era session. The SDK's transport routes an answer by
+  // its id alone, so a second request reusing an id in flight lost both answers and held both
+  // requests open until the client gave up; it is refused instead (src/README.md D52).
+  const inFlight = new WeakMap<WebStandardStreamableHTTPServerTransport, Set<string>>();
   // 2025-era traffic never reaches this handler (routed below), so it rejects rather than serves it.
   const modern = createMcpHandler(() => options.newServer('modern'), { legacy: 'reject', maxRequestBodySize: options.maxBodyBytes });
   const serveModern = async (res: ServerResponse, webRequest: globalThis.Request, who: Authenticated, body: unknown) => {
@@ -249,6 +263,16 @@ export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       const session = sessions.find(sessionId, caller, options.surface);
       if (!session) return jsonRpcError(res, 404, -32001, 'Session not found; initialize a new session', idOf(body));
       if (malformed) return jsonRpcError(res, 200, -32602, MALFORMED_TOOL_CALL, malformed.id);
+      const key = requestKey(body);
+      if (key !== null) {
+        const ids = inFlight.get(session.transport) ?? new Set<string>();
+        inFlight.set(session.transport, ids);
+        if (ids.has(key)) {
+          return jsonRpcError(res, 400, -32600, 'A request with this id is already in flight on this session; give each request its own id', idOf(body));
+        }
+        ids.add(key);
+        res.once('close', () => ids.delete(key));
+      }
       return serveTransport(session.transport, req, res, who, body);
     }
     if (!isInitializeRequest(body)) {

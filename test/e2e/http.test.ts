@@ -218,6 +218,28 @@ describe('sessions are bound to the subject that opened them', () => {
     expect(messages.at(-1)).toMatchObject({ result: { structuredContent: { items: [expect.any(Object)] } } });
   });
 
+  it('a request reusing the id of one in flight on its session → 400, and the first is answered (src/README.md D52)', async () => {
+    const sessionId = await h.openSession(devToken);
+    h.backend.faults.set('listDrafts', { kind: 'hang' });
+    try {
+      const first = h.post(callTool('listDrafts', { limit: 1 }), { token: devToken, sessionId });
+      await expect.poll(() => h.backend.faults.hungRequests, { timeout: 10_000 }).toBe(1);
+      const again = await h.post(callTool('getDraft', { filename: 'q3-pricing-update.md' }), { token: devToken, sessionId });
+      expect(again.status).toBe(400);
+      expect(await again.json()).toMatchObject({ id: 3, error: { code: -32600, message: expect.stringMatching(/already in flight on this session/) } });
+      // Another id goes through meanwhile.
+      expect((await h.post({ ...listTools, id: 'other' }, { token: devToken, sessionId })).status).toBe(200);
+      h.backend.faults.clear('listDrafts');
+      const answered = await first;
+      expect(answered.status).toBe(200);
+      expect((await jsonRpcMessages(answered)).at(-1)).toMatchObject({ id: 3, result: { structuredContent: { items: [expect.any(Object)] } } });
+      // Once answered, the id is free again.
+      expect((await h.post(callTool('listDrafts', { limit: 1 }), { token: devToken, sessionId })).status).toBe(200);
+    } finally {
+      h.backend.faults.clear('listDrafts');
+    }
+  });
+
   it('an unknown session id → 404; a request without one that is not initialize → 400', async () => {
     const unknown = await h.post(listTools, { token: devToken, sessionId: 'no-such-session' });
     expect(unknown.status).toBe(404);
