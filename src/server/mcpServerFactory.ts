@@ -23,7 +23,7 @@ import {
   type InputRequiredResult,
   type ProtocolEra,
   type ServerContext,
-  type StandardSchemaV1,
+  type StandardSchemaV1Sync,
 } from '@modelcontextprotocol/server';
 import { elicitingApprover, routedApprover, type Approver } from '../tools/approval.ts';
 import { approvalRounds, type ApprovalClaim, type ConsumedApprovals } from '../tools/approvalRounds.ts';
@@ -86,7 +86,7 @@ const declaresUrlElicitation = (capabilities: Capabilities): boolean => capabili
  * params schema replaces only that repeat (src/README.md D49). It runs after the spec check, so
  * it narrows the type: a name, and arguments that are an object when present.
  */
-const CALL_PARAMS: StandardSchemaV1<unknown, CallToolRequestParams> = {
+export const CALL_PARAMS: StandardSchemaV1Sync<unknown, CallToolRequestParams> = {
   '~standard': {
     version: 1,
     vendor: 'deputy',
