@@ -123,7 +123,7 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
 
   // The 3-arg form: the SDK's tools/call wrapper (spec check, input-required seam, result check)
   // runs as before; CALL_PARAMS replaces the 2-arg form's second spec check of the same request.
-  server.setRequestHandler('tools/call', { params: CALL_PARAMS }, async (params, ctx): Promise<CallToolResult | InputRequiredResult> => {
+  server.setRequestHandler('tools/call', { params: CALL_PARAMS }, async (callParams, ctx): Promise<CallToolResult | InputRequiredResult> => {
     const resolved = callerFor(ctx);
     // Per request on 2026-07-28 (the SDK fills these from the validated `_meta` envelope);
     // from initialize on a 2025-era session.
@@ -157,7 +157,7 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
             // response stream and needs no standalone GET stream.
             elicit: (params, signal) => ctx.mcpReq.elicitInput(params, { signal }),
           },
-          (error) => options.onElicitationFailure(params.name, error),
+          (error) => options.onElicitationFailure(callParams.name, error),
         );
         if (outOfBand && options.elicitation && declaresUrlElicitation(capabilities)) {
           page = outOfBand.approver({
@@ -171,7 +171,7 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
       return routedApprover({ form, page, link: outOfBand ? outOfBand.approver({ mode: 'link', caller }) : null, resumedOnPage: resumed?.outOfBand === true });
     };
     let approver: Approver | undefined;
-    const pending = tools.call(params.name, params.arguments ?? {}, {
+    const pending = tools.call(callParams.name, callParams.arguments ?? {}, {
       caller: resolved.caller,
       callerToken: resolved.token,
       sessionId: ctx.sessionId ?? null,
@@ -181,7 +181,7 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
       },
       signal: ctx.mcpReq.signal,
     });
-    if (!pending) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
+    if (!pending) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${callParams.name}`);
     return pending;
   });
 
