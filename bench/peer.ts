@@ -13,8 +13,10 @@
  *
  * Per transport, Deputy then the peer: the kit's `load.mjs` (interleaved direct vs tools/call
  * latency, calls/s at 1, 8 and 32 in flight on one session, RSS idle / during / after) and
- * `coldstart.mjs` (spawn to the first tools/list). Every process runs on every core, as in the
- * kit's own baseline.
+ * `coldstart.mjs` (spawn to the first tools/list); then `load.mjs` once more against the floor,
+ * `bench/floor-server.ts --backend` (the SDK v2 and one keep-alive backend GET per call, nothing
+ * else): the best any server reaches under this kit, so "floor ÷ peer" bounds every ratio.
+ * Every process runs on every core, as in the kit's own baseline.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -37,6 +39,8 @@ const PEER_HTTP_PORT = 3100;
 const BENCH_TOKEN = 'tok_bench';
 const MANIFEST = join(REPO_ROOT, 'bench/fixtures/peer-kit-tools.yaml');
 const CONCURRENCY = [1, 8, 32] as const;
+/** The floor server (bench/floor-server.ts) as node arguments. */
+const FLOOR = ['--import', 'tsx', join(REPO_ROOT, 'bench/floor-server.ts')];
 
 const TARGETS = { overheadP50Ms: 0.6, overheadP99Ms: 3, throughputRatio: 2, coldStartMs: 400, idleRssMiB: 90 };
 
@@ -149,6 +153,9 @@ interface Side {
   load: LoadResult;
   coldStart: ColdStartResult;
 }
+/** The floor server is only loaded, never cold-started: its start is tsx's, not a server's. */
+type FloorSide = { load: LoadResult };
+type Sides = Record<'deputyHttp' | 'peerHttp' | 'deputyStdio' | 'peerStdio', Side> & Record<'floorHttp' | 'floorStdio', FloorSide>;
 
 const mib = (kib: number) => round(kib / 1024, 1);
 const perSec = (load: LoadResult, concurrency: number, kind: 'mcp' | 'direct' = 'mcp') =>
@@ -218,7 +225,7 @@ export const peer: Bench = {
     const deputyArgs = (transport: 'serve' | 'stdio') => [main, transport, '--compiled', deputy.surface, '--backend-url', `${backendBase}/v1`, '--token-file', deputy.tokenFile];
     const peerEnv = { API_BASE_URL: `${backendBase}/v1`, BEARER_TOKEN_BEARERAUTH: BENCH_TOKEN };
     const envFlags = (env: Record<string, string>) => Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
-    const sides: Record<'deputyHttp' | 'peerHttp' | 'deputyStdio' | 'peerStdio', Side> = {} as never;
+    const sides: Sides = {} as never;
     try {
       await untilAnswering(`${backendBase}/__stats`);
 
@@ -264,6 +271,18 @@ export const peer: Bench = {
         );
       }
 
+      {
+        const floorPort = await freePort();
+        const floor = spawnServer([...FLOOR, 'http', '--port', String(floorPort), '--backend', `${backendBase}/v1`], REPO_ROOT, {});
+        try {
+          await untilAnswering(`http://127.0.0.1:${floorPort}/mcp`);
+          const floorUrl = `http://127.0.0.1:${floorPort}/mcp`;
+          sides.floorHttp = { load: await kitScript<LoadResult>('load.mjs', ['--url', floorUrl, '--pid', String(floor.pid), '--sessions', 'shared', ...loadArgs], 'floor-http-load.json', kitEnv, log) };
+        } finally {
+          await floor.stop();
+        }
+      }
+
       // stdio: each script starts its own server process.
       const deputyStdio = ['--stdio', [process.execPath, ...deputyArgs('stdio')].join(' '), '--cwd', REPO_ROOT, ...envFlags({ ...deputyEnv, DEPUTY_LOG_LEVEL: 'warn' })];
       const peerStdio = ['--stdio', `${process.execPath} build/index.js`, '--cwd', peerBuild.stdio, ...envFlags(peerEnv)];
@@ -275,6 +294,8 @@ export const peer: Bench = {
         load: await kitScript<LoadResult>('load.mjs', [...peerStdio, ...loadArgs], 'peer-stdio-load.json', kitEnv, log),
         coldStart: await kitScript<ColdStartResult>('coldstart.mjs', [...peerStdio, '--runs', coldRuns], 'peer-stdio-coldstart.json', kitEnv, log),
       };
+      const floorStdio = ['--stdio', [process.execPath, ...FLOOR, 'stdio', '--backend', `${backendBase}/v1`].join(' '), '--cwd', REPO_ROOT];
+      sides.floorStdio = { load: await kitScript<LoadResult>('load.mjs', [...floorStdio, ...loadArgs], 'floor-stdio-load.json', kitEnv, log) };
     } finally {
       await auth.stop();
       await kitBackend.stop();
@@ -283,23 +304,30 @@ export const peer: Bench = {
   },
 };
 
-function report(sides: Record<'deputyHttp' | 'peerHttp' | 'deputyStdio' | 'peerStdio', Side>, params: Record<string, unknown>): BenchReport {
+function report(sides: Sides, params: Record<string, unknown>): BenchReport {
   const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 2) : 0);
-  const rows: (string | number)[][] = [['figure', 'Deputy HTTP', 'peer HTTP', 'Deputy ÷ peer', 'Deputy stdio', 'peer stdio', 'Deputy ÷ peer']];
-  const both = (label: string, pick: (s: Side) => number) => {
+  const rows: (string | number)[][] = [
+    ['figure', 'Deputy HTTP', 'peer HTTP', 'Deputy ÷ peer', 'floor HTTP', 'floor ÷ peer', 'Deputy stdio', 'peer stdio', 'Deputy ÷ peer', 'floor stdio', 'floor ÷ peer'],
+  ];
+  /** One figure for all three servers; the floor's only where it is measured (load figures). */
+  const both = (label: string, pick: (s: Side) => number, pickFloor?: (s: FloorSide) => number) => {
     const [dh, ph, ds, ps] = [pick(sides.deputyHttp), pick(sides.peerHttp), pick(sides.deputyStdio), pick(sides.peerStdio)];
-    rows.push([label, dh, ph, ratio(dh, ph), ds, ps, ratio(ds, ps)]);
-    return { http: { deputy: dh, peer: ph, ratio: ratio(dh, ph) }, stdio: { deputy: ds, peer: ps, ratio: ratio(ds, ps) } };
+    const [fh, fs] = pickFloor ? [pickFloor(sides.floorHttp), pickFloor(sides.floorStdio)] : [NaN, NaN];
+    const floorCells = (f: number, p: number) => (pickFloor ? [f, ratio(f, p)] : ['—', '—']);
+    rows.push([label, dh, ph, ratio(dh, ph), ...floorCells(fh, ph), ds, ps, ratio(ds, ps), ...floorCells(fs, ps)]);
+    const floor = (f: number, p: number) => (pickFloor ? { floor: f, floorRatio: ratio(f, p) } : {});
+    return { http: { deputy: dh, peer: ph, ratio: ratio(dh, ph), ...floor(fh, ph) }, stdio: { deputy: ds, peer: ps, ratio: ratio(ds, ps), ...floor(fs, ps) } };
   };
+  const load = (pick: (load: LoadResult) => number) => [(s: Side) => pick(s.load), (s: FloorSide) => pick(s.load)] as const;
   const figures = {
-    overheadP50Ms: both('overhead over a direct call, p50 (ms)', (s) => s.load.latency?.overheadMs.p50 ?? NaN),
-    overheadP99Ms: both('overhead over a direct call, p99 (ms)', (s) => s.load.latency?.overheadMs.p99 ?? NaN),
-    callsPerSec: Object.fromEntries(CONCURRENCY.map((c) => [c, both(`calls/s, ${c} in flight (one session)`, (s) => perSec(s.load, c))])),
+    overheadP50Ms: both('overhead over a direct call, p50 (ms)', ...load((l) => l.latency?.overheadMs.p50 ?? NaN)),
+    overheadP99Ms: both('overhead over a direct call, p99 (ms)', ...load((l) => l.latency?.overheadMs.p99 ?? NaN)),
+    callsPerSec: Object.fromEntries(CONCURRENCY.map((c) => [c, both(`calls/s, ${c} in flight (one session)`, ...load((l) => perSec(l, c)))])),
     idleRssMiB: both('RSS idle (MiB)', (s) => mib(s.load.rssIdleStartKiB)),
     peakRssMiB: both('RSS peak under load (MiB)', (s) => mib(peakKiB(s.load))),
     afterLoadRssMiB: both('RSS after load (MiB)', (s) => mib(s.load.rssIdleAfterKiB)),
     coldStartMs: both('cold start to the first tools/list, median (ms)', (s) => round(s.coldStart.summary.p50Ms, 0)),
-    wrongData: both('answers with another session\'s data', (s) => wrongData(s.load)),
+    wrongData: both('answers with another session\'s data', ...load((l) => wrongData(l))),
   };
   const direct = Object.fromEntries(CONCURRENCY.map((c) => [c, perSec(sides.deputyHttp.load, c, 'direct')]));
   const targets: Target[] = [
@@ -330,6 +358,7 @@ function report(sides: Record<'deputyHttp' | 'peerHttp' | 'deputyStdio' | 'peerS
     notes: [
       'Both servers run from their production builds on every core with the kit backend; the kit scripts are the load generator (same machine, same run).',
       'Ratios are Deputy ÷ peer: above 1 means Deputy has more of it (for calls/s, better; for latency, RSS and cold start, worse).',
+      'The floor is bench/floor-server.ts --backend: the SDK v2 and one keep-alive backend GET per call, no checks of its own; floor ÷ peer is the most any server on this SDK reaches in this run.',
     ],
   };
 }

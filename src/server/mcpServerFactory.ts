@@ -18,10 +18,12 @@ import {
   ProtocolErrorCode,
   Server,
   type AuthInfo,
+  type CallToolRequestParams,
   type CallToolResult,
   type InputRequiredResult,
   type ProtocolEra,
   type ServerContext,
+  type StandardSchemaV1Sync,
 } from '@modelcontextprotocol/server';
 import { elicitingApprover, routedApprover, type Approver } from '../tools/approval.ts';
 import { approvalRounds, type ApprovalClaim, type ConsumedApprovals } from '../tools/approvalRounds.ts';
@@ -77,6 +79,25 @@ function declaresFormElicitation(capabilities: Capabilities): boolean {
 /** URL-mode elicitation (MCP 2025-11-25 and later): the client can show the human a link. */
 const declaresUrlElicitation = (capabilities: Capabilities): boolean => capabilities?.elicitation?.url !== undefined;
 
+/**
+ * What the `tools/call` handler reads of a request's params. The SDK's `Server` checks every
+ * `tools/call` request against the era's spec schema before any handler runs, and its 2-arg
+ * `setRequestHandler` wrapper then checked the same request with the same schema again; this
+ * params schema replaces only that repeat (src/README.md D49). It runs after the spec check, so
+ * it narrows the type: a name, and arguments that are an object when present.
+ */
+export const CALL_PARAMS: StandardSchemaV1Sync<unknown, CallToolRequestParams> = {
+  '~standard': {
+    version: 1,
+    vendor: 'deputy',
+    validate: (value) => {
+      const params = value as Partial<CallToolRequestParams> | null;
+      const ok = typeof params?.name === 'string' && (params.arguments === undefined || (typeof params.arguments === 'object' && params.arguments !== null && !Array.isArray(params.arguments)));
+      return ok ? { value: params as CallToolRequestParams } : { issues: [{ message: 'params must have a string name and object arguments' }] };
+    },
+  },
+};
+
 export function createMcpServer(identity: ServerIdentity, tools: ToolService, callerOf: CallerSource, options: McpServerOptions): Server {
   const { approvals } = options;
   const server = new Server(
@@ -100,7 +121,9 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
 
   server.setRequestHandler('tools/list', (_request, ctx) => ({ tools: tools.list(callerFor(ctx).caller) }));
 
-  server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
+  // The 3-arg form: the SDK's tools/call wrapper (spec check, input-required seam, result check)
+  // runs as before; CALL_PARAMS replaces the 2-arg form's second spec check of the same request.
+  server.setRequestHandler('tools/call', { params: CALL_PARAMS }, async (callParams, ctx): Promise<CallToolResult | InputRequiredResult> => {
     const resolved = callerFor(ctx);
     // Per request on 2026-07-28 (the SDK fills these from the validated `_meta` envelope);
     // from initialize on a 2025-era session.
@@ -134,7 +157,7 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
             // response stream and needs no standalone GET stream.
             elicit: (params, signal) => ctx.mcpReq.elicitInput(params, { signal }),
           },
-          (error) => options.onElicitationFailure(request.params.name, error),
+          (error) => options.onElicitationFailure(callParams.name, error),
         );
         if (outOfBand && options.elicitation && declaresUrlElicitation(capabilities)) {
           page = outOfBand.approver({
@@ -148,7 +171,7 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
       return routedApprover({ form, page, link: outOfBand ? outOfBand.approver({ mode: 'link', caller }) : null, resumedOnPage: resumed?.outOfBand === true });
     };
     let approver: Approver | undefined;
-    const pending = tools.call(request.params.name, request.params.arguments ?? {}, {
+    const pending = tools.call(callParams.name, callParams.arguments ?? {}, {
       caller: resolved.caller,
       callerToken: resolved.token,
       sessionId: ctx.sessionId ?? null,
@@ -158,7 +181,7 @@ export function createMcpServer(identity: ServerIdentity, tools: ToolService, ca
       },
       signal: ctx.mcpReq.signal,
     });
-    if (!pending) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    if (!pending) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${callParams.name}`);
     return pending;
   });
 

@@ -6,7 +6,7 @@
  * default cap answers 413 first; http.test.ts covers that).
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findLeaks, setup, textOf, type Harness } from '../helpers/deputy.ts';
 
@@ -166,6 +166,22 @@ describe('protocol misuse', () => {
   it('a tool name with traversal is unknown too', async () => {
     const error = await client.callTool({ name: '../listDrafts', arguments: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(McpError);
+  });
+
+  // The SDK checks each tools/call request against the spec once, before Deputy's handler (src/README.md D49).
+  it.each([
+    ['a name that is not a string', { name: 42, arguments: {} }],
+    ['no name', { arguments: {} }],
+    ['arguments that are a list', { name: 'listDrafts', arguments: ['limit', 7] }],
+    ['arguments that are a string', { name: 'listDrafts', arguments: 'limit=7' }],
+    ['a __proto__ argument', { name: 'listDrafts', arguments: JSON.parse('{"__proto__": {"limit": 7}}') }],
+  ])('a tools/call with %s is refused by the SDK (-32602) before any tool code', async (_why, params) => {
+    const before = h.backend.requestLog.entries().length;
+    const error = await client.request({ method: 'tools/call', params }, CallToolResultSchema).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(McpError);
+    expect((error as McpError).code).toBe(ErrorCode.InvalidParams);
+    expect((error as McpError).message).toMatch(/Invalid params: tools\/call takes params\.name/);
+    expect(h.backend.requestLog.entries().length).toBe(before);
   });
 });
 
