@@ -237,6 +237,8 @@ describe('sessions are bound to the subject that opened them', () => {
       expect((await h.post(callTool('listDrafts', { limit: 1 }), { token: devToken, sessionId })).status).toBe(200);
     } finally {
       h.backend.faults.clear('listDrafts');
+      // Closed, so the user's session quota stays for the tests after this one.
+      await fetch(h.deputy.url, { method: 'DELETE', headers: { authorization: `Bearer ${devToken}`, 'mcp-session-id': sessionId } });
     }
   });
 
