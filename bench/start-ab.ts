@@ -15,7 +15,7 @@
  * `:--enable-source-maps` to start as it was served then.
  *
  * A variant whose flags include `--snapshot-blob=FILE` starts from that V8 startup snapshot
- * (no script: `node --snapshot-blob=FILE serve`).
+ * (no script: `node --snapshot-blob=FILE serve`; bench/README.md, "A V8 startup snapshot, measured").
  * `--node PATH` runs every variant on another Node binary (a blob only starts on the binary
  * that built it), e.g. `--node "$(npx -y -p node@24 -- node -p process.execPath)"`.
  *
