@@ -2,8 +2,8 @@
 //   dist/snapshot/deputy.js (+ .map)  src/snapshot.ts and what it imports, one CommonJS script
 //   dist/snapshot/deputy.blob         the heap after evaluating it, for `node --snapshot-blob`
 //   dist/snapshot/deputy.blob.node    the Node version and machine that built it (scripts/start.sh)
-// A blob starts only on the Node binary that built it, with the same V8 flags: the build clears
-// NODE_OPTIONS, and scripts/start.sh falls back to dist/src/main.js when either differs.
+// A blob starts only on the Node binary that built it (on Node 20, also only with the same V8
+// flags): the build clears NODE_OPTIONS, and scripts/start.sh falls back to dist/src/main.js.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { machine } from 'node:os';
@@ -81,11 +81,11 @@ await build({
   logLevel: 'warning',
 });
 
-const env = { ...process.env };
-delete env.NODE_OPTIONS;
 execFileSync(process.execPath, ['--snapshot-blob', join(out, 'deputy.blob'), '--build-snapshot', join(out, 'deputy.js')], {
   cwd: root,
-  env,
+  // No NODE_OPTIONS (its V8 flags would be the blob's) and none of the build machine's
+  // environment: nothing may read it at import, and if something did, no value of it is kept.
+  env: { PATH: process.env.PATH ?? '' },
   // Node warns that worker_threads is "not yet fully verified" in a snapshot: pino reads only its
   // isMainThread at import, true both here and in the started process.
   stdio: ['ignore', 'inherit', 'pipe'],

@@ -27,7 +27,8 @@ why_not() {
 case "${1-}" in
   serve | stdio)
     if [ -f "$blob" ]; then
-      read -r built < "$blob.node" || built='(unknown)'
+      built='(unknown)'
+      [ -f "$blob.node" ] && read -r built < "$blob.node"
       why="$(why_not)"
       [ -z "$why" ] && exec node --snapshot-blob "$blob" "$@"
       echo "deputy: starting without the startup snapshot: $why" >&2
