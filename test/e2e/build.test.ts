@@ -268,6 +268,36 @@ describe('the startup snapshot (src/README.md D47)', () => {
     }
   }, 60_000);
 
+  it('loads what the blob leaves out when first used: a call (undici), /metrics (prom-client), the approval page (Express)', async () => {
+    const child = spawn(START, ['serve'], { cwd: ROOT, env: { ...process.env, ...serveEnv(join(dir, 'snapshot-http.log')) }, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      let mcpUrl = '';
+      for await (const line of createInterface({ input: child.stdout })) {
+        const listening = /^deputy listening on (\S+)/.exec(line);
+        if (listening) {
+          mcpUrl = listening[1]!;
+          break;
+        }
+      }
+      const { stdout: command } = await run('ps', ['-o', 'args=', '-p', String(child.pid)]);
+      expect(command.trim()).toMatch(/--snapshot-blob/);
+      const client = new Client({ name: 'build-test', version: '1.0.0' });
+      const token = await mintAgentToken(backend.url, mcpUrl);
+      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+      const result = await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+      await client.close();
+      const metrics = await fetch(new URL('/metrics', mcpUrl));
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/deputy_/);
+      expect((await fetch(new URL('/approvals/style.css', mcpUrl))).status).toBe(200);
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
+
   /** scripts/start.sh serve with `env` added: what it ran once listening, and what it wrote to stderr. */
   async function startServing(env: Record<string, string>): Promise<{ command: string; stderr: string }> {
     const child = spawn(START, ['serve'], { cwd: ROOT, env: { ...process.env, ...serveEnv(join(dir, 'fallback.log')), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
