@@ -20,11 +20,23 @@ import './serve.ts';
 /** Set by the bundle's prologue (scripts/build-snapshot.mjs): from now on, load from `main` as dist/src/main.js would. */
 type Runtime = (main: string) => void;
 
+/** The blob's path, from `--snapshot-blob FILE` or `--snapshot-blob=FILE` on node's command line or in NODE_OPTIONS. */
+function blobPath(): string | null {
+  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const at = args.findIndex((arg) => arg === '--snapshot-blob' || arg.startsWith('--snapshot-blob='));
+  if (at < 0) return null;
+  return args[at]!.includes('=') ? args[at]!.slice(args[at]!.indexOf('=') + 1) : (args[at + 1] ?? null);
+}
+
 v8.startupSnapshot.setDeserializeMainFunction(() => {
   // The blob sits in dist/snapshot/; what the bundle leaves out is loaded from dist/src/ and
   // node_modules as the plain build loads it.
-  const flag = process.execArgv.findIndex((arg) => arg.startsWith('--snapshot-blob'));
-  const blob = process.execArgv[flag]!.includes('=') ? process.execArgv[flag]!.split('=').slice(1).join('=') : process.execArgv[flag + 1]!;
+  const blob = blobPath();
+  if (blob === null) {
+    process.stderr.write('deputy: cannot tell where the startup snapshot is; start it as scripts/start.sh does (node --snapshot-blob dist/snapshot/deputy.blob serve)\n');
+    process.exitCode = 2;
+    return;
+  }
   (globalThis as Record<symbol, Runtime>)[Symbol.for('deputy.snapshot.runtime')]!(resolve(blob, '../../src/main.js'));
   // As src/main.ts does first: the compile cache (Node ≥ 22.1) serves what still loads at run time.
   (process.getBuiltinModule?.('node:module') as { enableCompileCache?: () => unknown } | undefined)?.enableCompileCache?.();
