@@ -14,6 +14,11 @@
  * serve` and the container do, with no flag; a build from before D45 (src/README.md) needs
  * `:--enable-source-maps` to start as it was served then.
  *
+ * A variant whose flags include `--snapshot-blob=FILE` starts from that V8 startup snapshot
+ * (no script: `node --snapshot-blob=FILE serve`; bench/README.md, "A V8 startup snapshot, measured").
+ * `--node PATH` runs every variant on another Node binary (a blob only starts on the binary
+ * that built it), e.g. `--node "$(npx -y -p node@24 -- node -p process.execPath)"`.
+ *
  * `--transport stdio` starts `main.js stdio` instead (the committed tools, the same
  * client-credentials check) and times spawn → the `tools/list` answer on its stdout; the
  * initialize line is written at spawn, so it waits in the pipe until Deputy reads it.
@@ -25,7 +30,7 @@ import { mintAgentToken } from './lib/agents.ts';
 import { BENCH_SURFACE_PATH, cpuMs, DEPUTY_CLIENT_SECRET, freePort, MIB, REPO_ROOT, rssBytes, startBackend } from './lib/processes.ts';
 import { median } from './lib/stats.ts';
 
-const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, transport: { type: 'string', default: 'http' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, transport: { type: 'string', default: 'http' }, node: { type: 'string', default: process.execPath } }, allowPositionals: true });
 if (values.transport !== 'http' && values.transport !== 'stdio') throw new Error(`--transport http|stdio, not ${values.transport}`);
 const stdio = values.transport === 'stdio';
 const variants = positionals.map((spec) => {
@@ -79,7 +84,8 @@ try {
       const token = stdio ? '' : await mintAgentToken(backend.url, url);
       const t0 = performance.now();
       const env = { PORT: String(port), DEPUTY_AUTH_ISSUER: backend.url, DEPUTY_BACKEND_URL: backend.url, DEPUTY_TOKEN_PROVIDER: 'client_credentials', DEPUTY_OAUTH_CLIENT_ID: 'deputy', DEPUTY_OAUTH_CLIENT_SECRET: DEPUTY_CLIENT_SECRET, DEPUTY_AUDIT_LOG: '/dev/null' };
-      const child = spawn(process.execPath, [...v.flags, `${v.dir}/src/main.js`, stdio ? 'stdio' : 'serve'], {
+      const script = v.flags.some((flag) => flag.startsWith('--snapshot-blob')) ? [] : [`${v.dir}/src/main.js`];
+      const child = spawn(values.node, [...v.flags, ...script, stdio ? 'stdio' : 'serve'], {
         cwd: REPO_ROOT,
         env: { ...process.env, ...env, ...v.env },
         stdio: stdio ? ['pipe', 'pipe', 'ignore'] : 'ignore',

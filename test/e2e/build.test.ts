@@ -4,15 +4,18 @@
  * file and no TypeScript tooling, serves `tools/list` and a call against the mock backend, maps
  * its stack traces back to the sources, stops fully — with the last call audited — when
  * SIGTERM or SIGINT reaches the npm process, and loads nothing of the code generator to serve.
+ * `npm run serve` starts it from the build's V8 startup snapshot (src/README.md D47), or from
+ * dist/src/main.js when Node would refuse the snapshot.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockBackend, type MockBackend } from '../../mock-backend/server.ts';
@@ -74,9 +77,9 @@ describe('the production build', () => {
     // The burst stays under the per-user quotas (src/README.md, "Quotas"): the test is about the audit trail.
     const serve = npmRun('serve', { ...serveEnv(auditFile), DEPUTY_QUOTA_CALLS: '100', DEPUTY_QUOTA_READ_TOOL_CALLS: '100' });
     const mcpUrl = await serve.waitFor(/deputy listening on (\S+)/);
-    // What runs is node on the build, not tsx on the sources.
+    // What runs is node on the build's startup snapshot (src/README.md D47), not tsx on the sources.
     const { stdout: command } = await run('ps', ['-o', 'args=', '--ppid', String(serve.child.pid)]);
-    expect(command.trim()).toMatch(/^node dist\/src\/main\.js serve$/);
+    expect(command.trim()).toMatch(/^node --snapshot-blob \S+\/dist\/snapshot\/deputy\.blob serve$/);
 
     const client = new Client({ name: 'build-test', version: '1.0.0' });
     const token = await mintAgentToken(backend.url, mcpUrl);
@@ -226,5 +229,147 @@ describe('the production build', () => {
     expect(mapped).toMatch(/at Module\.loadConfig \(\/\S+\/src\/config\.ts:\d+:\d+\)/);
     expect(mapped).not.toMatch(/dist\/src\/config\.js/);
     expect(await trace(false)).toMatch(/dist\/src\/config\.js:\d+/);
+  });
+});
+
+describe('the startup snapshot (src/README.md D47)', () => {
+  const SNAPSHOT = join(DIST, 'snapshot');
+  const START = join(ROOT, 'scripts/start.sh');
+
+  it('holds what a start evaluates, and nothing of the code generator or of what loads on first use', () => {
+    const { sources } = JSON.parse(readFileSync(join(SNAPSHOT, 'deputy.js.map'), 'utf8')) as { sources: string[] };
+    for (const needed of [/src\/serve\.ts$/, /src\/serveStdio\.ts$/, /src\/generated\/tools\.ts$/, /node_modules\/@modelcontextprotocol\/server\//, /node_modules\/zod\//, /node_modules\/pino\//]) {
+      expect(sources.some((source) => needed.test(source)), String(needed)).toBe(true);
+    }
+    const generator = sources.filter((source) => /src\/codegen\/|node_modules\/(@redocly|openapi-typescript|typescript|yaml)\//.test(source));
+    expect(generator).toEqual([]);
+    // The packages the plain build loads on first use (above) load from node_modules then. Deputy's
+    // own modules stay in the bundle, evaluated only when first imported: with DEPUTY_REDIS_URL,
+    // src/state/redisState.ts and rate-limiter-flexible's Redis limiter, so limiter errors are of
+    // the one class the bundled src/state/limiters.ts checks them against.
+    const lazy = sources.filter((source) => /node_modules\/(prom-client|@opentelemetry|@secretlint|ioredis|express|undici)\/|rate-limiter-flexible\/lib\/index\.js|jose\/dist\/webapi\/index\.js/.test(source));
+    expect(lazy).toEqual([]);
+    expect(existsSync(join(SNAPSHOT, 'deputy.blob'))).toBe(true);
+    expect(readFileSync(join(SNAPSHOT, 'deputy.blob.node'), 'utf8').trim()).toMatch(new RegExp(`^${process.version.replace(/\./g, '\\.')} \\S+$`));
+  });
+
+  it('stdio from the snapshot: tools/list and a call through the SDK client', async () => {
+    const env = serveEnv(join(dir, 'snapshot-stdio.log'));
+    delete env.DEPUTY_AUTH_ISSUER;
+    const transport = new StdioClientTransport({
+      command: START,
+      args: ['stdio'],
+      cwd: ROOT,
+      env: { ...(process.env as Record<string, string>), ...env, DEPUTY_OAUTH_TOKEN_URL: `${backend.url}/oauth/token` },
+      stderr: 'ignore',
+    });
+    const client = new Client({ name: 'build-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const { stdout: command } = await run('ps', ['-o', 'args=', '-p', String(transport.pid)]);
+      expect(command.trim()).toMatch(/^node --snapshot-blob \S+\/dist\/snapshot\/deputy\.blob stdio$/);
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('listDrafts');
+      const result = await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  it('loads what the blob leaves out when first used: a call (undici), /metrics (prom-client), the approval page (Express)', async () => {
+    const child = spawn(START, ['serve'], { cwd: ROOT, env: { ...process.env, ...serveEnv(join(dir, 'snapshot-http.log')) }, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      let mcpUrl = '';
+      for await (const line of createInterface({ input: child.stdout })) {
+        const listening = /^deputy listening on (\S+)/.exec(line);
+        if (listening) {
+          mcpUrl = listening[1]!;
+          break;
+        }
+      }
+      const { stdout: command } = await run('ps', ['-o', 'args=', '-p', String(child.pid)]);
+      expect(command.trim()).toMatch(/--snapshot-blob/);
+      const client = new Client({ name: 'build-test', version: '1.0.0' });
+      const token = await mintAgentToken(backend.url, mcpUrl);
+      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+      const result = await client.callTool({ name: 'listDrafts', arguments: { limit: 1 } });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+      await client.close();
+      const metrics = await fetch(new URL('/metrics', mcpUrl));
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/deputy_/);
+      expect((await fetch(new URL('/approvals/style.css', mcpUrl))).status).toBe(200);
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
+
+  /** scripts/start.sh serve with `env` added: what it ran once listening, and what it wrote to stderr. */
+  async function startServing(env: Record<string, string>): Promise<{ command: string; stderr: string }> {
+    const child = spawn(START, ['serve'], { cwd: ROOT, env: { ...process.env, ...serveEnv(join(dir, 'fallback.log')), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    try {
+      for await (const line of createInterface({ input: child.stdout })) if (/^deputy listening on /.test(line)) break;
+      const { stdout } = await run('ps', ['-o', 'args=', '-p', String(child.pid)]);
+      return { command: stdout.trim(), stderr };
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+
+  it('starts the plain build, saying why, where Node would refuse the snapshot or a flag needs modules loaded', async () => {
+    const major = Number(process.versions.node.split('.')[0]);
+    if (major < 24) {
+      // Node 20 refuses a blob started with any V8 flag it was not built with, before running anything (exit 14).
+      const refused = await run(process.execPath, ['--snapshot-blob', join(SNAPSHOT, 'deputy.blob'), '--max-semi-space-size=4', 'serve'], { cwd: ROOT }).catch((error: { code: number; stderr: string }) => error);
+      expect(refused).toMatchObject({ code: 14, stderr: expect.stringMatching(/Failed to load the startup snapshot/) });
+      const withFlags = await startServing({ NODE_OPTIONS: '--max-semi-space-size=4' });
+      expect(withFlags.command).toMatch(/^node \S+\/dist\/src\/main\.js serve$/);
+      expect(withFlags.stderr).toMatch(/starting without the startup snapshot: NODE_OPTIONS is set/);
+    } else {
+      // Node 24 takes heap sizes; a preload or Node's own source maps expect modules loaded.
+      const withHeap = await startServing({ NODE_OPTIONS: '--max-semi-space-size=4' });
+      expect(withHeap.command).toMatch(/^node --snapshot-blob \S+\/dist\/snapshot\/deputy\.blob serve$/);
+      expect(withHeap.stderr).not.toMatch(/without the startup snapshot/);
+      const withMaps = await startServing({ NODE_OPTIONS: '--enable-source-maps' });
+      expect(withMaps.command).toMatch(/^node \S+\/dist\/src\/main\.js serve$/);
+      expect(withMaps.stderr).toMatch(/starting without the startup snapshot: NODE_OPTIONS holds --enable-source-maps/);
+    }
+
+    const stamp = join(SNAPSHOT, 'deputy.blob.node');
+    const built = readFileSync(stamp, 'utf8');
+    writeFileSync(stamp, 'v0.0.0 x86_64\n');
+    try {
+      const otherNode = await startServing({});
+      expect(otherNode.command).toMatch(/^node \S+\/dist\/src\/main\.js serve$/);
+      expect(otherNode.stderr).toMatch(/the startup snapshot was built by Node v0\.0\.0 x86_64, this is v\d+/);
+    } finally {
+      writeFileSync(stamp, built);
+    }
+  }, 60_000);
+
+  it('maps a stack trace from the bundle back to the TypeScript source', async () => {
+    // The bundle's code outside the snapshot, run as the snapshot runs it; evaluating it ends in
+    // the entry's setDeserializeMainFunction, which throws outside `--build-snapshot`. Inside
+    // the snapshot, frames name the same file (dist/snapshot/deputy.js) and map the same way.
+    const bundle = join(SNAPSHOT, 'deputy.js');
+    const probe = (map: boolean) =>
+      `${map ? `(await import(${JSON.stringify(join(DIST, 'src/stackTraces.js'))})).mapStackTracesOnDemand();` : ''}
+       const { runInThisContext } = await import('node:vm');
+       const { createRequire } = await import('node:module');
+       const { readFileSync } = await import('node:fs');
+       const file = ${JSON.stringify(bundle)};
+       try { runInThisContext('(function (require) {' + readFileSync(file, 'utf8') + '\\n})', { filename: file })(createRequire(file)); } catch (e) { console.log(e.stack); }`;
+    const trace = async (map: boolean) => (await run(process.execPath, ['--input-type=module', '-e', probe(map)], { cwd: ROOT })).stdout;
+    const mapped = await trace(true);
+    expect(mapped).toMatch(/ERR_NOT_BUILDING_SNAPSHOT/);
+    expect(mapped).toMatch(/at \/\S+\/src\/snapshot\.ts:\d+:\d+/);
+    expect(mapped).not.toMatch(/dist\/snapshot\/deputy\.js/);
+    expect(await trace(false)).toMatch(/dist\/snapshot\/deputy\.js:\d+/);
   });
 });

@@ -60,7 +60,8 @@ describe('.deploy/Dockerfile', () => {
   it('runs the documented command as the unprivileged user, on port 3000, writing nothing', () => {
     expect(lastOf('USER')).toBe('USER node');
     expect(lastOf('EXPOSE')).toBe('EXPOSE 3000');
-    expect(JSON.parse(lastOf('CMD')!.slice(4))).toEqual(['node', 'dist/src/main.js', 'serve']);
+    // node from the build's startup snapshot, or dist/src/main.js where Node would refuse it (src/README.md D47).
+    expect(JSON.parse(lastOf('CMD')!.slice(4))).toEqual(['scripts/start.sh', 'serve']);
     expect(instructions.some((line) => /npm ci --omit=dev/.test(line))).toBe(true);
     // The production build is made in the image and copied in; Node 24 LTS runs it.
     expect(instructions).toContain('RUN npm run build');
