@@ -26,7 +26,7 @@ import type { Bench, BenchOptions, BenchReport, Target } from './lib/bench.ts';
 import { mintAgentToken } from './lib/agents.ts';
 import { round } from './lib/machine.ts';
 import { compiledBuild } from './memory.ts';
-import { BENCH_DEPUTY_ENV, REPO_ROOT, allCoresCommand, freePort, launch, startBackend, type Child } from './lib/processes.ts';
+import { BENCH_DEPUTY_ENV, REPO_ROOT, allCoresCommand, freePort, launch, productionStart, startBackend, type Child } from './lib/processes.ts';
 import { table } from './lib/stats.ts';
 
 const KIT = resolve(REPO_ROOT, process.env.PEER_KIT ?? '../shared/peer-kit');
@@ -221,8 +221,8 @@ export const peer: Bench = {
       DEPUTY_AUTH_ISSUER: auth.url,
       DEPUTY_AUDIT_LOG: '/dev/null',
     };
-    const main = join(deputy.dist, 'src/main.js');
-    const deputyArgs = (transport: 'serve' | 'stdio') => [main, transport, '--compiled', deputy.surface, '--backend-url', `${backendBase}/v1`, '--token-file', deputy.tokenFile];
+    // Started as `npm run serve` and the container start it: from the startup snapshot (D47).
+    const deputyArgs = (transport: 'serve' | 'stdio') => [...productionStart(deputy.dist, transport), '--compiled', deputy.surface, '--backend-url', `${backendBase}/v1`, '--token-file', deputy.tokenFile];
     const peerEnv = { API_BASE_URL: `${backendBase}/v1`, BEARER_TOKEN_BEARERAUTH: BENCH_TOKEN };
     const envFlags = (env: Record<string, string>) => Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
     const sides: Sides = {} as never;

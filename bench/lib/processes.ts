@@ -11,7 +11,8 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, machine } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -185,8 +186,23 @@ export function deputyNodeArgs(opts: Pick<DeputyOptions, 'runtime' | 'cpuProfDir
   const prof = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   const runtime = opts.runtime ?? 'tsx';
   if (runtime === 'tsx') return [...prof, '--import', 'tsx', 'src/main.ts', 'serve'];
-  // As `npm run serve` and the container run the production build.
-  return [...prof, `${runtime.compiledDir}/src/main.js`, 'serve'];
+  return [...prof, ...productionStart(runtime.compiledDir, 'serve')];
+}
+
+/**
+ * The node arguments that start a production build's `serve` or `stdio` as `npm run serve` and the
+ * container do (scripts/start.sh): from its startup snapshot when this Node built it
+ * (src/README.md D47), else `DIR/src/main.js`.
+ */
+export function productionStart(compiledDir: string, command: 'serve' | 'stdio'): string[] {
+  const blob = join(compiledDir, 'snapshot/deputy.blob');
+  let builtBy = '';
+  try {
+    builtBy = readFileSync(`${blob}.node`, 'utf8').trim();
+  } catch {
+    // no snapshot in this build
+  }
+  return builtBy === `${process.version} ${machine()}` ? ['--snapshot-blob', blob, command] : [join(compiledDir, 'src/main.js'), command];
 }
 
 /**
