@@ -13,6 +13,7 @@ import {
   createBackendClient,
   describeKind,
   findOverPrivilegedTokens,
+  httpModuleFor,
   isBackendError,
   type BackendClient,
   type BackendLimits,
@@ -401,7 +402,7 @@ export function backendFor(config: Config, provider: TokenProvider, limits?: Bac
  * second HTTP stack loaded at start for this alone (~30 ms, ~5 MiB more; src/README.md D45).
  */
 export async function reachable(url: string): Promise<boolean> {
-  const { get } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  const { get } = httpModuleFor(url);
   return new Promise((resolve, reject) => {
     const request = get(url, { signal: AbortSignal.timeout(2_000) }, (response) => {
       response.resume();

@@ -4,6 +4,7 @@
  */
 import type { Agent, IncomingMessage } from 'node:http';
 import { backendError, BackendError } from './backendError.ts';
+import { httpModuleFor } from './nodeHttp.ts';
 
 export interface OAuthClientConfig {
   /** The authorization server's token endpoint, e.g. `https://auth.example.com/oauth/token`. */
@@ -57,7 +58,7 @@ export class OAuthTokenEndpoint {
     // node:http(s), not the undici package: a start with client credentials asks for its tokens
     // before anything else needs undici, which costs ~190 ms of CPU and ~18 MiB to load (src/README.md
     // D45). Nor global fetch, which refuses some ports outright. A redirect is an answer, not followed.
-    const http = this.tokenUrl.startsWith('https:') ? await import('node:https') : await import('node:http');
+    const http = httpModuleFor(this.tokenUrl);
     this.#agent ??= new http.Agent({ keepAlive: true, maxSockets: 4 });
     const body = form.toString();
     let res: IncomingMessage;

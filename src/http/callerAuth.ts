@@ -5,6 +5,7 @@
  */
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import type { JWKSCacheInput } from 'jose/jwks/remote';
+import { httpModuleFor } from '../backend/index.ts';
 import { TENANT_NAME, type Caller } from '../tools/caller.ts';
 
 export interface CallerVerifierOptions {
@@ -72,7 +73,7 @@ const MAX_KEY_SET_BYTES = 1024 * 1024;
  * (src/README.md D51). jose still checks the seeded set, and refetches for an unknown `kid`.
  */
 export async function probeKeySet(url: string, cache: KeySetCache): Promise<boolean> {
-  const { get } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  const { get } = httpModuleFor(url);
   return new Promise((resolve, reject) => {
     const headers = { accept: 'application/json, application/jwk-set+json' };
     const request = get(url, { headers, signal: AbortSignal.timeout(2_000) }, (response) => {

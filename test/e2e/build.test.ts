@@ -213,9 +213,9 @@ describe('the production build', () => {
     const http = loaded.filter((m) => /dist\/src\/(http\/|serve\.js)|node_modules\/(express|body-parser|router|prom-client)\//.test(m));
     expect(http).toEqual([]);
     // Nor Node's own bundled undici (global `fetch`, `Headers`: ~9 MiB, ~110 ms), which only the
-    // SDK's web-standard HTTP transport needs. Checked on Node 20, where it was measured; a Node 24
-    // stdio start loads it right after node:http (the start-up probe) for a reason not yet found.
-    if (process.versions.node.startsWith('20.')) expect(loaded.filter((m) => m.startsWith('node:internal/deps/undici/'))).toEqual([]);
+    // SDK's web-standard HTTP transport needs. On Node 24 an ES import of node:http alone would
+    // load it (src/backend/nodeHttp.ts); this test runs there too in CI.
+    expect(loaded.filter((m) => m.startsWith('node:internal/deps/undici/'))).toEqual([]);
   }, 60_000);
 
   it('maps a stack trace back to the TypeScript source, without --enable-source-maps (src/README.md D45)', async () => {
