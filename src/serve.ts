@@ -5,7 +5,7 @@
  * `stdio` (src/serveStdio.ts) is in src/serveCommon.ts; only this module loads the HTTP side
  * (src/README.md D45).
  */
-import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import type { RequestListener, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { BackendLimits } from './backend/index.ts';
@@ -163,7 +163,8 @@ export async function serveHttp(config: Config, deps: ServeDependencies): Promis
   const appReady = new Promise<RequestListener>((resolve) => (appIsReady = resolve));
   let handle: RequestListener = (req, res) => void appReady.then((listener) => listener(req, res));
   // Bounds on receiving a request, never on answering it, and keep-alive (src/README.md D48).
-  const server: HttpServer = createHttpServer(listenerOptions(config.bodyTimeoutMs), (req, res) => handle(req, res));
+  // As CommonJS: an ES import of node:http loads Node's bundled undici on Node ≥ 22 (src/backend/nodeHttp.ts).
+  const server: HttpServer = process.getBuiltinModule('node:http').createServer(listenerOptions(config.bodyTimeoutMs), (req, res) => handle(req, res));
   // The app answers `Expect: 100-continue` itself, once it knows it will read the body (app.ts).
   server.on('checkContinue', (req, res) => handle(req, res));
   await new Promise<void>((resolve, reject) => {
