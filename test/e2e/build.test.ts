@@ -8,10 +8,10 @@
  * dist/src/main.js when Node would refuse the snapshot.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
+import { machine, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -28,10 +28,24 @@ const DIST = join(ROOT, 'dist');
 let backend: MockBackend;
 let dir: string;
 
+/**
+ * Whether dist/ was built from the sources as they are, by this Node (the startup snapshot is
+ * tied to it): newer than every file it is made from. `npm run serve` builds only when dist/ is
+ * missing, so a stale build would test yesterday's sources; .ci/run has just built it on Node 20.
+ */
+function buildIsCurrent(): boolean {
+  const newest = (path: string): number => (statSync(path).isDirectory() ? Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name)))) : statSync(path).mtimeMs);
+  try {
+    if (readFileSync(join(DIST, 'snapshot/deputy.blob.node'), 'utf8').trim() !== `${process.version} ${machine()}`) return false;
+    const built = statSync(join(DIST, 'snapshot/deputy.blob')).mtimeMs;
+    return ['src', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'].every((source) => newest(join(ROOT, source)) < built);
+  } catch {
+    return false;
+  }
+}
+
 beforeAll(async () => {
-  // Always rebuilt: `npm run serve` builds only when dist/ is missing, and a stale build would
-  // test yesterday's sources.
-  await run('npm', ['run', '--silent', 'build'], { cwd: ROOT, timeout: 120_000 });
+  if (!buildIsCurrent()) await run('npm', ['run', '--silent', 'build'], { cwd: ROOT, timeout: 120_000 });
   backend = await startMockBackend();
   dir = mkdtempSync(join(tmpdir(), 'deputy-build-'));
 }, 150_000);

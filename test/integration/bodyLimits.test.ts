@@ -116,7 +116,7 @@ function expectRefusal(answer: Exchange, status: number, message: string) {
   expect(JSON.parse(answer.body)).toEqual({ jsonrpc: '2.0', error: { code: -32600, message }, id: null });
 }
 
-describe('a body over the cap is answered 413 at once, and the connection closed', () => {
+describe.concurrent('a body over the cap is answered 413 at once, and the connection closed', () => {
   it('a declared Content-Length over the cap: 413 before any byte of the body is sent', async () => {
     const answer = await exchange(withToken({ 'content-length': 10 * CAP }));
     expectRefusal(answer, 413, 'Request body too large');
@@ -161,7 +161,7 @@ describe('a body over the cap is answered 413 at once, and the connection closed
   });
 });
 
-describe('Expect: 100-continue', () => {
+describe.concurrent('Expect: 100-continue', () => {
   it('a head refused on its own is answered without 100 Continue: the body is never asked for', async () => {
     const overCap = await exchange(withToken({ 'content-length': 10 * CAP, expect: '100-continue' }));
     expectRefusal(overCap, 413, 'Request body too large'); // the first answer, with no 100 before it
@@ -189,7 +189,7 @@ describe('Expect: 100-continue', () => {
   });
 });
 
-describe('a body that trickles is answered 408 at its deadline, and the connection closed', () => {
+describe.concurrent('a body that trickles is answered 408 at its deadline, and the connection closed', () => {
   it('an identity body, a byte every 100 ms', async () => {
     const answer = await exchange(withToken({ 'content-length': callTool.length }), trickle('{', 100));
     expectRefusal(answer, 408, 'Request body not received in time; send the whole request at once');
@@ -213,6 +213,7 @@ describe('a body that trickles is answered 408 at its deadline, and the connecti
   });
 });
 
+// Not concurrent: its delay fault on listDrafts would slow the other tests' calls.
 describe('only receiving a request is bounded, not answering it', () => {
   it('a tool call whose answer takes longer than the listener’s request timeout is answered', async () => {
     // The listener's request timeout here: 1 s head + 1 s body + 1 s (src/http/app.ts, listenerOptions).
