@@ -200,8 +200,9 @@ export type McpEndpoint = (req: IncomingMessage, res: ServerResponse, who: Authe
 export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { sessions } = options;
   // The request ids in flight on each 2025-era session. The SDK's transport routes an answer by
-  // its id alone, so a second request reusing an id in flight lost both answers and held both
-  // requests open until the client gave up; it is refused instead (src/README.md D52).
+  // its id alone: a second request reusing an id in flight took the first one's route, and the
+  // first never got an answer and stayed open until its client gave up. The reuse is refused
+  // instead (src/README.md D52).
   const inFlight = new WeakMap<WebStandardStreamableHTTPServerTransport, Set<string>>();
   // 2025-era traffic never reaches this handler (routed below), so it rejects rather than serves it.
   const modern = createMcpHandler(() => options.newServer('modern'), { legacy: 'reject', maxRequestBodySize: options.maxBodyBytes });
