@@ -13,8 +13,8 @@ import {
   createBackendClient,
   describeKind,
   findOverPrivilegedTokens,
-  httpModuleFor,
   isBackendError,
+  probe,
   type BackendClient,
   type BackendLimits,
   type CredentialNeed,
@@ -397,17 +397,12 @@ export function backendFor(config: Config, provider: TokenProvider, limits?: Bac
 }
 
 /**
- * Any HTTP answer means the server is up (a backend's root is often 404 or 501), except a gateway
- * or overload status. Through node:http(s), not global fetch: Node's bundled fetch would be a
- * second HTTP stack loaded at start for this alone (~30 ms, ~5 MiB more; src/README.md D45).
+ * Whether `url` answers as up (`probe`). Through node:http(s), not global fetch: Node's bundled
+ * fetch would be a second HTTP stack loaded at start for this alone (~30 ms, ~5 MiB more;
+ * src/README.md D45).
  */
 export async function reachable(url: string): Promise<boolean> {
-  const { get } = httpModuleFor(url);
-  return new Promise((resolve, reject) => {
-    const request = get(url, { signal: AbortSignal.timeout(2_000) }, (response) => {
-      response.resume();
-      resolve(![502, 503, 504].includes(response.statusCode ?? 0));
-    });
-    request.on('error', reject);
-  });
+  const { up, response } = await probe(url);
+  response.resume();
+  return up;
 }

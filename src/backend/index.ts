@@ -27,4 +27,4 @@ export { TokenExchangeProvider } from './tokenExchange.ts';
 export type { TokenExchangeOptions } from './tokenExchange.ts';
 export { checkTokenPrivileges, findOverPrivilegedTokens } from './tokenPrivileges.ts';
 export type { IntrospectionConfig, OverPrivilegeFinding, PrivilegeReport } from './tokenPrivileges.ts';
-export { httpModuleFor } from './nodeHttp.ts';
+export { httpModuleFor, probe } from './nodeHttp.ts';

@@ -5,7 +5,7 @@
  */
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import type { JWKSCacheInput } from 'jose/jwks/remote';
-import { httpModuleFor } from '../backend/index.ts';
+import { probe } from '../backend/index.ts';
 import { TENANT_NAME, type Caller } from '../tools/caller.ts';
 
 export interface CallerVerifierOptions {
@@ -65,42 +65,32 @@ const loadJose = async (): Promise<Jose> => {
 const MAX_KEY_SET_BYTES = 1024 * 1024;
 
 /**
- * The start-up and readiness check of the authorization server: GET its JWKS through
- * node:http(s) (as `reachable` in serveCommon.ts; no redirect followed), reachable unless it
- * answers a gateway or overload status. While `cache` is empty, a 200 answer holding a key set
- * (JSON with a `keys` array) seeds it: a replica's first caller then waits for no key fetch,
+ * The start-up and readiness check of the authorization server: GET its JWKS (`probe`: no
+ * redirect followed), reachable unless it answers a gateway or overload status. While `cache` is
+ * empty, a 200 answer holding a key set (JSON with a `keys` array) seeds it: a replica's first caller then waits for no key fetch,
  * which against a remote authorization server is a round trip on the first call
  * (src/README.md D51). jose still checks the seeded set, and refetches for an unknown `kid`.
  */
 export async function probeKeySet(url: string, cache: KeySetCache): Promise<boolean> {
-  const { get } = httpModuleFor(url);
-  return new Promise((resolve, reject) => {
-    const headers = { accept: 'application/json, application/jwk-set+json' };
-    const request = get(url, { headers, signal: AbortSignal.timeout(2_000) }, (response) => {
-      const up = ![502, 503, 504].includes(response.statusCode ?? 0);
-      if (response.statusCode !== 200 || cache.jwks !== undefined) {
-        response.resume();
-        resolve(up);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_KEY_SET_BYTES) response.destroy();
-        else chunks.push(chunk);
-      });
-      response.on('error', () => {});
-      response.on('close', () => {
-        if (response.complete && size <= MAX_KEY_SET_BYTES && cache.jwks === undefined) {
-          const jwks = parseKeySet(Buffer.concat(chunks).toString('utf8'));
-          if (jwks) Object.assign(cache, { jwks, uat: Date.now() });
-        }
-        resolve(up);
-      });
-    });
-    request.on('error', reject);
+  const { up, response } = await probe(url, { accept: 'application/json, application/jwk-set+json' });
+  if (response.statusCode !== 200 || cache.jwks !== undefined) {
+    response.resume();
+    return up;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  response.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_KEY_SET_BYTES) response.destroy();
+    else chunks.push(chunk);
   });
+  response.on('error', () => {});
+  await new Promise((resolve) => response.once('close', resolve));
+  if (response.complete && size <= MAX_KEY_SET_BYTES && cache.jwks === undefined) {
+    const jwks = parseKeySet(Buffer.concat(chunks).toString('utf8'));
+    if (jwks) Object.assign(cache, { jwks, uat: Date.now() });
+  }
+  return up;
 }
 
 function parseKeySet(text: string): JSONWebKeySet | undefined {
