@@ -155,7 +155,7 @@ describe('static token file', () => {
     ['a syntax error', 'tokens:\n  - id: a\n    scopes: [x]\n    token: [aaaaaaaaaa1\n', /^static token file: not valid YAML at line 5, column 1$/],
     ['a key given twice', 'tokens:\n  - id: a\n    id: b\n    scopes: [x]\n    token: aaaaaaaaaa1\n', /^static token file: not valid YAML at line 3, column 5$/],
     // The core schema, as before: a date-like or yes/no scalar is a string, so it is the token.
-    ['a number where the token goes', 'tokens:\n  - {id: a, scopes: [x], token: 0x1F00000000}', /token/],
+    ['a number where the token goes', 'tokens:\n  - {id: a, scopes: [x], token: 0x1F00000000}', /tokens\.0\.token: Invalid input: expected string, received number/],
   ];
   it.each(invalid)('refuses %s', (_name, yaml, message) => {
     expect(() => StaticTokenProvider.fromYaml(yaml, { env: {} })).toThrow(message);
